@@ -1,0 +1,5 @@
+//! encoding functions.
+
+use super::FuncSpec;
+
+pub(super) static FUNCTIONS: &[&FuncSpec] = &[];

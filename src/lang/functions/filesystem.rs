@@ -1,0 +1,5 @@
+//! filesystem functions.
+
+use super::FuncSpec;
+
+pub(super) static FUNCTIONS: &[&FuncSpec] = &[];

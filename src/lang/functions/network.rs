@@ -1,0 +1,5 @@
+//! network functions.
+
+use super::FuncSpec;
+
+pub(super) static FUNCTIONS: &[&FuncSpec] = &[];

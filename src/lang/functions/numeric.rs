@@ -1,0 +1,5 @@
+//! numeric functions.
+
+use super::FuncSpec;
+
+pub(super) static FUNCTIONS: &[&FuncSpec] = &[];

@@ -1,0 +1,245 @@
+//! Numbers of the configuration language.
+//!
+//! Terraform's numbers are arbitrary-precision. We use a 96-bit decimal
+//! (`rust_decimal`): every decimal literal and every sum, difference and
+//! product of them is exact (`0.1 + 0.2` is `0.3`, as in Terraform, where a
+//! binary float would print `0.30000000000000004`), and integers up to
+//! 7.9e28 are exact. Quotients that do not terminate are rounded to 28
+//! decimal places, where Terraform keeps about 150 digits.
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Number(Decimal);
+
+/// An arithmetic result that does not fit the number representation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    #[error("number is out of range")]
+    Overflow,
+    #[error("division by zero")]
+    DivisionByZero,
+}
+
+impl Number {
+    pub const ZERO: Number = Number(Decimal::ZERO);
+    pub const ONE: Number = Number(Decimal::ONE);
+
+    /// Parses the number syntax of the language and of `tonumber`:
+    /// decimal digits with an optional fraction and exponent.
+    pub fn parse(text: &str) -> Option<Number> {
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('+') && text[1..].starts_with(['+', '-']) {
+            return None;
+        }
+        let body = text.strip_prefix('+').unwrap_or(text);
+        if !body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        {
+            return None;
+        }
+        if body.contains(['e', 'E']) {
+            let lower = body.to_ascii_lowercase();
+            Decimal::from_scientific(&lower).ok().map(Number)
+        } else {
+            Decimal::from_str(body).ok().map(Number)
+        }
+    }
+
+    pub fn from_i64(n: i64) -> Number {
+        Number(Decimal::from(n))
+    }
+
+    pub fn from_u64(n: u64) -> Number {
+        Number(Decimal::from(n))
+    }
+
+    pub fn from_usize(n: usize) -> Number {
+        Number(Decimal::from(n as u64))
+    }
+
+    /// Converts a binary float through its shortest decimal representation,
+    /// so that `0.1f64` becomes exactly `0.1`.
+    pub fn from_f64(f: f64) -> Option<Number> {
+        if !f.is_finite() {
+            return None;
+        }
+        Number::parse(&format!("{f}")).or_else(|| Decimal::from_f64(f).map(Number))
+    }
+
+    pub fn is_integer(&self) -> bool {
+        self.0.fract().is_zero()
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+
+    pub fn to_i64(&self) -> Option<i64> {
+        if self.is_integer() {
+            self.0.to_i64()
+        } else {
+            None
+        }
+    }
+
+    pub fn to_u64(&self) -> Option<u64> {
+        if self.is_integer() {
+            self.0.to_u64()
+        } else {
+            None
+        }
+    }
+
+    pub fn to_f64(&self) -> f64 {
+        self.0.to_f64().unwrap_or(f64::NAN)
+    }
+
+    pub fn add(self, other: Number) -> Result<Number, NumberError> {
+        self.0
+            .checked_add(other.0)
+            .map(Number)
+            .ok_or(NumberError::Overflow)
+    }
+
+    pub fn sub(self, other: Number) -> Result<Number, NumberError> {
+        self.0
+            .checked_sub(other.0)
+            .map(Number)
+            .ok_or(NumberError::Overflow)
+    }
+
+    pub fn mul(self, other: Number) -> Result<Number, NumberError> {
+        self.0
+            .checked_mul(other.0)
+            .map(Number)
+            .ok_or(NumberError::Overflow)
+    }
+
+    pub fn div(self, other: Number) -> Result<Number, NumberError> {
+        if other.0.is_zero() {
+            return Err(NumberError::DivisionByZero);
+        }
+        self.0
+            .checked_div(other.0)
+            .map(Number)
+            .ok_or(NumberError::Overflow)
+    }
+
+    /// The remainder with the sign of the dividend, as Terraform's `%`.
+    pub fn rem(self, other: Number) -> Result<Number, NumberError> {
+        if other.0.is_zero() {
+            return Err(NumberError::DivisionByZero);
+        }
+        self.0
+            .checked_rem(other.0)
+            .map(Number)
+            .ok_or(NumberError::Overflow)
+    }
+
+    pub fn neg(self) -> Number {
+        Number(-self.0)
+    }
+
+    pub fn abs(self) -> Number {
+        Number(self.0.abs())
+    }
+
+    pub fn ceil(self) -> Number {
+        Number(self.0.ceil())
+    }
+
+    pub fn floor(self) -> Number {
+        Number(self.0.floor())
+    }
+
+    pub fn compare(&self, other: &Number) -> Ordering {
+        self.0.cmp(&other.0)
+    }
+
+    /// JSON number with the exact decimal digits (serde_json is built with
+    /// `arbitrary_precision`, so the text is kept as written).
+    pub fn to_json(&self) -> serde_json::Number {
+        serde_json::Number::from_str(&self.to_string())
+            .unwrap_or_else(|_| serde_json::Number::from(0))
+    }
+
+    pub fn from_json(n: &serde_json::Number) -> Option<Number> {
+        Number::parse(&n.to_string())
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let normalized = self.0.normalize();
+        if normalized.is_zero() {
+            return f.write_str("0");
+        }
+        write!(f, "{normalized}")
+    }
+}
+
+impl From<i64> for Number {
+    fn from(n: i64) -> Self {
+        Number::from_i64(n)
+    }
+}
+
+impl From<usize> for Number {
+    fn from(n: usize) -> Self {
+        Number::from_usize(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Number {
+        Number::parse(s).expect("valid number")
+    }
+
+    #[test]
+    fn decimal_literals_add_exactly() {
+        assert_eq!(n("0.1").add(n("0.2")).unwrap().to_string(), "0.3");
+    }
+
+    #[test]
+    fn exponents_and_large_integers_print_in_full() {
+        assert_eq!(n("1e20").to_string(), "100000000000000000000");
+        assert_eq!(n("9007199254740993").to_string(), "9007199254740993");
+        assert_eq!(n("1.50").to_string(), "1.5");
+        assert_eq!(n("-0").to_string(), "0");
+    }
+
+    #[test]
+    fn remainder_keeps_the_sign_of_the_dividend() {
+        assert_eq!(n("-5").rem(n("3")).unwrap().to_string(), "-2");
+        assert_eq!(n("5.5").rem(n("2")).unwrap().to_string(), "1.5");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_number() {
+        for bad in ["", "abc", "1x", "0x10", "--1", "1.2.3"] {
+            assert!(Number::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(n(" 42 ").to_string(), "42");
+        assert_eq!(n("+3").to_string(), "3");
+    }
+
+    #[test]
+    fn division_by_zero_is_an_error() {
+        assert_eq!(n("1").div(n("0")), Err(NumberError::DivisionByZero));
+    }
+
+    #[test]
+    fn json_keeps_the_digits() {
+        assert_eq!(n("1e20").to_json().to_string(), "100000000000000000000");
+        assert_eq!(Number::from_json(&n("2.5").to_json()), Some(n("2.5")));
+    }
+}

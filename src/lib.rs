@@ -1,0 +1,14 @@
+//! stackform: plan and apply OpenStack infrastructure described in `.tf`
+//! files.
+//!
+//! Data flows one way (see DESIGN.md): `config` parses `.tf` files into
+//! typed blocks with source spans; `lang` evaluates expressions; `graph`
+//! orders what depends on what; `plan` compares the configuration with the
+//! `state` and asks each `provider` what would change; `apply` walks the
+//! plan in parallel and records every finished step; `ui` renders; `cli`
+//! wires the parts together. Nothing below `cli` prints.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod diag;
+pub mod lang;
