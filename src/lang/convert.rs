@@ -237,7 +237,7 @@ fn conforms(t: &Type, constraint: &Type) -> bool {
 pub fn unify(types: &[Type]) -> Option<Type> {
     let mut known = types.iter().filter(|t| **t != Type::Dynamic).peekable();
     let first = known.peek()?;
-    if types.iter().any(|t| *t == Type::Dynamic) {
+    if types.contains(&Type::Dynamic) {
         // A null or unknown among the values: it converts to whatever the
         // others unify to.
         let rest: Vec<Type> = types

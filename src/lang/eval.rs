@@ -177,7 +177,7 @@ impl<'s> Evaluator<'s> {
                             Value::Unknown(Type::Number)
                         } else {
                             let n = self.operand_number(v, u.expr.span(), "-")?;
-                            Value::Number(n.neg())
+                            Value::Number(n.negate())
                         }
                     }
                     UnaryOperator::Not => {
@@ -432,9 +432,7 @@ impl<'s> Evaluator<'s> {
             } else {
                 "Error in function call"
             };
-            let detail = if e.arg.is_some() {
-                detail
-            } else if detail.starts_with("Function ") {
+            let detail = if e.arg.is_some() || detail.starts_with("Function ") {
                 detail
             } else {
                 format!("Call to function \"{name}\" failed: {detail}")
@@ -558,11 +556,11 @@ impl<'s> Evaluator<'s> {
                     })
                 };
                 match op {
-                    Op::Plus => arith(ln.add(rn))?,
-                    Op::Minus => arith(ln.sub(rn))?,
-                    Op::Mul => arith(ln.mul(rn))?,
-                    Op::Div => arith(ln.div(rn))?,
-                    Op::Mod => arith(ln.rem(rn))?,
+                    Op::Plus => arith(ln.checked_add(rn))?,
+                    Op::Minus => arith(ln.checked_sub(rn))?,
+                    Op::Mul => arith(ln.checked_mul(rn))?,
+                    Op::Div => arith(ln.checked_div(rn))?,
+                    Op::Mod => arith(ln.checked_rem(rn))?,
                     Op::Less => Value::Bool(ln < rn),
                     Op::LessEq => Value::Bool(ln <= rn),
                     Op::Greater => Value::Bool(ln > rn),
@@ -728,16 +726,22 @@ impl<'s> Evaluator<'s> {
                 let value = self.eval(&f.value_expr)?;
                 if f.grouping {
                     groups.entry(key).or_default().push(value);
-                } else if object.contains_key(&key) {
-                    return Err(EvalError::new(
-                        key_expr.span(),
-                        "Duplicate object key",
-                        format!(
-                            "Two different items produced the key {key:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key."
-                        ),
-                    ));
                 } else {
-                    object.insert(key, value);
+                    match object.entry(key) {
+                        std::collections::btree_map::Entry::Occupied(e) => {
+                            return Err(EvalError::new(
+                                key_expr.span(),
+                                "Duplicate object key",
+                                format!(
+                                    "Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.",
+                                    e.key()
+                                ),
+                            ));
+                        }
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(value);
+                        }
+                    }
                 }
             }
         }

@@ -100,28 +100,28 @@ impl Number {
         self.0.to_f64().unwrap_or(f64::NAN)
     }
 
-    pub fn add(self, other: Number) -> Result<Number, NumberError> {
+    pub fn checked_add(self, other: Number) -> Result<Number, NumberError> {
         self.0
             .checked_add(other.0)
             .map(Number)
             .ok_or(NumberError::Overflow)
     }
 
-    pub fn sub(self, other: Number) -> Result<Number, NumberError> {
+    pub fn checked_sub(self, other: Number) -> Result<Number, NumberError> {
         self.0
             .checked_sub(other.0)
             .map(Number)
             .ok_or(NumberError::Overflow)
     }
 
-    pub fn mul(self, other: Number) -> Result<Number, NumberError> {
+    pub fn checked_mul(self, other: Number) -> Result<Number, NumberError> {
         self.0
             .checked_mul(other.0)
             .map(Number)
             .ok_or(NumberError::Overflow)
     }
 
-    pub fn div(self, other: Number) -> Result<Number, NumberError> {
+    pub fn checked_div(self, other: Number) -> Result<Number, NumberError> {
         if other.0.is_zero() {
             return Err(NumberError::DivisionByZero);
         }
@@ -132,7 +132,7 @@ impl Number {
     }
 
     /// The remainder with the sign of the dividend, as Terraform's `%`.
-    pub fn rem(self, other: Number) -> Result<Number, NumberError> {
+    pub fn checked_rem(self, other: Number) -> Result<Number, NumberError> {
         if other.0.is_zero() {
             return Err(NumberError::DivisionByZero);
         }
@@ -142,7 +142,7 @@ impl Number {
             .ok_or(NumberError::Overflow)
     }
 
-    pub fn neg(self) -> Number {
+    pub fn negate(self) -> Number {
         Number(-self.0)
     }
 
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn decimal_literals_add_exactly() {
-        assert_eq!(n("0.1").add(n("0.2")).unwrap().to_string(), "0.3");
+        assert_eq!(n("0.1").checked_add(n("0.2")).unwrap().to_string(), "0.3");
     }
 
     #[test]
@@ -219,8 +219,8 @@ mod tests {
 
     #[test]
     fn remainder_keeps_the_sign_of_the_dividend() {
-        assert_eq!(n("-5").rem(n("3")).unwrap().to_string(), "-2");
-        assert_eq!(n("5.5").rem(n("2")).unwrap().to_string(), "1.5");
+        assert_eq!(n("-5").checked_rem(n("3")).unwrap().to_string(), "-2");
+        assert_eq!(n("5.5").checked_rem(n("2")).unwrap().to_string(), "1.5");
     }
 
     #[test]
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn division_by_zero_is_an_error() {
-        assert_eq!(n("1").div(n("0")), Err(NumberError::DivisionByZero));
+        assert_eq!(n("1").checked_div(n("0")), Err(NumberError::DivisionByZero));
     }
 
     #[test]

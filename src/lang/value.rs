@@ -459,7 +459,7 @@ impl Value {
     }
 
     /// Number of elements of a collection or structural value.
-    pub fn len(&self) -> Option<usize> {
+    pub fn length(&self) -> Option<usize> {
         self.as_seq()
             .map(<[Value]>::len)
             .or_else(|| self.as_entries().map(BTreeMap::len))

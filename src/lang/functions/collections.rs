@@ -24,7 +24,7 @@ fn length(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     if let Some(s) = v.as_str() {
         return Ok(Value::from(s.chars().count() as i64));
     }
-    v.len().map(|n| Value::from(n as i64)).ok_or_else(|| {
+    v.length().map(|n| Value::from(n as i64)).ok_or_else(|| {
         FuncError::arg(
             0,
             "argument must be a string, a collection type, or a structural type",

@@ -154,6 +154,7 @@ pub fn call(spec: &FuncSpec, ctx: &FuncContext<'_>, args: &[Value]) -> Result<Va
 
 /// Argument accessors shared by the implementations: each converts the
 /// argument as Terraform would and names it in the error.
+#[allow(dead_code)] // used by the function files as they grow
 pub(crate) mod args {
     use super::FuncError;
     use crate::lang::convert::convert;
@@ -201,6 +202,7 @@ pub(crate) mod args {
 }
 
 #[cfg(test)]
+#[allow(dead_code)]
 pub(crate) mod testing {
     use super::*;
 
