@@ -10,5 +10,10 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod addr;
 pub mod diag;
 pub mod lang;
+pub mod state;
+
+/// The version of stackform, recorded in the state and plan files.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
