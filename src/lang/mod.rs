@@ -8,6 +8,7 @@ pub mod eval;
 pub mod functions;
 pub mod number;
 pub mod refs;
+pub mod typeexpr;
 pub mod value;
 
 pub use eval::{EvalError, Evaluator, Scope, ScopeError};

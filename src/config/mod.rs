@@ -1,0 +1,1091 @@
+//! Reading `.tf` files into typed blocks.
+//!
+//! Every `*.tf` file of a directory is parsed with hcl-rs's lossless
+//! parser (`hcl::edit`), which keeps byte spans, and sorted into
+//! `variable`, `locals`, `resource`, `data`, `output`, `provider` and
+//! `terraform` blocks. Expressions stay unevaluated: evaluation needs
+//! values that exist only at plan or apply time. Structural problems
+//! (syntax, unknown blocks and arguments, duplicates) are collected as
+//! diagnostics so that all of them are reported at once.
+//!
+//! Checking resource bodies against their type's schema and checking
+//! references is `validate`'s job: it needs the providers and the graph.
+
+pub mod variables;
+
+use crate::addr::ConfigAddr;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, SourceRange};
+use crate::lang::convert::Constraint;
+use crate::lang::refs::{Reference, ResourceMode, parse_reference};
+use crate::lang::typeexpr::{constant_value, parse_constraint};
+use crate::lang::value::Value;
+use hcl::edit::Span;
+use hcl::edit::expr::{Expression, TraversalOperator};
+use hcl::edit::structure::{Attribute, Block, Body, Structure};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Which loaded file a block came from (an index into `Config::files`).
+pub type FileId = usize;
+
+/// An unevaluated expression and the file its spans refer to.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub file: FileId,
+    pub expr: Expression,
+}
+
+#[derive(Debug, Default)]
+pub struct Config {
+    /// The directory the configuration was read from (`path.module`).
+    pub dir: PathBuf,
+    pub files: Vec<Arc<SourceFile>>,
+    pub terraform: TerraformSettings,
+    pub providers: Vec<ProviderBlock>,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    /// Managed resources and data sources, by address.
+    pub resources: BTreeMap<ConfigAddr, Resource>,
+    pub outputs: BTreeMap<String, Output>,
+}
+
+#[derive(Debug, Default)]
+pub struct TerraformSettings {
+    pub required_version: Option<String>,
+    pub backend: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
+    pub body: Body,
+}
+
+#[derive(Debug)]
+pub struct Variable {
+    pub name: String,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
+    pub constraint: Option<Constraint>,
+    /// The default, already converted to the type constraint.
+    pub default: Option<Value>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Validation>,
+}
+
+#[derive(Debug)]
+pub struct Validation {
+    pub condition: Expr,
+    pub error_message: Expr,
+}
+
+#[derive(Debug)]
+pub struct Local {
+    pub name: String,
+    pub value: Expr,
+    pub span: Option<Range<usize>>,
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub name: String,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
+    pub value: Expr,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub depends_on: Vec<DependsOn>,
+}
+
+/// One entry of `depends_on`.
+#[derive(Debug, Clone)]
+pub struct DependsOn {
+    pub target: ConfigAddr,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Lifecycle {
+    pub create_before_destroy: bool,
+    pub prevent_destroy: bool,
+    /// Attribute names whose changes are ignored (`all` ignores every one).
+    pub ignore_changes: IgnoreChanges,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum IgnoreChanges {
+    #[default]
+    None,
+    All,
+    Attributes(Vec<String>),
+}
+
+#[derive(Debug)]
+pub struct Resource {
+    pub addr: ConfigAddr,
+    pub file: FileId,
+    /// The block header (`resource "t" "n"`), for messages.
+    pub span: Option<Range<usize>>,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<DependsOn>,
+    pub provider: Option<String>,
+    pub lifecycle: Lifecycle,
+    /// The body without meta-arguments: what the resource type's schema
+    /// describes.
+    pub body: Body,
+}
+
+impl Resource {
+    /// `resource "terraform_data" "web"`, as messages name the block.
+    pub fn describe(&self) -> String {
+        let kind = if self.addr.mode == ResourceMode::Data {
+            "data"
+        } else {
+            "resource"
+        };
+        format!("{kind} \"{}\" \"{}\"", self.addr.type_name, self.addr.name)
+    }
+}
+
+impl Config {
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id]
+    }
+
+    /// The source range of a span in a file, for diagnostics.
+    pub fn range(&self, file: FileId, span: Option<Range<usize>>) -> Option<SourceRange> {
+        span.map(|s| self.files[file].range(s))
+    }
+
+    /// A digest of every configuration file, so a saved plan can tell
+    /// whether the configuration changed since it was made.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for f in &self.files {
+            hasher.update(f.name.as_bytes());
+            hasher.update([0]);
+            hasher.update(f.text.as_bytes());
+            hasher.update([0]);
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Reads every `*.tf` file of `dir`, in name order.
+pub fn load_dir(dir: &Path) -> Result<Config, Diagnostics> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Failed to read configuration directory",
+            format!("Cannot read {}: {e}.", dir.display()),
+        ))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    paths.sort();
+    let mut sources = Vec::new();
+    let mut diags = Diagnostics::default();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push(SourceFile::new(name, &path, text)),
+            Err(e) => diags.push(Diagnostic::error(
+                "Failed to read file",
+                format!("The configuration file {name} could not be read: {e}."),
+            )),
+        }
+    }
+    if sources.is_empty() && !diags.has_errors() {
+        diags.push(Diagnostic::error(
+            "No configuration files",
+            format!("There are no .tf files in {}.", dir.display()),
+        ));
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    load_sources(dir, sources)
+}
+
+/// Builds a configuration from already-read files.
+pub fn load_sources(dir: &Path, sources: Vec<SourceFile>) -> Result<Config, Diagnostics> {
+    let mut loader = Loader {
+        config: Config {
+            dir: dir.to_path_buf(),
+            ..Config::default()
+        },
+        diags: Diagnostics::default(),
+    };
+    for source in sources {
+        let file = loader.config.files.len();
+        let parsed = hcl::edit::parser::parse_body(&source.text);
+        let source = Arc::new(source);
+        loader.config.files.push(source.clone());
+        match parsed {
+            Ok(body) => loader.body(file, body),
+            Err(e) => {
+                let range = source.range_at(e.location().line(), e.location().column());
+                loader.diags.push(
+                    Diagnostic::error("Invalid syntax", describe_parse_error(e.message()))
+                        .with_subject(Some(range)),
+                );
+            }
+        }
+    }
+    if loader.diags.has_errors() {
+        return Err(loader.diags);
+    }
+    Ok(loader.config)
+}
+
+/// hcl-edit's messages list what the parser expected; say it in prose.
+fn describe_parse_error(message: &str) -> String {
+    let message = message.trim();
+    if message.is_empty() {
+        "The configuration could not be parsed here.".to_string()
+    } else {
+        let mut m = message.to_string();
+        if let Some(first) = m.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        if !m.ends_with('.') {
+            m.push('.');
+        }
+        m
+    }
+}
+
+struct Loader {
+    config: Config,
+    diags: Diagnostics,
+}
+
+/// The span from a block's type keyword to its last label.
+fn header_span(block: &Block) -> Option<Range<usize>> {
+    let start = block.ident.span()?.start;
+    let end = block
+        .labels
+        .last()
+        .and_then(|l| l.span())
+        .map_or(block.ident.span()?.end, |s| s.end);
+    Some(start..end)
+}
+
+fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Loader {
+    fn error(
+        &mut self,
+        file: FileId,
+        span: Option<Range<usize>>,
+        summary: &str,
+        detail: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let subject = self.config.range(file, span);
+        self.diags
+            .push(Diagnostic::error(summary, detail).with_subject(subject));
+        self.diags.0.last_mut().expect("just pushed")
+    }
+
+    fn body(&mut self, file: FileId, body: Body) {
+        for structure in body.into_iter() {
+            match structure {
+                Structure::Attribute(attr) => {
+                    self.error(
+                        file,
+                        attr.key.span(),
+                        "Unsupported argument",
+                        format!(
+                            "An argument named {:?} is not expected here.",
+                            attr.key.as_str()
+                        ),
+                    );
+                }
+                Structure::Block(block) => self.top_block(file, block),
+            }
+        }
+    }
+
+    fn labels(&mut self, file: FileId, block: &Block, names: &[&str]) -> Option<Vec<String>> {
+        let labels: Vec<String> = block
+            .labels
+            .iter()
+            .map(|l| l.as_str().to_string())
+            .collect();
+        let kind = block.ident.as_str();
+        if labels.len() != names.len() {
+            let detail = if labels.len() < names.len() {
+                format!(
+                    "All {kind} blocks must have {} labels ({}).",
+                    names.len(),
+                    names.join(", ")
+                )
+            } else {
+                format!(
+                    "Extraneous label for {kind}. Only {} labels are expected.",
+                    names.len()
+                )
+            };
+            let summary = if labels.len() < names.len() {
+                "Missing name for "
+            } else {
+                "Extraneous label for "
+            };
+            self.error(
+                file,
+                header_span(block),
+                &format!("{summary}{kind}"),
+                detail,
+            );
+            return None;
+        }
+        for (label, block_label) in labels.iter().zip(&block.labels) {
+            if !is_valid_name(label) {
+                self.error(
+                    file,
+                    block_label.span(),
+                    &format!("Invalid {kind} name"),
+                    "A name must start with a letter or underscore and may contain only letters, digits, underscores, and dashes.",
+                );
+                return None;
+            }
+        }
+        Some(labels)
+    }
+
+    fn top_block(&mut self, file: FileId, block: Block) {
+        match block.ident.as_str() {
+            "terraform" => self.terraform_block(file, block),
+            "variable" => self.variable_block(file, block),
+            "locals" => self.locals_block(file, block),
+            "resource" => self.resource_block(file, block, ResourceMode::Managed),
+            "data" => self.resource_block(file, block, ResourceMode::Data),
+            "output" => self.output_block(file, block),
+            "provider" => {
+                if let Some(labels) = self.labels(file, &block, &["name"]) {
+                    self.config.providers.push(ProviderBlock {
+                        name: labels[0].clone(),
+                        file,
+                        span: header_span(&block),
+                        body: block.body,
+                    });
+                }
+            }
+            kind @ ("module" | "moved" | "import" | "removed" | "check") => {
+                let kind = kind.to_string();
+                self.error(
+                    file,
+                    header_span(&block),
+                    "Unsupported block type",
+                    format!(
+                        "Blocks of type {kind:?} are not supported by this version of stackform."
+                    ),
+                );
+            }
+            other => {
+                let other = other.to_string();
+                self.error(
+                    file,
+                    block.ident.span(),
+                    "Unsupported block type",
+                    format!("Blocks of type {other:?} are not expected here."),
+                );
+            }
+        }
+    }
+
+    /// Reports every attribute and block of `body` that is not in `allowed`.
+    fn only(&mut self, file: FileId, body: &Body, attrs: &[&str], blocks: &[&str]) {
+        for s in body.iter() {
+            match s {
+                Structure::Attribute(a) if !attrs.contains(&a.key.as_str()) => {
+                    let name = a.key.as_str().to_string();
+                    self.error(
+                        file,
+                        a.key.span(),
+                        "Unsupported argument",
+                        format!("An argument named {name:?} is not expected here."),
+                    );
+                }
+                Structure::Block(b) if !blocks.contains(&b.ident.as_str()) => {
+                    let name = b.ident.as_str().to_string();
+                    self.error(
+                        file,
+                        b.ident.span(),
+                        "Unsupported block type",
+                        format!("Blocks of type {name:?} are not expected here."),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn constant(&mut self, file: FileId, attr: &Attribute) -> Option<Value> {
+        match constant_value(&attr.value) {
+            Ok(v) => Some(v),
+            Err(detail) => {
+                self.error(file, attr.value.span(), "Invalid expression", detail);
+                None
+            }
+        }
+    }
+
+    fn constant_bool(&mut self, file: FileId, attr: Option<&Attribute>, default: bool) -> bool {
+        let Some(attr) = attr else { return default };
+        match self
+            .constant(file, attr)
+            .map(|v| crate::lang::convert::convert(&v, &crate::lang::value::Type::Bool))
+        {
+            Some(Ok(b)) if b.as_bool().is_some() => b.as_bool().unwrap_or(default),
+            Some(_) => {
+                let name = attr.key.as_str().to_string();
+                self.error(
+                    file,
+                    attr.value.span(),
+                    "Incorrect attribute value type",
+                    format!("Inappropriate value for attribute {name:?}: bool required."),
+                );
+                default
+            }
+            None => default,
+        }
+    }
+
+    fn constant_string(&mut self, file: FileId, attr: Option<&Attribute>) -> Option<String> {
+        let attr = attr?;
+        match self.constant(file, attr) {
+            Some(v) if v.as_str().is_some() => v.as_str().map(str::to_string),
+            Some(_) => {
+                let name = attr.key.as_str().to_string();
+                self.error(
+                    file,
+                    attr.value.span(),
+                    "Incorrect attribute value type",
+                    format!("Inappropriate value for attribute {name:?}: string required."),
+                );
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn terraform_block(&mut self, file: FileId, block: Block) {
+        self.labels(file, &block, &[]);
+        self.only(
+            file,
+            &block.body,
+            &["required_version", "experiments"],
+            &["required_providers", "backend", "cloud"],
+        );
+        let body = &block.body;
+        if let Some(v) = self.constant_string(file, body.get_attribute("required_version")) {
+            self.config.terraform.required_version = Some(v);
+        }
+        for b in body.get_blocks("backend") {
+            let label = b.labels.first().map(|l| l.as_str().to_string());
+            match label.as_deref() {
+                Some("local") => self.config.terraform.backend = Some("local".into()),
+                Some(other) => {
+                    let other = other.to_string();
+                    self.error(
+                        file,
+                        header_span(b),
+                        "Unsupported backend type",
+                        format!("There is no backend type named {other:?}; stackform keeps state locally (\"local\")."),
+                    );
+                }
+                None => {
+                    self.error(
+                        file,
+                        header_span(b),
+                        "Missing name for backend",
+                        "A backend block needs one label: the backend type.",
+                    );
+                }
+            }
+        }
+    }
+
+    fn variable_block(&mut self, file: FileId, block: Block) {
+        let Some(labels) = self.labels(file, &block, &["name"]) else {
+            return;
+        };
+        let name = labels[0].clone();
+        if [
+            "source",
+            "version",
+            "providers",
+            "count",
+            "for_each",
+            "lifecycle",
+            "depends_on",
+            "locals",
+        ]
+        .contains(&name.as_str())
+        {
+            self.error(
+                file,
+                block.labels[0].span(),
+                "Invalid variable name",
+                format!("The variable name {name:?} is reserved due to its special meaning inside module blocks."),
+            );
+            return;
+        }
+        self.only(
+            file,
+            &block.body,
+            &[
+                "type",
+                "default",
+                "description",
+                "sensitive",
+                "nullable",
+                "ephemeral",
+            ],
+            &["validation"],
+        );
+        let body = &block.body;
+        let constraint = match body.get_attribute("type") {
+            Some(attr) => match parse_constraint(&attr.value) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    self.error(file, e.span, "Invalid type specification", e.detail);
+                    None
+                }
+            },
+            None => None,
+        };
+        let nullable = self.constant_bool(file, body.get_attribute("nullable"), true);
+        let default = match body.get_attribute("default") {
+            Some(attr) => match self.constant(file, attr) {
+                Some(v) => match &constraint {
+                    Some(c) if !v.is_null() => match c.convert(&v) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            self.error(
+                                file,
+                                attr.value.span(),
+                                "Invalid default value for variable",
+                                format!("This default value is not compatible with the variable's type constraint: {e}."),
+                            );
+                            None
+                        }
+                    },
+                    Some(c) => Some(Value::Null(c.to_type())),
+                    None => Some(v),
+                },
+                None => None,
+            },
+            None => None,
+        };
+        if !nullable && default.as_ref().is_some_and(Value::is_null) {
+            let span = body.get_attribute("default").and_then(|a| a.value.span());
+            self.error(
+                file,
+                span,
+                "Invalid default value for variable",
+                "A null default value is not valid when nullable=false.",
+            );
+        }
+        let mut validations = Vec::new();
+        for v in body.get_blocks("validation") {
+            self.only(file, &v.body, &["condition", "error_message"], &[]);
+            let condition = v.body.get_attribute("condition");
+            let message = v.body.get_attribute("error_message");
+            match (condition, message) {
+                (Some(c), Some(m)) => {
+                    validations.push(Validation {
+                        condition: Expr {
+                            file,
+                            expr: c.value.clone(),
+                        },
+                        error_message: Expr {
+                            file,
+                            expr: m.value.clone(),
+                        },
+                    });
+                }
+                _ => {
+                    let missing = if condition.is_none() {
+                        "condition"
+                    } else {
+                        "error_message"
+                    };
+                    self.error(
+                        file,
+                        v.ident.span(),
+                        "Missing required argument",
+                        format!(
+                            "The argument {missing:?} is required, but no definition was found."
+                        ),
+                    );
+                }
+            }
+        }
+        let description = self.constant_string(file, body.get_attribute("description"));
+        let sensitive = self.constant_bool(file, body.get_attribute("sensitive"), false);
+        let span = header_span(&block);
+        if let Some(prev) = self.config.variables.get(&name) {
+            let at = self.config.range(prev.file, prev.span.clone());
+            self.duplicate(file, span, "variable", &format!("variable {name:?}"), at);
+            return;
+        }
+        self.config.variables.insert(
+            name.clone(),
+            Variable {
+                name,
+                file,
+                span,
+                constraint,
+                default,
+                description,
+                sensitive,
+                nullable,
+                validations,
+            },
+        );
+    }
+
+    fn duplicate(
+        &mut self,
+        file: FileId,
+        span: Option<Range<usize>>,
+        kind: &str,
+        what: &str,
+        previous: Option<SourceRange>,
+    ) {
+        let at = previous.map_or(String::new(), |r| {
+            format!(" at {}:{},{}", r.filename, r.start.line, r.start.column)
+        });
+        self.error(
+            file,
+            span,
+            &format!("Duplicate {kind} declaration"),
+            format!(
+                "A {what} was already declared{at}. Names must be unique within a configuration."
+            ),
+        );
+    }
+
+    fn locals_block(&mut self, file: FileId, block: Block) {
+        self.labels(file, &block, &[]);
+        for s in block.body.into_iter() {
+            match s {
+                Structure::Attribute(attr) => {
+                    let name = attr.key.as_str().to_string();
+                    if let Some(prev) = self.config.locals.get(&name) {
+                        let at = self.config.range(prev.value.file, prev.span.clone());
+                        self.duplicate(
+                            file,
+                            attr.key.span(),
+                            "local value",
+                            &format!("local value named {name:?}"),
+                            at,
+                        );
+                        continue;
+                    }
+                    let span = attr.key.span();
+                    self.config.locals.insert(
+                        name.clone(),
+                        Local {
+                            name,
+                            value: Expr {
+                                file,
+                                expr: attr.value,
+                            },
+                            span,
+                        },
+                    );
+                }
+                Structure::Block(b) => {
+                    self.error(
+                        file,
+                        b.ident.span(),
+                        "Unsupported block type",
+                        "Blocks are not allowed in a locals block.",
+                    );
+                }
+            }
+        }
+    }
+
+    fn depends_on(&mut self, file: FileId, attr: Option<&Attribute>) -> Vec<DependsOn> {
+        let Some(attr) = attr else { return Vec::new() };
+        let Expression::Array(items) = &attr.value else {
+            self.error(
+                file,
+                attr.value.span(),
+                "Invalid depends_on",
+                "The depends_on argument must be a list of references to resources.",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let parsed = match item {
+                Expression::Traversal(t) => match &t.expr {
+                    Expression::Variable(root) => {
+                        let ops: Vec<&TraversalOperator> =
+                            t.operators.iter().map(|o| o.value()).collect();
+                        parse_reference(root.as_str(), &ops).ok().map(|(r, _)| r)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match parsed {
+                Some(Reference::Resource {
+                    mode,
+                    type_name,
+                    name,
+                }) => {
+                    out.push(DependsOn {
+                        target: ConfigAddr {
+                            mode,
+                            type_name,
+                            name,
+                        },
+                        file,
+                        span: item.span(),
+                    });
+                }
+                _ => {
+                    self.error(
+                        file,
+                        item.span(),
+                        "Invalid depends_on reference",
+                        "References in depends_on must be to a whole resource or data source (TYPE.NAME), without attributes.",
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn resource_block(&mut self, file: FileId, mut block: Block, mode: ResourceMode) {
+        let Some(labels) = self.labels(file, &block, &["type", "name"]) else {
+            return;
+        };
+        let addr = ConfigAddr {
+            mode,
+            type_name: labels[0].clone(),
+            name: labels[1].clone(),
+        };
+        let span = header_span(&block);
+        let count = block.body.remove_attribute("count").map(|a| Expr {
+            file,
+            expr: a.value,
+        });
+        let for_each = block.body.remove_attribute("for_each").map(|a| Expr {
+            file,
+            expr: a.value,
+        });
+        if let (Some(_), Some(fe)) = (&count, &for_each) {
+            self.error(
+                file,
+                fe.expr.span(),
+                "Invalid combination of \"count\" and \"for_each\"",
+                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created.",
+            );
+        }
+        let depends_on_attr = block.body.remove_attribute("depends_on");
+        let depends_on = self.depends_on(file, depends_on_attr.as_ref());
+        let provider = block
+            .body
+            .remove_attribute("provider")
+            .map(|a| a.value.to_string().trim().to_string());
+        let mut lifecycle = Lifecycle::default();
+        for lc in block.body.remove_blocks("lifecycle") {
+            self.only(
+                file,
+                &lc.body,
+                &[
+                    "create_before_destroy",
+                    "prevent_destroy",
+                    "ignore_changes",
+                    "replace_triggered_by",
+                ],
+                &["precondition", "postcondition"],
+            );
+            lifecycle.create_before_destroy =
+                self.constant_bool(file, lc.body.get_attribute("create_before_destroy"), false);
+            lifecycle.prevent_destroy =
+                self.constant_bool(file, lc.body.get_attribute("prevent_destroy"), false);
+            if let Some(attr) = lc.body.get_attribute("ignore_changes") {
+                lifecycle.ignore_changes = self.ignore_changes(file, attr);
+            }
+        }
+        for kind in ["provisioner", "connection"] {
+            for b in block.body.get_blocks(kind) {
+                self.error(
+                    file,
+                    b.ident.span(),
+                    "Unsupported block type",
+                    format!("Blocks of type {kind:?} are not supported: stackform does not run provisioners."),
+                );
+            }
+        }
+        if let Some(prev) = self.config.resources.get(&addr) {
+            let at = self.config.range(prev.file, prev.span.clone());
+            let kind = if mode == ResourceMode::Data {
+                "data source"
+            } else {
+                "resource"
+            };
+            let what = format!(
+                "{} named {:?} of type {:?}",
+                kind, addr.name, addr.type_name
+            );
+            let at = at.map_or(String::new(), |r| {
+                format!(" at {}:{},{}", r.filename, r.start.line, r.start.column)
+            });
+            self.error(
+                file,
+                span,
+                &format!("Duplicate {kind} \"{}\" configuration", addr.type_name),
+                format!("A {what} was already declared{at}. Resource names must be unique per type in each module."),
+            );
+            return;
+        }
+        self.config.resources.insert(
+            addr.clone(),
+            Resource {
+                addr,
+                file,
+                span,
+                count,
+                for_each,
+                depends_on,
+                provider,
+                lifecycle,
+                body: block.body,
+            },
+        );
+    }
+
+    fn ignore_changes(&mut self, file: FileId, attr: &Attribute) -> IgnoreChanges {
+        match &attr.value {
+            Expression::Variable(v) if v.as_str() == "all" => IgnoreChanges::All,
+            Expression::String(s) if s.value() == "all" => IgnoreChanges::All,
+            Expression::Array(items) => {
+                let mut names = Vec::new();
+                for item in items.iter() {
+                    match item {
+                        Expression::Variable(v) => names.push(v.as_str().to_string()),
+                        Expression::Traversal(t) => match &t.expr {
+                            Expression::Variable(v) => names.push(v.as_str().to_string()),
+                            _ => {
+                                self.error(
+                                    file,
+                                    item.span(),
+                                    "Invalid ignore_changes",
+                                    "Expected an attribute name.",
+                                );
+                            }
+                        },
+                        _ => {
+                            self.error(
+                                file,
+                                item.span(),
+                                "Invalid ignore_changes",
+                                "Expected an attribute name.",
+                            );
+                        }
+                    }
+                }
+                IgnoreChanges::Attributes(names)
+            }
+            other => {
+                self.error(
+                    file,
+                    other.span(),
+                    "Invalid ignore_changes",
+                    "Expected a list of attribute names, or all.",
+                );
+                IgnoreChanges::None
+            }
+        }
+    }
+
+    fn output_block(&mut self, file: FileId, block: Block) {
+        let Some(labels) = self.labels(file, &block, &["name"]) else {
+            return;
+        };
+        let name = labels[0].clone();
+        self.only(
+            file,
+            &block.body,
+            &[
+                "value",
+                "description",
+                "sensitive",
+                "depends_on",
+                "ephemeral",
+            ],
+            &["precondition"],
+        );
+        let span = header_span(&block);
+        let Some(value) = block.body.get_attribute("value") else {
+            self.error(
+                file,
+                span,
+                "Missing required argument",
+                "The argument \"value\" is required, but no definition was found.",
+            );
+            return;
+        };
+        let value = Expr {
+            file,
+            expr: value.value.clone(),
+        };
+        let description = self.constant_string(file, block.body.get_attribute("description"));
+        let sensitive = self.constant_bool(file, block.body.get_attribute("sensitive"), false);
+        let depends_on = self.depends_on(file, block.body.get_attribute("depends_on"));
+        if let Some(prev) = self.config.outputs.get(&name) {
+            let at = self.config.range(prev.file, prev.span.clone());
+            self.duplicate(file, span, "output", &format!("output named {name:?}"), at);
+            return;
+        }
+        self.config.outputs.insert(
+            name.clone(),
+            Output {
+                name,
+                file,
+                span,
+                value,
+                description,
+                sensitive,
+                depends_on,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Result<Config, Diagnostics> {
+        let sources = files
+            .iter()
+            .map(|(n, t)| SourceFile::new(*n, *n, *t))
+            .collect();
+        load_sources(Path::new("."), sources)
+    }
+
+    fn summaries(d: &Diagnostics) -> Vec<String> {
+        d.iter()
+            .map(|d| {
+                let at = d.subject.as_ref().map_or(String::new(), |s| {
+                    format!("{}:{}:{} ", s.filename, s.start.line, s.start.column)
+                });
+                format!("{at}{}", d.summary)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sorts_blocks_by_kind() {
+        let c = load(&[(
+            "main.tf",
+            r#"
+variable "n" {
+  type    = number
+  default = 2
+}
+locals { a = var.n + 1 }
+resource "terraform_data" "x" {
+  count = var.n
+  input = local.a
+  depends_on = [terraform_data.y]
+  lifecycle { prevent_destroy = true }
+}
+resource "terraform_data" "y" {}
+output "o" { value = terraform_data.x[*].output }
+"#,
+        )])
+        .unwrap();
+        assert_eq!(c.variables["n"].default, Some(Value::from(2)));
+        assert_eq!(c.locals.len(), 1);
+        let x = &c.resources[&ConfigAddr::managed("terraform_data", "x")];
+        assert!(x.count.is_some() && x.lifecycle.prevent_destroy);
+        assert!(
+            x.body.get_attribute("count").is_none(),
+            "meta-arguments are removed from the body"
+        );
+        assert_eq!(x.depends_on[0].target.to_string(), "terraform_data.y");
+        assert_eq!(c.outputs.len(), 1);
+    }
+
+    #[test]
+    fn reports_every_structural_problem_at_once() {
+        let err = load(&[
+            (
+                "a.tf",
+                "resource \"terraform_data\" \"x\" {}\nfoo \"bar\" {}\nvariable \"v\" {\n  typo = 1\n}\n",
+            ),
+            ("b.tf", "resource \"terraform_data\" \"x\" {}\noutput \"o\" {}\n"),
+            ("c.tf", "resource \"x\" {\n"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            summaries(&err),
+            [
+                "a.tf:2:1 Unsupported block type",
+                "a.tf:4:3 Unsupported argument",
+                "b.tf:1:1 Duplicate resource \"terraform_data\" configuration",
+                "b.tf:2:1 Missing required argument",
+                "c.tf:1:15 Invalid syntax",
+            ]
+        );
+    }
+
+    #[test]
+    fn checks_variable_defaults_against_their_type() {
+        let err = load(&[(
+            "v.tf",
+            "variable \"n\" {\n  type    = number\n  default = \"x\"\n}\n",
+        )])
+        .unwrap_err();
+        assert_eq!(
+            summaries(&err),
+            ["v.tf:3:13 Invalid default value for variable"]
+        );
+        let err = load(&[("v.tf", "variable \"n\" {\n  default = var.other\n}\n")]).unwrap_err();
+        assert!(err.0[0].detail.contains("Variables may not be used here"));
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_file() {
+        let a = load(&[("main.tf", "locals { a = 1 }\n")]).unwrap();
+        let b = load(&[("main.tf", "locals { a = 2 }\n")]).unwrap();
+        assert_ne!(a.digest(), b.digest());
+        assert_eq!(
+            a.digest(),
+            load(&[("main.tf", "locals { a = 1 }\n")]).unwrap().digest()
+        );
+    }
+}
