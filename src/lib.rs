@@ -13,7 +13,9 @@
 pub mod addr;
 pub mod config;
 pub mod diag;
+pub mod graph;
 pub mod lang;
+pub mod provider;
 pub mod state;
 
 /// The version of stackform, recorded in the state and plan files.

@@ -1,0 +1,571 @@
+//! The dependency graph of a configuration: variables, locals, resources
+//! (and data sources) and outputs, with an edge for every reference. It
+//! gives the order of evaluation, reports undeclared references and
+//! cycles (naming every address in the cycle and where each reference is
+//! written), and is drawn by `graph`. The concurrent walker that apply
+//! uses lives in [`walk`].
+
+pub mod walk;
+
+use crate::addr::ConfigAddr;
+use crate::config::{Config, Expr, FileId};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::lang::refs::{Reference, references};
+use hcl::edit::structure::{Body, Structure};
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::fmt;
+use std::ops::Range;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeId {
+    Variable(String),
+    Local(String),
+    Resource(ConfigAddr),
+    Output(String),
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeId::Variable(n) => write!(f, "var.{n}"),
+            NodeId::Local(n) => write!(f, "local.{n}"),
+            NodeId::Resource(a) => write!(f, "{a}"),
+            NodeId::Output(n) => write!(f, "output.{n}"),
+        }
+    }
+}
+
+/// Where a reference that makes an edge is written.
+#[derive(Clone, Debug)]
+pub struct RefSite {
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
+}
+
+#[derive(Debug)]
+pub struct ConfigGraph {
+    /// Edges go from a dependency to what depends on it.
+    pub graph: DiGraph<NodeId, RefSite>,
+    pub index: HashMap<NodeId, NodeIndex>,
+    /// Every node in an order where dependencies come first (ties broken
+    /// by node id, so the order is the same on every run).
+    pub order: Vec<NodeIndex>,
+}
+
+impl ConfigGraph {
+    pub fn node(&self, id: &NodeId) -> Option<NodeIndex> {
+        self.index.get(id).copied()
+    }
+
+    /// The resources a node depends on directly.
+    pub fn resource_dependencies(&self, id: &NodeId) -> Vec<ConfigAddr> {
+        let Some(ix) = self.node(id) else {
+            return Vec::new();
+        };
+        let mut deps: Vec<ConfigAddr> = self
+            .graph
+            .neighbors_directed(ix, Direction::Incoming)
+            .filter_map(|n| match &self.graph[n] {
+                NodeId::Resource(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        deps.sort();
+        deps.dedup();
+        deps
+    }
+
+    /// The resources a node depends on, directly or through locals and
+    /// variables (what the state records as its dependencies).
+    pub fn resource_dependencies_transitive(&self, id: &NodeId) -> Vec<ConfigAddr> {
+        let Some(ix) = self.node(id) else {
+            return Vec::new();
+        };
+        let mut seen = vec![false; self.graph.node_count()];
+        let mut queue: VecDeque<NodeIndex> = self
+            .graph
+            .neighbors_directed(ix, Direction::Incoming)
+            .collect();
+        let mut deps = Vec::new();
+        while let Some(n) = queue.pop_front() {
+            if std::mem::replace(&mut seen[n.index()], true) {
+                continue;
+            }
+            match &self.graph[n] {
+                NodeId::Resource(a) => deps.push(a.clone()),
+                _ => queue.extend(self.graph.neighbors_directed(n, Direction::Incoming)),
+            }
+        }
+        deps.sort();
+        deps.dedup();
+        deps
+    }
+
+    /// The graph in Graphviz DOT.
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from(
+            "digraph {\n  compound = \"true\"\n  newrank = \"true\"\n  subgraph \"root\" {\n",
+        );
+        for &ix in &self.order {
+            let id = &self.graph[ix];
+            let shape = match id {
+                NodeId::Resource(_) => "box",
+                NodeId::Variable(_) | NodeId::Local(_) | NodeId::Output(_) => "note",
+            };
+            out.push_str(&format!(
+                "    {} [label = {}, shape = \"{shape}\"]\n",
+                dot_quote(&id.to_string()),
+                dot_quote(&id.to_string())
+            ));
+        }
+        let mut edges: Vec<(String, String)> = self
+            .graph
+            .edge_indices()
+            .filter_map(|e| self.graph.edge_endpoints(e))
+            .map(|(a, b)| (self.graph[b].to_string(), self.graph[a].to_string()))
+            .collect();
+        edges.sort();
+        edges.dedup();
+        for (from, to) in edges {
+            out.push_str(&format!("    {} -> {}\n", dot_quote(&from), dot_quote(&to)));
+        }
+        out.push_str("  }\n}\n");
+        out
+    }
+}
+
+fn dot_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A graph node's expressions: the places its references can be.
+fn node_expressions<'c>(
+    config: &'c Config,
+    id: &NodeId,
+) -> Vec<(FileId, Vec<&'c hcl::edit::expr::Expression>)> {
+    match id {
+        NodeId::Variable(_) => Vec::new(),
+        NodeId::Local(n) => {
+            let l = &config.locals[n];
+            vec![(l.value.file, vec![&l.value.expr])]
+        }
+        NodeId::Output(n) => {
+            let o = &config.outputs[n];
+            vec![(o.file, vec![&o.value.expr])]
+        }
+        NodeId::Resource(a) => {
+            let r = &config.resources[a];
+            let mut exprs: Vec<&hcl::edit::expr::Expression> = Vec::new();
+            exprs.extend(r.count.as_ref().map(|e: &Expr| &e.expr));
+            exprs.extend(r.for_each.as_ref().map(|e: &Expr| &e.expr));
+            body_expressions(&r.body, &mut exprs);
+            vec![(r.file, exprs)]
+        }
+    }
+}
+
+/// Every expression of a body, nested blocks included.
+pub fn body_expressions<'b>(body: &'b Body, out: &mut Vec<&'b hcl::edit::expr::Expression>) {
+    for s in body.iter() {
+        match s {
+            Structure::Attribute(a) => out.push(&a.value),
+            Structure::Block(b) => body_expressions(&b.body, out),
+        }
+    }
+}
+
+/// Builds the graph of a configuration. Undeclared references, `count`
+/// and `each` outside the blocks that define them, and cycles are
+/// diagnostics.
+pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
+    let mut graph: DiGraph<NodeId, RefSite> = DiGraph::new();
+    let mut index = HashMap::new();
+    let ids: Vec<NodeId> = config
+        .variables
+        .keys()
+        .map(|n| NodeId::Variable(n.clone()))
+        .chain(config.locals.keys().map(|n| NodeId::Local(n.clone())))
+        .chain(config.resources.keys().map(|a| NodeId::Resource(a.clone())))
+        .chain(config.outputs.keys().map(|n| NodeId::Output(n.clone())))
+        .collect();
+    for id in ids {
+        let ix = graph.add_node(id.clone());
+        index.insert(id, ix);
+    }
+    let mut diags = Diagnostics::default();
+    let nodes: Vec<(NodeId, NodeIndex)> = index
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect::<BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    for (id, ix) in &nodes {
+        let (has_count, has_each, context) = match id {
+            NodeId::Resource(a) => {
+                let r = &config.resources[a];
+                (r.count.is_some(), r.for_each.is_some(), r.describe())
+            }
+            NodeId::Local(n) => (false, false, format!("local.{n}")),
+            NodeId::Output(n) => (false, false, format!("output \"{n}\"")),
+            NodeId::Variable(n) => (false, false, format!("variable \"{n}\"")),
+        };
+        for (file, exprs) in node_expressions(config, id) {
+            for expr in exprs {
+                let found = references(expr);
+                for (err, span) in found.errors {
+                    diags.push(
+                        Diagnostic::error(err.summary, err.detail)
+                            .with_subject(config.range(file, span))
+                            .with_context(context.clone()),
+                    );
+                }
+                for r in found.refs {
+                    let site = RefSite {
+                        file,
+                        span: r.span.clone(),
+                    };
+                    let target = match &r.reference {
+                        Reference::Var(n) if config.variables.contains_key(n) => {
+                            Some(NodeId::Variable(n.clone()))
+                        }
+                        Reference::Var(n) => {
+                            diags.push(undeclared(config, &site, "Reference to undeclared input variable", format!("An input variable with the name {n:?} has not been declared. This variable can be declared with a variable \"{n}\" {{}} block."), &context));
+                            None
+                        }
+                        Reference::Local(n) if config.locals.contains_key(n) => {
+                            Some(NodeId::Local(n.clone()))
+                        }
+                        Reference::Local(n) => {
+                            diags.push(undeclared(
+                                config,
+                                &site,
+                                "Reference to undeclared local value",
+                                format!("A local value with the name {n:?} has not been declared."),
+                                &context,
+                            ));
+                            None
+                        }
+                        Reference::Resource {
+                            mode,
+                            type_name,
+                            name,
+                        } => {
+                            let addr = ConfigAddr {
+                                mode: *mode,
+                                type_name: type_name.clone(),
+                                name: name.clone(),
+                            };
+                            if config.resources.contains_key(&addr) {
+                                Some(NodeId::Resource(addr))
+                            } else {
+                                let kind = if *mode == crate::lang::refs::ResourceMode::Data {
+                                    "data source"
+                                } else {
+                                    "resource"
+                                };
+                                diags.push(undeclared(
+                                    config,
+                                    &site,
+                                    &format!("Reference to undeclared {kind}"),
+                                    format!("A {kind} \"{type_name}\" \"{name}\" has not been declared in the root module."),
+                                    &context,
+                                ));
+                                None
+                            }
+                        }
+                        Reference::CountIndex if !has_count => {
+                            diags.push(undeclared(config, &site, "Reference to \"count\" in non-counted context", "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.".into(), &context));
+                            None
+                        }
+                        Reference::EachKey | Reference::EachValue if !has_each => {
+                            diags.push(undeclared(config, &site, "Reference to \"each\" in context without for_each", "The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.".into(), &context));
+                            None
+                        }
+                        _ => None,
+                    };
+                    if let Some(target) = target {
+                        if target == *id {
+                            diags.push(undeclared(
+                                config,
+                                &site,
+                                "Self-referential block",
+                                format!("Configuration for {id} may not refer to itself."),
+                                &context,
+                            ));
+                            continue;
+                        }
+                        graph.add_edge(index[&target], *ix, site);
+                    }
+                }
+            }
+        }
+        let depends_on = match id {
+            NodeId::Resource(a) => &config.resources[a].depends_on,
+            NodeId::Output(n) => &config.outputs[n].depends_on,
+            _ => continue,
+        };
+        for d in depends_on {
+            let site = RefSite {
+                file: d.file,
+                span: d.span.clone(),
+            };
+            match index.get(&NodeId::Resource(d.target.clone())) {
+                Some(&t) => {
+                    graph.add_edge(t, *ix, site);
+                }
+                None => diags.push(undeclared(
+                    config,
+                    &site,
+                    "Reference to undeclared resource",
+                    format!(
+                        "A resource {} has not been declared in the root module.",
+                        d.target
+                    ),
+                    &context,
+                )),
+            }
+        }
+    }
+    if diags.has_errors() {
+        diags.0.sort_by(|a, b| {
+            let key = |d: &Diagnostic| {
+                d.subject
+                    .as_ref()
+                    .map(|s| (s.filename.clone(), s.start.byte))
+            };
+            key(a).cmp(&key(b))
+        });
+        return Err(diags);
+    }
+    let cycles = cycle_reports(config, &graph);
+    if !cycles.is_empty() {
+        return Err(Diagnostics(cycles));
+    }
+    let order = stable_topological_order(&graph);
+    Ok(ConfigGraph {
+        graph,
+        index,
+        order,
+    })
+}
+
+fn undeclared(
+    config: &Config,
+    site: &RefSite,
+    summary: &str,
+    detail: String,
+    context: &str,
+) -> Diagnostic {
+    Diagnostic::error(summary, detail)
+        .with_subject(config.range(site.file, site.span.clone()))
+        .with_context(context)
+}
+
+/// Kahn's algorithm, always taking the smallest ready node.
+pub fn stable_topological_order<N: Ord, E>(graph: &DiGraph<N, E>) -> Vec<NodeIndex> {
+    let mut indegree: Vec<usize> = graph
+        .node_indices()
+        .map(|n| graph.neighbors_directed(n, Direction::Incoming).count())
+        .collect();
+    // Parallel edges count once per edge on both sides, so they balance.
+    let mut ready: BinaryHeap<Reverse<(&N, NodeIndex)>> = graph
+        .node_indices()
+        .filter(|n| indegree[n.index()] == 0)
+        .map(|n| Reverse((&graph[n], n)))
+        .collect();
+    let mut order = Vec::with_capacity(graph.node_count());
+    while let Some(Reverse((_, n))) = ready.pop() {
+        order.push(n);
+        for m in graph.neighbors_directed(n, Direction::Outgoing) {
+            indegree[m.index()] -= 1;
+            if indegree[m.index()] == 0 {
+                ready.push(Reverse((&graph[m], m)));
+            }
+        }
+    }
+    order
+}
+
+/// One diagnostic per cycle: every address in it, and where each
+/// reference along it is written.
+fn cycle_reports(config: &Config, graph: &DiGraph<NodeId, RefSite>) -> Vec<Diagnostic> {
+    let mut reports = Vec::new();
+    let mut sccs = petgraph::algo::tarjan_scc(graph);
+    for scc in &mut sccs {
+        scc.sort_by(|a, b| graph[*a].cmp(&graph[*b]));
+    }
+    sccs.sort_by(|a, b| graph[a[0]].cmp(&graph[b[0]]));
+    for scc in sccs {
+        let self_loop = scc.len() == 1 && graph.find_edge(scc[0], scc[0]).is_some();
+        if scc.len() < 2 && !self_loop {
+            continue;
+        }
+        let path = cycle_path(graph, &scc);
+        let names: Vec<String> = path.iter().map(|n| graph[*n].to_string()).collect();
+        let mut detail = format!("{} -> {}\n", names.join(" -> "), names[0]);
+        let mut first_site = None;
+        for (i, &n) in path.iter().enumerate() {
+            let next = path[(i + 1) % path.len()];
+            // The path follows references: `n` refers to `next`, so the
+            // edge runs from `next` (the dependency) to `n`.
+            if let Some(e) = graph.find_edge(next, n) {
+                let site = &graph[e];
+                let at = config
+                    .range(site.file, site.span.clone())
+                    .map_or_else(String::new, |r| {
+                        format!(" at {}:{}:{}", r.filename, r.start.line, r.start.column)
+                    });
+                detail.push_str(&format!("\n  {} refers to {}{at}", graph[n], graph[next]));
+                if first_site.is_none() {
+                    first_site = config.range(site.file, site.span.clone());
+                }
+            }
+        }
+        reports.push(
+            Diagnostic::error(format!("Cycle: {}", names.join(", ")), detail)
+                .with_subject(first_site),
+        );
+    }
+    reports
+}
+
+/// A cycle through the smallest node of a strongly connected component,
+/// following references (from a node to what it refers to).
+fn cycle_path(graph: &DiGraph<NodeId, RefSite>, scc: &[NodeIndex]) -> Vec<NodeIndex> {
+    let start = scc[0];
+    let in_scc = |n: NodeIndex| scc.contains(&n);
+    let mut prev: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    while let Some(n) = queue.pop_front() {
+        // What `n` refers to: edges come into `n` from its dependencies.
+        let mut next: Vec<NodeIndex> = graph
+            .neighbors_directed(n, Direction::Incoming)
+            .filter(|m| in_scc(*m))
+            .collect();
+        next.sort_by(|a, b| graph[*a].cmp(&graph[*b]));
+        for m in next {
+            if m == start {
+                let mut path = vec![n];
+                let mut cur = n;
+                while cur != start {
+                    cur = prev[&cur];
+                    path.push(cur);
+                }
+                path.reverse();
+                return path;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(m) {
+                e.insert(n);
+                queue.push_back(m);
+            }
+        }
+    }
+    scc.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_sources;
+    use crate::diag::SourceFile;
+    use std::path::Path;
+
+    fn graph_of(src: &str) -> Result<ConfigGraph, Diagnostics> {
+        let config = load_sources(
+            Path::new("."),
+            vec![SourceFile::new("main.tf", "main.tf", src)],
+        )
+        .unwrap();
+        build(&config)
+    }
+
+    #[test]
+    fn orders_dependencies_first_and_deterministically() {
+        let g = graph_of(
+            r#"
+variable "n" { default = 1 }
+locals { name = "x-${var.n}" }
+resource "terraform_data" "b" { input = terraform_data.a.output }
+resource "terraform_data" "a" { input = local.name }
+resource "terraform_data" "c" { depends_on = [terraform_data.b] }
+output "o" { value = terraform_data.c.id }
+"#,
+        )
+        .unwrap();
+        let order: Vec<String> = g.order.iter().map(|n| g.graph[*n].to_string()).collect();
+        assert_eq!(
+            order,
+            [
+                "var.n",
+                "local.name",
+                "terraform_data.a",
+                "terraform_data.b",
+                "terraform_data.c",
+                "output.o"
+            ]
+        );
+        assert!(
+            g.to_dot()
+                .contains("\"terraform_data.b\" -> \"terraform_data.a\"")
+        );
+    }
+
+    #[test]
+    fn reports_undeclared_references_with_their_place() {
+        let err = graph_of("resource \"terraform_data\" \"a\" {\n  input = var.nope\n}\noutput \"o\" { value = count.index }\n").unwrap_err();
+        let got: Vec<String> = err
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{} {}",
+                    d.subject.as_ref().unwrap().start.line,
+                    d.subject.as_ref().unwrap().start.column,
+                    d.summary
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "2:11 Reference to undeclared input variable",
+                "4:22 Reference to \"count\" in non-counted context"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cycle_names_every_address_and_reference() {
+        let err = graph_of(
+            "resource \"terraform_data\" \"a\" {\n  input = terraform_data.c.id\n}\nresource \"terraform_data\" \"b\" {\n  input = terraform_data.a.id\n}\nresource \"terraform_data\" \"c\" {\n  input = local.x\n}\nlocals {\n  x = terraform_data.b.output\n}\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        let d = &err.0[0];
+        assert_eq!(
+            d.summary,
+            "Cycle: local.x, terraform_data.b, terraform_data.a, terraform_data.c"
+        );
+        assert!(
+            d.detail.starts_with(
+                "local.x -> terraform_data.b -> terraform_data.a -> terraform_data.c -> local.x"
+            ),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail
+                .contains("local.x refers to terraform_data.b at main.tf:11:7"),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail
+                .contains("terraform_data.c refers to local.x at main.tf:8:11"),
+            "{}",
+            d.detail
+        );
+    }
+}

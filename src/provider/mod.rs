@@ -1,0 +1,330 @@
+//! The resource-type contract: a schema, planning, create/read/update/
+//! delete. The planner and the apply walker talk only to this contract;
+//! the built-in `terraform_data` and the OpenStack resource types
+//! implement it.
+//!
+//! Values crossing this boundary carry no sensitive marks (the planner
+//! removes them and puts them back): a resource type never decides what
+//! is shown to the user.
+
+pub mod builtin;
+
+use crate::lang::value::{Path, PathStep, Type, Value};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How an attribute is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttrMode {
+    Required,
+    Optional,
+    /// Set by the provider only.
+    Computed,
+    /// Set by the user, or by the provider when the user does not.
+    OptionalComputed,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttributeSchema {
+    pub ty: Type,
+    pub mode: AttrMode,
+    /// A change forces the object to be replaced.
+    pub force_new: bool,
+    /// The value is never shown.
+    pub sensitive: bool,
+    pub description: &'static str,
+}
+
+impl AttributeSchema {
+    pub fn new(ty: Type, mode: AttrMode) -> AttributeSchema {
+        AttributeSchema {
+            ty,
+            mode,
+            force_new: false,
+            sensitive: false,
+            description: "",
+        }
+    }
+
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+
+    pub fn describe(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    pub fn settable(&self) -> bool {
+        self.mode != AttrMode::Computed
+    }
+}
+
+/// How repeated nested blocks are collected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    /// At most one block: an object, or null.
+    Single,
+    /// Blocks in order: a list of objects.
+    List,
+    /// Blocks without order: a set of objects.
+    Set,
+}
+
+#[derive(Clone, Debug)]
+pub struct BlockSchema {
+    pub nesting: Nesting,
+    pub schema: Schema,
+    pub min_items: usize,
+    pub max_items: Option<usize>,
+    pub force_new: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    pub attributes: BTreeMap<String, AttributeSchema>,
+    pub blocks: BTreeMap<String, BlockSchema>,
+}
+
+impl Schema {
+    /// The object type of a whole value of this schema.
+    pub fn value_type(&self) -> Type {
+        let mut attrs: BTreeMap<String, Type> = self
+            .attributes
+            .iter()
+            .map(|(k, a)| (k.clone(), a.ty.clone()))
+            .collect();
+        for (name, block) in &self.blocks {
+            let obj = block.schema.value_type();
+            attrs.insert(
+                name.clone(),
+                match block.nesting {
+                    Nesting::Single => obj,
+                    Nesting::List => Type::list(obj),
+                    Nesting::Set => Type::set(obj),
+                },
+            );
+        }
+        Type::Object(attrs)
+    }
+
+    /// Paths of the attributes the schema calls sensitive.
+    pub fn sensitive_paths(&self) -> Vec<Path> {
+        self.attributes
+            .iter()
+            .filter(|(_, a)| a.sensitive)
+            .map(|(k, _)| vec![PathStep::Attr(k.clone())])
+            .collect()
+    }
+}
+
+/// A failed provider operation, in the words the user should see.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{summary}: {detail}")]
+pub struct ProviderError {
+    pub summary: String,
+    pub detail: String,
+}
+
+impl ProviderError {
+    pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> ProviderError {
+        ProviderError {
+            summary: summary.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What a resource type proposes for a configuration.
+#[derive(Debug, Clone)]
+pub struct PlannedState {
+    /// The new state as far as it is known before apply.
+    pub planned: Value,
+    /// The attributes whose change forces replacement (empty: none).
+    pub requires_replace: Vec<Path>,
+}
+
+#[async_trait]
+pub trait ResourceType: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    /// The provider that owns it, as recorded in the state.
+    fn provider(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+
+    /// Proposes the new state for `config` (which may contain unknowns):
+    /// `prior` is `None` for a create.
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
+        Ok(plan_by_schema(self.schema(), prior, config))
+    }
+
+    /// Creates the object; returns its state.
+    async fn create(&self, planned: &Value) -> Result<Value, ProviderError>;
+    /// Updates the object in place; returns its new state.
+    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ProviderError>;
+    async fn delete(&self, prior: &Value) -> Result<(), ProviderError>;
+    /// Reads the object as it is now; `None` when it no longer exists.
+    async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError>;
+}
+
+/// The planning rule most resource types follow: the configuration wins
+/// for what the user set; computed attributes keep their prior value (or
+/// become unknown on create); a change of a `force_new` attribute forces
+/// replacement, and then every computed attribute is unknown again.
+pub fn plan_by_schema(schema: &Schema, prior: Option<&Value>, config: &Value) -> PlannedState {
+    let mut requires_replace = Vec::new();
+    if let Some(prior) = prior {
+        for (name, attr) in &schema.attributes {
+            if !attr.force_new {
+                continue;
+            }
+            let before = prior.get_attr(name).cloned().unwrap_or(Value::NULL);
+            let after = config.get_attr(name).cloned().unwrap_or(Value::NULL);
+            let unchanged = before.same_as(&after)
+                || attr.mode == AttrMode::OptionalComputed && after.is_null();
+            if !unchanged {
+                requires_replace.push(vec![PathStep::Attr(name.clone())]);
+            }
+        }
+        for (name, block) in &schema.blocks {
+            if block.force_new {
+                let before = prior.get_attr(name).cloned().unwrap_or(Value::NULL);
+                let after = config.get_attr(name).cloned().unwrap_or(Value::NULL);
+                if !before.same_as(&after) {
+                    requires_replace.push(vec![PathStep::Attr(name.clone())]);
+                }
+            }
+        }
+    }
+    let replacing = prior.is_none() || !requires_replace.is_empty();
+    let mut attrs = BTreeMap::new();
+    for (name, attr) in &schema.attributes {
+        let configured = config
+            .get_attr(name)
+            .cloned()
+            .unwrap_or(Value::Null(attr.ty.clone()));
+        let value = match attr.mode {
+            AttrMode::Required | AttrMode::Optional => configured,
+            AttrMode::Computed | AttrMode::OptionalComputed if configured.is_null() => {
+                match prior.and_then(|p| p.get_attr(name)) {
+                    Some(v) if !replacing => v.clone(),
+                    _ => Value::Unknown(attr.ty.clone()),
+                }
+            }
+            AttrMode::Computed | AttrMode::OptionalComputed => configured,
+        };
+        attrs.insert(name.clone(), value);
+    }
+    for name in schema.blocks.keys() {
+        attrs.insert(
+            name.clone(),
+            config.get_attr(name).cloned().unwrap_or(Value::NULL),
+        );
+    }
+    PlannedState {
+        planned: Value::object(attrs),
+        requires_replace,
+    }
+}
+
+/// The resource types available to a run.
+#[derive(Clone, Default)]
+pub struct Providers {
+    resources: BTreeMap<&'static str, Arc<dyn ResourceType>>,
+}
+
+impl Providers {
+    /// Only the built-in resource types.
+    pub fn builtin() -> Providers {
+        let mut p = Providers::default();
+        p.register(Arc::new(builtin::TerraformData::new()));
+        p
+    }
+
+    pub fn register(&mut self, resource_type: Arc<dyn ResourceType>) {
+        self.resources
+            .insert(resource_type.type_name(), resource_type);
+    }
+
+    pub fn resource(&self, type_name: &str) -> Option<&Arc<dyn ResourceType>> {
+        self.resources.get(type_name)
+    }
+
+    pub fn resource_type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.resources.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Schema {
+        let mut s = Schema::default();
+        s.attributes.insert(
+            "name".into(),
+            AttributeSchema::new(Type::String, AttrMode::Required),
+        );
+        s.attributes.insert(
+            "image".into(),
+            AttributeSchema::new(Type::String, AttrMode::Required).force_new(),
+        );
+        s.attributes.insert(
+            "id".into(),
+            AttributeSchema::new(Type::String, AttrMode::Computed),
+        );
+        s
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn create_leaves_computed_attributes_unknown() {
+        let p = plan_by_schema(
+            &schema(),
+            None,
+            &obj(&[("name", "a".into()), ("image", "x".into())]),
+        );
+        assert!(!p.planned.get_attr("id").unwrap().is_known());
+        assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn update_keeps_computed_attributes_and_force_new_replaces() {
+        let prior = obj(&[
+            ("name", "a".into()),
+            ("image", "x".into()),
+            ("id", "1".into()),
+        ]);
+        let p = plan_by_schema(
+            &schema(),
+            Some(&prior),
+            &obj(&[("name", "b".into()), ("image", "x".into())]),
+        );
+        assert_eq!(p.planned.get_attr("id").unwrap().as_str(), Some("1"));
+        assert!(p.requires_replace.is_empty());
+        let p = plan_by_schema(
+            &schema(),
+            Some(&prior),
+            &obj(&[("name", "a".into()), ("image", "y".into())]),
+        );
+        assert_eq!(
+            p.requires_replace,
+            vec![vec![PathStep::Attr("image".into())]]
+        );
+        assert!(!p.planned.get_attr("id").unwrap().is_known());
+    }
+}
