@@ -15,8 +15,10 @@ pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod lang;
+pub mod plan;
 pub mod provider;
 pub mod state;
+pub mod validate;
 
 /// The version of stackform, recorded in the state and plan files.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

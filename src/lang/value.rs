@@ -337,37 +337,72 @@ impl Value {
     }
 
     fn mark_path(self, path: &[PathStep]) -> Value {
+        self.map_at(path, Value::mark_sensitive)
+    }
+
+    /// The paths of every unknown inside the value, with their types.
+    pub fn unknown_paths(&self) -> Vec<(Path, Type)> {
+        fn walk(v: &Value, at: &mut Path, out: &mut Vec<(Path, Type)>) {
+            match v {
+                Value::Unknown(t) => out.push((at.clone(), t.clone())),
+                Value::Sensitive(inner) => walk(inner, at, out),
+                Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        at.push(PathStep::Index(i));
+                        walk(item, at, out);
+                        at.pop();
+                    }
+                }
+                Value::Map(_, items) | Value::Object(items) => {
+                    for (k, item) in items.iter() {
+                        at.push(PathStep::Attr(k.clone()));
+                        walk(item, at, out);
+                        at.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// Replaces the value at `path` (if it exists) with `f` of it. A path
+    /// into a set cannot address one element: `f` applies to the set.
+    pub fn map_at(self, path: &[PathStep], f: impl FnOnce(Value) -> Value) -> Value {
         let Some((step, rest)) = path.split_first() else {
-            return self.mark_sensitive();
+            return f(self);
         };
         match (self, step) {
-            (Value::Sensitive(inner), _) => Value::Sensitive(inner),
+            (Value::Sensitive(inner), _) => {
+                Value::Sensitive(Arc::new(Arc::unwrap_or_clone(inner).map_at(path, f)))
+            }
             (Value::Object(mut attrs), PathStep::Attr(a) | PathStep::Key(a)) => {
                 if let Some(v) = Arc::make_mut(&mut attrs).get_mut(a) {
-                    *v = std::mem::replace(v, Value::NULL).mark_path(rest);
+                    *v = std::mem::replace(v, Value::NULL).map_at(rest, f);
                 }
                 Value::Object(attrs)
             }
             (Value::Map(t, mut items), PathStep::Attr(a) | PathStep::Key(a)) => {
                 if let Some(v) = Arc::make_mut(&mut items).get_mut(a) {
-                    *v = std::mem::replace(v, Value::NULL).mark_path(rest);
+                    *v = std::mem::replace(v, Value::NULL).map_at(rest, f);
                 }
                 Value::Map(t, items)
             }
             (Value::List(t, mut items), PathStep::Index(i)) => {
                 if let Some(v) = Arc::make_mut(&mut items).get_mut(*i) {
-                    *v = std::mem::replace(v, Value::NULL).mark_path(rest);
+                    *v = std::mem::replace(v, Value::NULL).map_at(rest, f);
                 }
                 Value::List(t, items)
             }
             (Value::Tuple(mut items), PathStep::Index(i)) => {
                 if let Some(v) = Arc::make_mut(&mut items).get_mut(*i) {
-                    *v = std::mem::replace(v, Value::NULL).mark_path(rest);
+                    *v = std::mem::replace(v, Value::NULL).map_at(rest, f);
                 }
                 Value::Tuple(items)
             }
-            // Set elements cannot carry marks of their own: mark the set.
-            (set @ Value::Set(..), _) => set.mark_sensitive(),
+            (set @ Value::Set(..), _) => f(set),
             (other, _) => other,
         }
     }

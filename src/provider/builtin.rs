@@ -4,7 +4,7 @@
 //! which makes it the engine's test subject and benchmark.
 
 use super::{AttrMode, AttributeSchema, PlannedState, ProviderError, ResourceType, Schema};
-use crate::lang::value::{PathStep, Type, Value};
+use crate::lang::value::{Path, PathStep, Type, Value};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
@@ -110,6 +110,20 @@ impl ResourceType for TerraformData {
             planned: state(id, input, output, triggers),
             requires_replace,
         })
+    }
+
+    /// `output` is a copy of `input`, so it is as sensitive as `input`.
+    /// (Terraform drops the mark here and prints the secret; we do not.)
+    fn derived_sensitive_paths(&self, config_marks: &[Path]) -> Vec<Path> {
+        config_marks
+            .iter()
+            .filter(|p| p.first() == Some(&PathStep::Attr("input".into())))
+            .map(|p| {
+                let mut out = p.clone();
+                out[0] = PathStep::Attr("output".into());
+                out
+            })
+            .collect()
     }
 
     async fn create(&self, planned: &Value) -> Result<Value, ProviderError> {

@@ -164,6 +164,13 @@ pub trait ResourceType: Send + Sync {
         Ok(plan_by_schema(self.schema(), prior, config))
     }
 
+    /// Sensitive paths of the planned state that follow from sensitive
+    /// paths of the configuration, for attributes the resource type
+    /// computes from configured ones.
+    fn derived_sensitive_paths(&self, _config_marks: &[Path]) -> Vec<Path> {
+        Vec::new()
+    }
+
     /// Creates the object; returns its state.
     async fn create(&self, planned: &Value) -> Result<Value, ProviderError>;
     /// Updates the object in place; returns its new state.

@@ -1,0 +1,150 @@
+//! `count` and `for_each`: how many instances a resource block has and
+//! what their keys are. Both must be known at plan time, not sensitive,
+//! and of the right shape, or the plan stops with Terraform's message.
+
+use super::values::Expansion;
+use crate::config::{Config, Resource};
+use crate::diag::Diagnostic;
+use crate::lang::convert::convert;
+use crate::lang::eval::{Evaluator, Scope};
+use crate::lang::value::{Type, Value};
+use hcl::edit::Span;
+use std::collections::BTreeMap;
+
+pub fn expand(
+    config: &Config,
+    resource: &Resource,
+    scope: &dyn Scope,
+) -> Result<Expansion, Diagnostic> {
+    let context = resource.describe();
+    if let Some(count) = &resource.count {
+        let at = config.range(count.file, count.expr.span());
+        let fail = |summary: &str, detail: &str| {
+            Diagnostic::error(summary, detail)
+                .with_subject(at.clone())
+                .with_context(context.clone())
+        };
+        let v = Evaluator::new(scope).eval(&count.expr).map_err(|e| {
+            Diagnostic::error(e.summary, e.detail)
+                .with_subject(config.range(count.file, e.span))
+                .with_context(context.clone())
+        })?;
+        if v.contains_sensitive() {
+            return Err(fail(
+                "Invalid count argument",
+                "Sensitive values, or values derived from sensitive values, cannot be used as count arguments. If used, the sensitive value could be exposed as a resource instance key.",
+            ));
+        }
+        if !v.is_known() {
+            return Err(fail(
+                "Invalid count argument",
+                "The \"count\" value depends on resource attributes that cannot be determined until apply, so stackform cannot predict how many instances will be created. To work around this, use -target to first apply only the resources that the count depends on.",
+            ));
+        }
+        if v.is_null() {
+            return Err(fail(
+                "Invalid count argument",
+                "The given \"count\" argument value is null. An integer is required.",
+            ));
+        }
+        let n = convert(&v, &Type::Number)
+            .ok()
+            .and_then(|n| n.as_number())
+            .ok_or_else(|| {
+                fail(
+                    "Invalid count argument",
+                    "The given \"count\" argument value is unsuitable: a number is required.",
+                )
+            })?;
+        let n = n.to_i64().ok_or_else(|| {
+            fail("Invalid count argument", "The given \"count\" argument value is unsuitable: the value must be a whole number.")
+        })?;
+        if n < 0 {
+            return Err(fail(
+                "Invalid count argument",
+                "The given \"count\" argument value is unsuitable: must be greater than or equal to zero.",
+            ));
+        }
+        return Ok(Expansion::Count(n as usize));
+    }
+    let Some(for_each) = &resource.for_each else {
+        return Ok(Expansion::Single);
+    };
+    let at = config.range(for_each.file, for_each.expr.span());
+    let fail = |summary: &str, detail: String| {
+        Diagnostic::error(summary, detail)
+            .with_subject(at.clone())
+            .with_context(context.clone())
+    };
+    let v = Evaluator::new(scope).eval(&for_each.expr).map_err(|e| {
+        Diagnostic::error(e.summary, e.detail)
+            .with_subject(config.range(for_each.file, e.span))
+            .with_context(context.clone())
+    })?;
+    if v.is_sensitive() {
+        return Err(fail(
+            "Invalid for_each argument",
+            "Sensitive values, or values derived from sensitive values, cannot be used as for_each arguments. If used, the sensitive value could be exposed as a resource instance key.".into(),
+        ));
+    }
+    if !v.is_known() {
+        return Err(fail(
+            "Invalid for_each argument",
+            "The \"for_each\" map includes keys derived from resource attributes that cannot be determined until apply, and so stackform cannot determine the full set of keys that will identify the instances of this resource.".into(),
+        ));
+    }
+    if v.is_null() {
+        return Err(fail(
+            "Invalid for_each argument",
+            "The given \"for_each\" argument value is null. A map, or set of strings is allowed."
+                .into(),
+        ));
+    }
+    match &v {
+        Value::Map(_, items) | Value::Object(items) => {
+            Ok(Expansion::ForEach(items.as_ref().clone()))
+        }
+        Value::Set(_, items) => {
+            let mut keys = BTreeMap::new();
+            for item in items.iter() {
+                if !item.is_known() {
+                    return Err(fail(
+                        "Invalid for_each argument",
+                        "The \"for_each\" set includes values derived from resource attributes that cannot be determined until apply, and so stackform cannot determine the full set of keys that will identify the instances of this resource.".into(),
+                    ));
+                }
+                if item.contains_sensitive() {
+                    return Err(fail(
+                        "Invalid for_each argument",
+                        "Sensitive values cannot be used as for_each keys.".into(),
+                    ));
+                }
+                match item.as_str() {
+                    Some(s) => {
+                        keys.insert(s.to_string(), item.clone());
+                    }
+                    None if item.is_null() => {
+                        return Err(fail("Invalid for_each set argument", "The given \"for_each\" argument value is unsuitable: \"for_each\" sets must not contain null values.".into()));
+                    }
+                    None => {
+                        return Err(fail(
+                            "Invalid for_each set argument",
+                            format!(
+                                "The given \"for_each\" argument value is unsuitable: \"for_each\" supports sets of strings, but you have provided a set containing type {}.",
+                                item.type_of().friendly_name()
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ok(Expansion::ForEach(keys))
+        }
+        other => Err(fail(
+            "Invalid for_each argument",
+            format!(
+                "The given \"for_each\" argument value is unsuitable: the \"for_each\" argument must be a map, or set of strings, and you have provided a value of type {}.",
+                other.type_of().friendly_name()
+            ),
+        )),
+    }
+}

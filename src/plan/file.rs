@@ -1,0 +1,381 @@
+//! Saved plans (`plan -out=FILE`, then `apply FILE`).
+//!
+//! A plan file records what the plan decided and what it was decided
+//! against: the state's lineage and serial and a digest of the
+//! configuration files, so that applying it later refuses when either
+//! moved on. It holds variable values and planned attributes, sensitive
+//! ones included, so it is written with mode 0600 like the state.
+
+use super::{Action, OutputChange, Plan, PlanMode, Reason, ResourceChange, ResourceDrift};
+use crate::addr::ResourceAddr;
+use crate::lang::value::{Path, Type, Value};
+use crate::state::PathStepJson;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path as FsPath;
+
+const FORMAT: &str = "stackform-plan";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("cannot read plan file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write plan file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a stackform plan file: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error(
+        "plan file {path} was made by stackform {found}; this is stackform {expected}, make the plan again"
+    )]
+    Version {
+        path: String,
+        found: String,
+        expected: String,
+    },
+}
+
+/// A value with its type, its unknowns and its sensitive paths.
+#[derive(Serialize, Deserialize)]
+struct EncodedValue {
+    value: serde_json::Value,
+    #[serde(rename = "type")]
+    value_type: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unknown: Vec<(Vec<PathStepJson>, serde_json::Value)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sensitive: Vec<Vec<PathStepJson>>,
+}
+
+fn encode_value(v: &Value) -> EncodedValue {
+    let (plain, sensitive) = v.unmark_with_paths();
+    EncodedValue {
+        value: plain.to_json(),
+        value_type: plain.type_of().to_json(),
+        unknown: plain
+            .unknown_paths()
+            .iter()
+            .map(|(p, t)| (super::stored::path_to_json(p), t.to_json()))
+            .collect(),
+        sensitive: sensitive
+            .iter()
+            .map(|p| super::stored::path_to_json(p))
+            .collect(),
+    }
+}
+
+fn decode_value(e: &EncodedValue) -> Result<Value, String> {
+    let ty =
+        Type::from_json(&e.value_type).ok_or_else(|| format!("invalid type {}", e.value_type))?;
+    let mut v = Value::from_json_typed(&e.value, &ty)?;
+    for (path, t) in &e.unknown {
+        let t = Type::from_json(t).ok_or_else(|| format!("invalid type {t}"))?;
+        v = v.map_at(&super::stored::path_from_json(path), |_| Value::Unknown(t));
+    }
+    let marks: Vec<Path> = e
+        .sensitive
+        .iter()
+        .map(|p| super::stored::path_from_json(p))
+        .collect();
+    Ok(v.mark_paths(&marks))
+}
+
+#[derive(Serialize, Deserialize)]
+struct StateRef {
+    lineage: Option<String>,
+    serial: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EncodedChange {
+    address: String,
+    provider: String,
+    action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<Reason>,
+    before: Option<EncodedValue>,
+    after: Option<EncodedValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    replace_paths: Vec<Vec<PathStepJson>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    dependencies: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    create_before_destroy: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EncodedOutput {
+    name: String,
+    action: Action,
+    before: Option<EncodedValue>,
+    after: Option<EncodedValue>,
+    sensitive: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EncodedDrift {
+    address: String,
+    before: EncodedValue,
+    after: Option<EncodedValue>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PlanDocument {
+    format: String,
+    format_version: u32,
+    tool_version: String,
+    mode: PlanMode,
+    config_digest: String,
+    state: StateRef,
+    variables: BTreeMap<String, EncodedValue>,
+    changes: Vec<EncodedChange>,
+    outputs: Vec<EncodedOutput>,
+    #[serde(default)]
+    drift: Vec<EncodedDrift>,
+}
+
+/// Writes a plan file (mode 0600).
+pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
+    let doc = PlanDocument {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        tool_version: crate::VERSION.into(),
+        mode: plan.mode,
+        config_digest: plan.config_digest.clone(),
+        state: StateRef {
+            lineage: plan.state_lineage.clone(),
+            serial: plan.state_serial,
+        },
+        variables: plan
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), encode_value(v)))
+            .collect(),
+        changes: plan
+            .changes
+            .iter()
+            .map(|c| EncodedChange {
+                address: c.addr.to_string(),
+                provider: c.provider.clone(),
+                action: c.action,
+                reason: c.reason.clone(),
+                before: c.before.as_ref().map(encode_value),
+                after: c.after.as_ref().map(encode_value),
+                replace_paths: c
+                    .replace_paths
+                    .iter()
+                    .map(|p| super::stored::path_to_json(p))
+                    .collect(),
+                dependencies: c.dependencies.iter().map(ToString::to_string).collect(),
+                create_before_destroy: c.create_before_destroy,
+            })
+            .collect(),
+        outputs: plan
+            .outputs
+            .iter()
+            .map(|o| EncodedOutput {
+                name: o.name.clone(),
+                action: o.action,
+                before: o.before.as_ref().map(encode_value),
+                after: o.after.as_ref().map(encode_value),
+                sensitive: o.sensitive,
+            })
+            .collect(),
+        drift: plan
+            .drift
+            .iter()
+            .map(|d| EncodedDrift {
+                address: d.addr.to_string(),
+                before: encode_value(&d.before),
+                after: d.after.as_ref().map(encode_value),
+            })
+            .collect(),
+    };
+    let display = path.display().to_string();
+    let mut text = serde_json::to_string(&doc).map_err(|e| PlanFileError::Invalid {
+        path: display.clone(),
+        reason: e.to_string(),
+    })?;
+    text.push('\n');
+    write_private(path, text.as_bytes()).map_err(|source| PlanFileError::Write {
+        path: display,
+        source,
+    })
+}
+
+fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Reads a plan file.
+pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    let invalid = |reason: String| PlanFileError::Invalid {
+        path: display.clone(),
+        reason,
+    };
+    let doc: PlanDocument = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    if doc.format != FORMAT || doc.format_version != FORMAT_VERSION {
+        return Err(invalid(format!(
+            "format {} version {}",
+            doc.format, doc.format_version
+        )));
+    }
+    if doc.tool_version != crate::VERSION {
+        return Err(PlanFileError::Version {
+            path: display,
+            found: doc.tool_version,
+            expected: crate::VERSION.into(),
+        });
+    }
+    let value = |e: &EncodedValue| decode_value(e).map_err(|r| invalid(r.clone()));
+    let opt = |e: &Option<EncodedValue>| {
+        e.as_ref()
+            .map(|e| decode_value(e).map_err(|r| invalid(r.clone())))
+            .transpose()
+    };
+    let addr = |a: &str| {
+        a.parse::<ResourceAddr>()
+            .map_err(|e| invalid(e.to_string()))
+    };
+    let mut changes = Vec::with_capacity(doc.changes.len());
+    for c in &doc.changes {
+        changes.push(ResourceChange {
+            addr: addr(&c.address)?,
+            provider: c.provider.clone(),
+            action: c.action,
+            reason: c.reason.clone(),
+            before: opt(&c.before)?,
+            after: opt(&c.after)?,
+            replace_paths: c
+                .replace_paths
+                .iter()
+                .map(|p| super::stored::path_from_json(p))
+                .collect(),
+            dependencies: c
+                .dependencies
+                .iter()
+                .map(|d| addr(d).map(|a| a.resource))
+                .collect::<Result<_, _>>()?,
+            create_before_destroy: c.create_before_destroy,
+        });
+    }
+    let mut outputs = Vec::with_capacity(doc.outputs.len());
+    for o in &doc.outputs {
+        outputs.push(OutputChange {
+            name: o.name.clone(),
+            action: o.action,
+            before: opt(&o.before)?,
+            after: opt(&o.after)?,
+            sensitive: o.sensitive,
+        });
+    }
+    let mut drift = Vec::with_capacity(doc.drift.len());
+    for d in &doc.drift {
+        drift.push(ResourceDrift {
+            addr: addr(&d.address)?,
+            before: value(&d.before)?,
+            after: opt(&d.after)?,
+        });
+    }
+    let mut variables = BTreeMap::new();
+    for (k, v) in &doc.variables {
+        variables.insert(k.clone(), value(v)?);
+    }
+    Ok(Plan {
+        mode: doc.mode,
+        changes,
+        outputs,
+        drift,
+        variables,
+        state_lineage: doc.state.lineage,
+        state_serial: doc.state.serial,
+        config_digest: doc.config_digest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_keep_types_unknowns_and_marks() {
+        let v = Value::object(
+            [
+                ("id".to_string(), Value::Unknown(Type::String)),
+                ("l".to_string(), Value::list(Type::Number, vec![1.into()])),
+                ("s".to_string(), Value::from("pw").mark_sensitive()),
+                (
+                    "t".to_string(),
+                    Value::tuple(vec![Value::unknown(), "x".into()]),
+                ),
+            ]
+            .into(),
+        );
+        let back = decode_value(&encode_value(&v)).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn a_plan_round_trips_and_refuses_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.plan");
+        let plan = Plan {
+            mode: PlanMode::Normal,
+            changes: vec![ResourceChange {
+                addr: "terraform_data.a[0]".parse().unwrap(),
+                provider: "builtin".into(),
+                action: Action::Create,
+                reason: None,
+                before: None,
+                after: Some(Value::object(
+                    [("id".to_string(), Value::Unknown(Type::String))].into(),
+                )),
+                replace_paths: vec![],
+                dependencies: vec!["terraform_data.b".parse::<ResourceAddr>().unwrap().resource],
+                create_before_destroy: false,
+            }],
+            outputs: vec![],
+            drift: vec![],
+            variables: [("n".to_string(), Value::from(3))].into(),
+            state_lineage: Some("l".into()),
+            state_serial: 4,
+            config_digest: "d".into(),
+        };
+        write(&plan, &path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let back = read(&path).unwrap();
+        assert_eq!(back.changes[0].addr.to_string(), "terraform_data.a[0]");
+        assert_eq!(back.state_serial, 4);
+        assert_eq!(back.variables["n"], Value::from(3));
+        std::fs::write(&path, "{}").unwrap();
+        assert!(matches!(read(&path), Err(PlanFileError::Invalid { .. })));
+    }
+}

@@ -1,0 +1,722 @@
+//! Planning: what would change if the configuration were applied.
+//!
+//! The planner decodes the prior state, refreshes it from the providers
+//! (drift), then walks the configuration graph in dependency order:
+//! locals are evaluated, each resource block is expanded (`count`,
+//! `for_each`) and every instance's configuration is handed to its
+//! resource type, which proposes the new state. Comparing proposal and
+//! prior gives one action per instance. Instances in the state that the
+//! configuration no longer has are deleted. The result is data: `ui`
+//! renders it and `apply` executes it.
+
+pub mod body;
+pub mod expand;
+pub mod file;
+pub mod stored;
+pub mod values;
+
+use crate::addr::{ConfigAddr, InstanceKey, ResourceAddr};
+use crate::config::{Config, IgnoreChanges, Resource};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::{ConfigGraph, NodeId};
+use crate::lang::eval::Evaluator;
+use crate::lang::refs::ResourceMode;
+use crate::lang::value::{Path, Type, Value};
+use crate::provider::{Providers, ResourceType};
+use crate::state::{State, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use values::{Expansion, RunValues};
+
+/// What happens to one resource instance. The symbol is how plans show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Read,
+    Update,
+    /// Replace: destroy the old object, then create the new one.
+    DeleteThenCreate,
+    /// Replace with `create_before_destroy`: the new object first.
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Read => "<=",
+            Action::Update => "~",
+            Action::DeleteThenCreate => "-/+",
+            Action::CreateThenDelete => "+/-",
+            Action::Delete => "-",
+        }
+    }
+
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+
+    /// Whether the action destroys an object.
+    pub fn destroys(self) -> bool {
+        self.is_replace() || self == Action::Delete
+    }
+}
+
+/// Why an action was chosen, when the plan should say so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The object is tainted (a create that failed halfway).
+    Tainted,
+    /// The resource block is gone from the configuration.
+    NoResourceConfig,
+    /// The count no longer includes this index.
+    CountIndex,
+    /// The for_each value no longer includes this key.
+    EachKey,
+    /// The block switched between count, for_each and neither.
+    WrongRepetition,
+    /// The resource was deleted outside stackform.
+    DeletedOutside,
+}
+
+#[derive(Clone, Debug)]
+pub struct ResourceChange {
+    pub addr: ResourceAddr,
+    pub provider: String,
+    pub action: Action,
+    pub reason: Option<Reason>,
+    /// The object as it is now (refreshed); `None` when it does not exist.
+    pub before: Option<Value>,
+    /// The object as it will be (unknowns where only apply can tell);
+    /// `None` when it will not exist.
+    pub after: Option<Value>,
+    /// The attributes whose change forces replacement.
+    pub replace_paths: Vec<Path>,
+    /// The resource blocks this one depends on, directly or through
+    /// locals: the state records them to order a later destroy.
+    pub dependencies: Vec<ConfigAddr>,
+    pub create_before_destroy: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutputChange {
+    pub name: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub sensitive: bool,
+}
+
+/// A managed object that changed outside stackform since the last run.
+#[derive(Clone, Debug)]
+pub struct ResourceDrift {
+    pub addr: ResourceAddr,
+    pub before: Value,
+    /// `None` when the object was deleted.
+    pub after: Option<Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanMode {
+    Normal,
+    Destroy,
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub mode: PlanMode,
+    /// One entry per resource instance, no-ops included, sorted by address.
+    pub changes: Vec<ResourceChange>,
+    pub outputs: Vec<OutputChange>,
+    pub drift: Vec<ResourceDrift>,
+    /// The variable values the plan was made with (apply uses them again).
+    pub variables: BTreeMap<String, Value>,
+    /// The state the plan was made against.
+    pub state_lineage: Option<String>,
+    pub state_serial: u64,
+    pub config_digest: String,
+}
+
+/// The plan's summary line: how many objects are added, changed and
+/// destroyed (a replacement counts as one added and one destroyed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for ch in &self.changes {
+            match ch.action {
+                Action::Create => c.add += 1,
+                Action::Update => c.change += 1,
+                Action::Delete => c.destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    c.add += 1;
+                    c.destroy += 1;
+                }
+                Action::NoOp | Action::Read => {}
+            }
+        }
+        c
+    }
+
+    pub fn has_resource_changes(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+    }
+
+    pub fn has_output_changes(&self) -> bool {
+        self.outputs.iter().any(|o| o.action != Action::NoOp)
+    }
+
+    /// Whether applying the plan would change anything at all.
+    pub fn has_changes(&self) -> bool {
+        self.has_resource_changes() || self.has_output_changes()
+    }
+
+    pub fn change(&self, addr: &ResourceAddr) -> Option<&ResourceChange> {
+        self.changes
+            .binary_search_by(|c| c.addr.cmp(addr))
+            .ok()
+            .map(|i| &self.changes[i])
+    }
+}
+
+/// What planning needs.
+pub struct PlanRequest<'a> {
+    pub config: &'a Config,
+    pub graph: &'a ConfigGraph,
+    pub providers: &'a Providers,
+    pub variables: BTreeMap<String, Value>,
+    pub prior: &'a State,
+    pub mode: PlanMode,
+    pub refresh: bool,
+    pub parallelism: usize,
+}
+
+/// A resource instance as the prior state has it, decoded.
+#[derive(Clone, Debug)]
+pub struct PriorInstance {
+    pub value: Value,
+    pub status: Status,
+    pub provider: String,
+    pub dependencies: Vec<String>,
+}
+
+/// Decodes every resource of a state with its type's schema.
+pub fn decode_state(
+    state: &State,
+    providers: &Providers,
+) -> Result<BTreeMap<ResourceAddr, PriorInstance>, Diagnostics> {
+    let mut out = BTreeMap::new();
+    let mut diags = Diagnostics::default();
+    for r in &state.resources {
+        let addr = r.addr();
+        let Some(rt) = providers.resource(&r.type_name) else {
+            diags.push(Diagnostic::error(
+                "Unknown resource type in state",
+                format!("The state holds {} of type {:?}, which this version of stackform does not know.", r.address, r.type_name),
+            ).with_address(r.address.clone()));
+            continue;
+        };
+        match stored::decode(r, rt.schema()) {
+            Ok(value) => {
+                out.insert(
+                    addr,
+                    PriorInstance {
+                        value,
+                        status: r.status,
+                        provider: r.provider.clone(),
+                        dependencies: r.dependencies.clone(),
+                    },
+                );
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(
+                    "Invalid resource in state",
+                    format!("The state record of {} cannot be read: {e}.", r.address),
+                )
+                .with_address(r.address.clone()),
+            ),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+/// Makes a plan.
+pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
+    let mut prior = decode_state(req.prior, req.providers)?;
+    let drift = if req.refresh {
+        refresh(&mut prior, req.providers, req.parallelism).await?
+    } else {
+        Vec::new()
+    };
+    let mut planner = Planner {
+        config: req.config,
+        graph: req.graph,
+        providers: req.providers,
+        run: RunValues::new(&req.config.dir, req.variables.clone()),
+        prior,
+        prior_outputs: &req.prior.outputs,
+        visited: BTreeSet::new(),
+        changes: Vec::new(),
+        outputs: Vec::new(),
+        diags: Diagnostics::default(),
+    };
+    match req.mode {
+        PlanMode::Normal => planner.plan_config(),
+        PlanMode::Destroy => {}
+    }
+    planner.plan_orphans(req.mode);
+    planner.plan_removed_outputs(req.prior, req.mode);
+    if planner.diags.has_errors() {
+        return Err(planner.diags);
+    }
+    let mut changes = planner.changes;
+    changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+    let mut outputs = planner.outputs;
+    outputs.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Plan {
+        mode: req.mode,
+        changes,
+        outputs,
+        drift,
+        variables: req.variables,
+        state_lineage: (req.prior.serial > 0).then(|| req.prior.lineage.clone()),
+        state_serial: req.prior.serial,
+        config_digest: req.config.digest(),
+    })
+}
+
+/// Reads every managed object from its provider, in parallel, and
+/// replaces the prior values with what was read. Returns what changed.
+async fn refresh(
+    prior: &mut BTreeMap<ResourceAddr, PriorInstance>,
+    providers: &Providers,
+    parallelism: usize,
+) -> Result<Vec<ResourceDrift>, Diagnostics> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (addr, p) in prior.iter() {
+        if addr.resource.mode != ResourceMode::Managed {
+            continue;
+        }
+        let Some(rt) = providers.resource(&addr.resource.type_name).cloned() else {
+            continue;
+        };
+        let (plain, _) = p.value.unmark_deep();
+        let addr = addr.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let read = rt.read(&plain).await;
+            (addr, read)
+        });
+    }
+    let mut drift = Vec::new();
+    let mut diags = Diagnostics::default();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((addr, read)) = joined else {
+            diags.push(Diagnostic::error(
+                "Refresh failed",
+                "A provider read panicked.",
+            ));
+            continue;
+        };
+        let Some(p) = prior.get_mut(&addr) else {
+            continue;
+        };
+        match read {
+            Ok(Some(now)) => {
+                let (_, marks) = p.value.unmark_with_paths();
+                let now = now.mark_paths(&marks);
+                if !now.same_as(&p.value) {
+                    drift.push(ResourceDrift {
+                        addr: addr.clone(),
+                        before: p.value.clone(),
+                        after: Some(now.clone()),
+                    });
+                    p.value = now;
+                }
+            }
+            Ok(None) => {
+                drift.push(ResourceDrift {
+                    addr: addr.clone(),
+                    before: p.value.clone(),
+                    after: None,
+                });
+                prior.remove(&addr);
+            }
+            Err(e) => {
+                diags.push(Diagnostic::error(e.summary, e.detail).with_address(addr.to_string()))
+            }
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    drift.sort_by(|a, b| a.addr.cmp(&b.addr));
+    Ok(drift)
+}
+
+struct Planner<'a> {
+    config: &'a Config,
+    graph: &'a ConfigGraph,
+    providers: &'a Providers,
+    run: RunValues,
+    prior: BTreeMap<ResourceAddr, PriorInstance>,
+    prior_outputs: &'a BTreeMap<String, crate::state::OutputState>,
+    /// Prior instances the configuration still has.
+    visited: BTreeSet<ResourceAddr>,
+    changes: Vec<ResourceChange>,
+    outputs: Vec<OutputChange>,
+    diags: Diagnostics,
+}
+
+impl Planner<'_> {
+    fn plan_config(&mut self) {
+        for &ix in &self.graph.order {
+            match self.graph.graph[ix].clone() {
+                NodeId::Variable(_) => {}
+                NodeId::Local(name) => {
+                    let local = &self.config.locals[&name];
+                    let scope = self.run.scope();
+                    let value = match Evaluator::new(&scope).eval(&local.value.expr) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            self.diags.push(
+                                Diagnostic::error(e.summary, e.detail)
+                                    .with_subject(self.config.range(local.value.file, e.span))
+                                    .with_context(format!("local.{name}")),
+                            );
+                            Value::unknown()
+                        }
+                    };
+                    self.run.set_local(&name, value);
+                }
+                NodeId::Resource(addr) => self.plan_resource(&addr),
+                NodeId::Output(name) => self.plan_output(&name),
+            }
+        }
+    }
+
+    fn plan_resource(&mut self, addr: &ConfigAddr) {
+        let resource = &self.config.resources[addr];
+        if addr.mode == ResourceMode::Data {
+            self.diags.push(
+                Diagnostic::error(
+                    "Unsupported data source",
+                    format!(
+                        "There is no data source of type {:?} in this version of stackform.",
+                        addr.type_name
+                    ),
+                )
+                .with_subject(self.config.range(resource.file, resource.span.clone())),
+            );
+            return;
+        }
+        let Some(rt) = self.providers.resource(&addr.type_name).cloned() else {
+            // `validate` reported it.
+            self.run.set_resource(addr, Value::unknown());
+            return;
+        };
+        let expansion = match expand::expand(self.config, resource, &self.run.scope()) {
+            Ok(e) => e,
+            Err(d) => {
+                self.diags.push(d);
+                self.run.set_resource(addr, Value::unknown());
+                return;
+            }
+        };
+        let dependencies = self
+            .graph
+            .resource_dependencies_transitive(&NodeId::Resource(addr.clone()));
+        let mut instances = HashMap::new();
+        for key in expansion.keys() {
+            let instance = addr.instance(key.clone());
+            let Some(config_value) = instance_config(
+                self.config,
+                resource,
+                rt.as_ref(),
+                &key,
+                &expansion,
+                &self.run,
+                &mut self.diags,
+            ) else {
+                instances.insert(key, Value::unknown());
+                continue;
+            };
+            let prior = self.prior.get(&instance).cloned();
+            if prior.is_some() {
+                self.visited.insert(instance.clone());
+            }
+            match plan_instance(
+                rt.as_ref(),
+                resource,
+                &instance,
+                &config_value,
+                prior.as_ref(),
+                dependencies.clone(),
+            ) {
+                Ok(change) => {
+                    instances.insert(key, change.after.clone().unwrap_or(Value::NULL));
+                    self.changes.push(change);
+                }
+                Err(d) => {
+                    self.diags.push(d);
+                    instances.insert(key, Value::unknown());
+                }
+            }
+        }
+        self.run.set_resource(addr, expansion.aggregate(&instances));
+    }
+
+    fn plan_output(&mut self, name: &str) {
+        let output = &self.config.outputs[name];
+        let scope = self.run.scope();
+        let value = match Evaluator::new(&scope).eval(&output.value.expr) {
+            Ok(v) => v,
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(e.summary, e.detail)
+                        .with_subject(self.config.range(output.value.file, e.span))
+                        .with_context(format!("output \"{name}\"")),
+                );
+                return;
+            }
+        };
+        if value.contains_sensitive() && !output.sensitive {
+            self.diags.push(
+                Diagnostic::error(
+                    "Output refers to sensitive values",
+                    "To reduce the risk of accidentally exporting sensitive data that was intended to be only internal, stackform requires that any root module output containing sensitive data be explicitly marked as sensitive, to confirm your intent.\n\nIf you do intend to export this data, annotate the output value as sensitive by adding the following argument:\n    sensitive = true",
+                )
+                .with_subject(self.config.range(output.file, output.span.clone())),
+            );
+            return;
+        }
+        let after = value.marked_if(output.sensitive);
+        let before = self.prior_outputs.get(name).map(decode_output);
+        let action = match &before {
+            None => Action::Create,
+            Some(b)
+                if b.same_as(&after)
+                    && after.is_wholly_known()
+                    && b.is_sensitive() == after.is_sensitive() =>
+            {
+                Action::NoOp
+            }
+            Some(_) => Action::Update,
+        };
+        self.outputs.push(OutputChange {
+            name: name.to_string(),
+            action,
+            before,
+            after: Some(after),
+            sensitive: output.sensitive,
+        });
+    }
+
+    fn plan_orphans(&mut self, mode: PlanMode) {
+        let orphans: Vec<(ResourceAddr, PriorInstance)> = self
+            .prior
+            .iter()
+            .filter(|(addr, _)| mode == PlanMode::Destroy || !self.visited.contains(*addr))
+            .map(|(a, p)| (a.clone(), p.clone()))
+            .collect();
+        for (addr, prior) in orphans {
+            if addr.resource.mode == ResourceMode::Data {
+                continue;
+            }
+            let reason = if mode == PlanMode::Destroy {
+                None
+            } else {
+                Some(match self.config.resources.get(&addr.resource) {
+                    None => Reason::NoResourceConfig,
+                    Some(r) => match (&addr.key, r.count.is_some(), r.for_each.is_some()) {
+                        (InstanceKey::Int(_), true, _) => Reason::CountIndex,
+                        (InstanceKey::Str(_), _, true) => Reason::EachKey,
+                        _ => Reason::WrongRepetition,
+                    },
+                })
+            };
+            self.changes.push(ResourceChange {
+                addr,
+                provider: prior.provider.clone(),
+                action: Action::Delete,
+                reason,
+                before: Some(prior.value.clone()),
+                after: None,
+                replace_paths: Vec::new(),
+                dependencies: prior
+                    .dependencies
+                    .iter()
+                    .filter_map(|d| parse_config_addr(d))
+                    .collect(),
+                create_before_destroy: false,
+            });
+        }
+    }
+
+    /// Outputs in the state that the configuration no longer has (all of
+    /// them when destroying).
+    fn plan_removed_outputs(&mut self, prior: &State, mode: PlanMode) {
+        for (name, out) in &prior.outputs {
+            if mode == PlanMode::Normal && self.config.outputs.contains_key(name) {
+                continue;
+            }
+            let before = decode_output(out);
+            self.outputs.push(OutputChange {
+                name: name.clone(),
+                action: Action::Delete,
+                before: Some(before),
+                after: None,
+                sensitive: out.sensitive,
+            });
+        }
+    }
+}
+
+/// An output as the state records it.
+pub fn decode_output(out: &crate::state::OutputState) -> Value {
+    let ty = Type::from_json(&out.value_type).unwrap_or(Type::Dynamic);
+    Value::from_json_typed(&out.value, &ty)
+        .unwrap_or_else(|_| Value::from_json_dynamic(&out.value))
+        .marked_if(out.sensitive)
+}
+
+fn parse_config_addr(text: &str) -> Option<ConfigAddr> {
+    text.parse::<ResourceAddr>().ok().map(|a| a.resource)
+}
+
+/// Evaluates the configuration of one instance of a resource block.
+pub fn instance_config(
+    config: &Config,
+    resource: &Resource,
+    rt: &dyn ResourceType,
+    key: &InstanceKey,
+    expansion: &Expansion,
+    run: &RunValues,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let scope = run.instance_scope(key, expansion);
+    let mut eval = Evaluator::new(&scope);
+    let before = diags.0.len();
+    let addr = resource.addr.instance(key.clone());
+    let value = body::eval_body(
+        config,
+        resource.file,
+        &resource.body,
+        rt.schema(),
+        &mut eval,
+        &resource.describe(),
+        diags,
+    );
+    for d in &mut diags.0[before..] {
+        if !key.is_none() {
+            d.address.get_or_insert_with(|| addr.to_string());
+        }
+    }
+    (diags.0.len() == before).then_some(value)
+}
+
+/// Plans one instance: asks the resource type for the new state and
+/// chooses the action.
+pub fn plan_instance(
+    rt: &dyn ResourceType,
+    resource: &Resource,
+    addr: &ResourceAddr,
+    config_value: &Value,
+    prior: Option<&PriorInstance>,
+    dependencies: Vec<ConfigAddr>,
+) -> Result<ResourceChange, Diagnostic> {
+    let (config_plain, config_marks) = config_value.unmark_with_paths();
+    let prior_plain = prior.map(|p| p.value.unmark_deep().0);
+    let tainted = prior.is_some_and(|p| p.status == Status::Tainted);
+    let config_plain = match (&prior_plain, &resource.lifecycle.ignore_changes) {
+        (Some(p), ignore) if !tainted => apply_ignore_changes(&config_plain, p, ignore),
+        _ => config_plain,
+    };
+    let basis = if tainted { None } else { prior_plain.as_ref() };
+    let planned = rt
+        .plan(basis, &config_plain)
+        .map_err(|e| Diagnostic::error(e.summary, e.detail).with_address(addr.to_string()))?;
+    let mut marks = config_marks.clone();
+    marks.extend(rt.derived_sensitive_paths(&config_marks));
+    marks.extend(rt.schema().sensitive_paths());
+    let after = planned.planned.mark_paths(&marks);
+    let (action, reason) = match prior {
+        None => (Action::Create, None),
+        Some(_) if tainted => (replace_action(resource), Some(Reason::Tainted)),
+        Some(_) if !planned.requires_replace.is_empty() => (replace_action(resource), None),
+        Some(p) if after.same_as(&p.value) => (Action::NoOp, None),
+        Some(_) => (Action::Update, None),
+    };
+    if action.destroys() && resource.lifecycle.prevent_destroy {
+        return Err(Diagnostic::error(
+            "Instance cannot be destroyed",
+            format!(
+                "Resource {addr} has lifecycle.prevent_destroy set, but the plan calls for this resource to be destroyed. To avoid this error and continue with the plan, either disable lifecycle.prevent_destroy or reduce the scope of the plan using the -target flag."
+            ),
+        )
+        .with_address(addr.to_string()));
+    }
+    Ok(ResourceChange {
+        addr: addr.clone(),
+        provider: rt.provider().to_string(),
+        action,
+        reason,
+        before: prior.map(|p| p.value.clone()),
+        after: Some(after),
+        replace_paths: planned.requires_replace,
+        dependencies,
+        create_before_destroy: resource.lifecycle.create_before_destroy,
+    })
+}
+
+fn replace_action(resource: &Resource) -> Action {
+    if resource.lifecycle.create_before_destroy {
+        Action::CreateThenDelete
+    } else {
+        Action::DeleteThenCreate
+    }
+}
+
+/// `lifecycle { ignore_changes = [...] }`: the prior value of an ignored
+/// attribute stands in for the configured one.
+fn apply_ignore_changes(config: &Value, prior: &Value, ignore: &IgnoreChanges) -> Value {
+    let names: Vec<&String> = match ignore {
+        IgnoreChanges::None => return config.clone(),
+        IgnoreChanges::All => config
+            .as_entries()
+            .map(|e| e.keys().collect())
+            .unwrap_or_default(),
+        IgnoreChanges::Attributes(names) => names.iter().collect(),
+    };
+    let Some(entries) = config.as_entries() else {
+        return config.clone();
+    };
+    let mut entries = entries.clone();
+    for name in names {
+        if let (Some(slot), Some(p)) = (entries.get_mut(name), prior.get_attr(name)) {
+            *slot = p.clone();
+        }
+    }
+    Value::object(entries)
+}

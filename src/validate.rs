@@ -1,0 +1,265 @@
+//! Static checks of a configuration, with no state and no cloud: every
+//! resource type exists, every body fits its type's schema, every
+//! reference names something declared, there are no cycles, and every
+//! expression evaluates (with unknown inputs) without error — which finds
+//! misspelt functions and attributes, wrong argument types and sensitive
+//! values flowing into unmarked outputs. All problems are reported at
+//! once.
+
+use crate::config::Config;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::{self, ConfigGraph, NodeId};
+use crate::lang::eval::Evaluator;
+use crate::lang::refs::ResourceMode;
+use crate::lang::value::{Type, Value};
+use crate::plan::body::{check_body, eval_body, unknown_of};
+use crate::plan::values::RunValues;
+use crate::provider::Providers;
+use hcl::edit::Span;
+use std::collections::BTreeMap;
+
+/// Validates a configuration; on success returns its dependency graph.
+pub fn validate(config: &Config, providers: &Providers) -> Result<ConfigGraph, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    for (addr, resource) in &config.resources {
+        let context = resource.describe();
+        let type_span = resource.span.clone().map(|s| s.start..s.end);
+        if addr.mode == ResourceMode::Data {
+            diags.push(
+                Diagnostic::error(
+                    "Invalid data source",
+                    format!(
+                        "There is no data source of type {:?} in this version of stackform.",
+                        addr.type_name
+                    ),
+                )
+                .with_subject(config.range(resource.file, type_span))
+                .with_context(context),
+            );
+            continue;
+        }
+        match providers.resource(&addr.type_name) {
+            Some(rt) => check_body(
+                config,
+                resource.file,
+                &resource.body,
+                rt.schema(),
+                &context,
+                &mut diags,
+            ),
+            None => {
+                let known: Vec<&str> = providers.resource_type_names().collect();
+                diags.push(
+                    Diagnostic::error(
+                        "Invalid resource type",
+                        format!(
+                            "There is no resource type named {:?}. The resource types this version of stackform knows are: {}.",
+                            addr.type_name,
+                            known.join(", ")
+                        ),
+                    )
+                    .with_subject(config.range(resource.file, type_span))
+                    .with_context(context),
+                );
+            }
+        }
+    }
+    let graph = match graph::build(config) {
+        Ok(g) => Some(g),
+        Err(d) => {
+            diags.extend(d);
+            None
+        }
+    };
+    if let Some(g) = &graph
+        && !diags.has_errors()
+    {
+        type_check(config, g, providers, &mut diags);
+    }
+    diags.0.sort_by(|a, b| {
+        let key = |d: &Diagnostic| {
+            d.subject
+                .as_ref()
+                .map(|s| (s.filename.clone(), s.start.byte))
+        };
+        key(a).cmp(&key(b))
+    });
+    match graph {
+        Some(g) if !diags.has_errors() => Ok(g),
+        _ => Err(diags),
+    }
+}
+
+/// Evaluates every expression with unknown variables, unknown resource
+/// attributes and unknown `count.index`/`each`: what fails here fails for
+/// every possible input.
+fn type_check(
+    config: &Config,
+    graph: &ConfigGraph,
+    providers: &Providers,
+    diags: &mut Diagnostics,
+) {
+    let vars: BTreeMap<String, Value> = config
+        .variables
+        .iter()
+        .map(|(name, v)| {
+            let ty = v.constraint.as_ref().map_or(Type::Dynamic, |c| c.to_type());
+            (name.clone(), Value::Unknown(ty).marked_if(v.sensitive))
+        })
+        .collect();
+    let run = RunValues::new(&config.dir, vars);
+    for &ix in &graph.order {
+        match &graph.graph[ix] {
+            NodeId::Variable(_) => {}
+            NodeId::Local(name) => {
+                let local = &config.locals[name];
+                let scope = run.scope();
+                let value = Evaluator::new(&scope)
+                    .eval(&local.value.expr)
+                    .unwrap_or_else(|e| {
+                        diags.push(
+                            Diagnostic::error(e.summary, e.detail)
+                                .with_subject(config.range(local.value.file, e.span))
+                                .with_context(format!("local.{name}")),
+                        );
+                        Value::unknown()
+                    });
+                run.set_local(name, value);
+            }
+            NodeId::Resource(addr) => {
+                let resource = &config.resources[addr];
+                let Some(rt) = providers.resource(&addr.type_name) else {
+                    continue;
+                };
+                let context = resource.describe();
+                let scope = run.scope();
+                for meta in [&resource.count, &resource.for_each].into_iter().flatten() {
+                    if let Err(e) = Evaluator::new(&scope).eval(&meta.expr) {
+                        diags.push(
+                            Diagnostic::error(e.summary, e.detail)
+                                .with_subject(config.range(meta.file, e.span.or(meta.expr.span())))
+                                .with_context(context.clone()),
+                        );
+                    }
+                }
+                let scope = run.scope().with_unknown_repetition();
+                let mut eval = Evaluator::new(&scope);
+                eval_body(
+                    config,
+                    resource.file,
+                    &resource.body,
+                    rt.schema(),
+                    &mut eval,
+                    &context,
+                    diags,
+                );
+                let instance = unknown_of(rt.schema());
+                let value = if resource.count.is_some() {
+                    Value::Unknown(Type::list(instance.type_of()))
+                } else if resource.for_each.is_some() {
+                    Value::Unknown(Type::map(instance.type_of()))
+                } else {
+                    instance
+                };
+                run.set_resource(addr, value);
+            }
+            NodeId::Output(name) => {
+                let output = &config.outputs[name];
+                let scope = run.scope();
+                match Evaluator::new(&scope).eval(&output.value.expr) {
+                    Ok(v) if v.contains_sensitive() && !output.sensitive => diags.push(
+                        Diagnostic::error(
+                            "Output refers to sensitive values",
+                            "To reduce the risk of accidentally exporting sensitive data that was intended to be only internal, stackform requires that any root module output containing sensitive data be explicitly marked as sensitive, to confirm your intent.\n\nIf you do intend to export this data, annotate the output value as sensitive by adding the following argument:\n    sensitive = true",
+                        )
+                        .with_subject(config.range(output.file, output.span.clone())),
+                    ),
+                    Ok(_) => {}
+                    Err(e) => diags.push(
+                        Diagnostic::error(e.summary, e.detail)
+                            .with_subject(config.range(output.value.file, e.span))
+                            .with_context(format!("output \"{name}\"")),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_sources;
+    use crate::diag::SourceFile;
+    use std::path::Path;
+
+    fn check(src: &str) -> Vec<String> {
+        let config = load_sources(
+            Path::new("."),
+            vec![SourceFile::new("main.tf", "main.tf", src)],
+        )
+        .unwrap();
+        match validate(&config, &Providers::builtin()) {
+            Ok(_) => Vec::new(),
+            Err(d) => d
+                .iter()
+                .map(|d| {
+                    let at = d.subject.as_ref().map_or(String::new(), |s| {
+                        format!("{}:{} ", s.start.line, s.start.column)
+                    });
+                    format!("{at}{}", d.summary)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_valid_configuration_passes() {
+        assert!(
+            check(
+                r#"
+variable "names" { type = list(string) }
+resource "terraform_data" "a" {
+  count = length(var.names)
+  input = upper(var.names[count.index])
+}
+output "first" { value = terraform_data.a[0].output }
+"#
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn reports_schema_and_expression_errors_together() {
+        let got = check(
+            "resource \"terraform_data\" \"a\" {\n  inptu = 1\n  id = \"x\"\n}\nresource \"nope_thing\" \"b\" {}\nresource \"terraform_data\" \"c\" {\n  input = uper(\"x\")\n}\noutput \"o\" { value = terraform_data.c.nope }\n",
+        );
+        assert_eq!(
+            got,
+            [
+                "2:3 Unsupported argument",
+                "3:3 Invalid argument",
+                "5:1 Invalid resource type",
+            ]
+        );
+        let got = check(
+            "resource \"terraform_data\" \"c\" {\n  input = uper(\"x\")\n}\noutput \"o\" { value = terraform_data.c.nope }\n",
+        );
+        assert_eq!(
+            got,
+            [
+                "2:11 Call to unknown function",
+                "4:22 Unsupported attribute"
+            ]
+        );
+    }
+
+    #[test]
+    fn sensitive_values_need_a_sensitive_output() {
+        let got = check(
+            "variable \"pw\" {\n  sensitive = true\n}\noutput \"o\" { value = \"x${var.pw}\" }\n",
+        );
+        assert_eq!(got, ["4:1 Output refers to sensitive values"]);
+    }
+}
