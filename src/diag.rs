@@ -38,7 +38,7 @@ pub struct Diagnostic {
     pub severity: Severity,
     pub summary: String,
     pub detail: String,
-    pub subject: Option<SourceRange>,
+    pub subject: Option<Box<SourceRange>>,
     /// The enclosing block, e.g. `resource "terraform_data" "web"`.
     pub context: Option<String>,
     /// The resource instance the problem belongs to, when it is known.
@@ -65,7 +65,7 @@ impl Diagnostic {
     }
 
     pub fn with_subject(mut self, subject: Option<SourceRange>) -> Diagnostic {
-        self.subject = subject;
+        self.subject = subject.map(Box::new);
         self
     }
 
