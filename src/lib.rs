@@ -11,6 +11,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod addr;
+pub mod apply;
 pub mod config;
 pub mod diag;
 pub mod graph;

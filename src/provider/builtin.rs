@@ -3,7 +3,9 @@
 //! change of `triggers_replace` replaces the object. It needs no cloud,
 //! which makes it the engine's test subject and benchmark.
 
-use super::{AttrMode, AttributeSchema, PlannedState, ProviderError, ResourceType, Schema};
+use super::{
+    ApplyFailure, AttrMode, AttributeSchema, PlannedState, ProviderError, ResourceType, Schema,
+};
 use crate::lang::value::{Path, PathStep, Type, Value};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -126,7 +128,7 @@ impl ResourceType for TerraformData {
             .collect()
     }
 
-    async fn create(&self, planned: &Value) -> Result<Value, ProviderError> {
+    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
         let input = attr(planned, "input");
         Ok(state(
             Value::string(uuid::Uuid::new_v4().to_string()),
@@ -136,7 +138,7 @@ impl ResourceType for TerraformData {
         ))
     }
 
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
         let input = attr(planned, "input");
         Ok(state(
             attr(prior, "id"),

@@ -142,6 +142,25 @@ impl ProviderError {
     }
 }
 
+/// A create or update that failed. When the object was created but did
+/// not become usable (a server that went to ERROR), `partial` is its
+/// state: it is recorded as tainted, so the next plan replaces it
+/// instead of creating a duplicate.
+#[derive(Debug, Clone)]
+pub struct ApplyFailure {
+    pub error: ProviderError,
+    pub partial: Option<Value>,
+}
+
+impl From<ProviderError> for ApplyFailure {
+    fn from(error: ProviderError) -> Self {
+        ApplyFailure {
+            error,
+            partial: None,
+        }
+    }
+}
+
 /// What a resource type proposes for a configuration.
 #[derive(Debug, Clone)]
 pub struct PlannedState {
@@ -172,9 +191,9 @@ pub trait ResourceType: Send + Sync {
     }
 
     /// Creates the object; returns its state.
-    async fn create(&self, planned: &Value) -> Result<Value, ProviderError>;
+    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure>;
     /// Updates the object in place; returns its new state.
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ProviderError>;
+    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure>;
     async fn delete(&self, prior: &Value) -> Result<(), ProviderError>;
     /// Reads the object as it is now; `None` when it no longer exists.
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError>;

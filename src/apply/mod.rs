@@ -1,0 +1,1056 @@
+//! Executing a plan.
+//!
+//! The plan's changes become an instance-level graph: for each resource
+//! block with changes, an *expand* node (re-evaluates `count`/`for_each`
+//! now that its inputs are known), one node per create, update or delete,
+//! and a *join* node (the block's value for whoever refers to it); locals
+//! are nodes too. Deletes run in reverse dependency order. The graph is
+//! walked concurrently (`graph::walk`); every instance re-evaluates its
+//! configuration with the real values of what it depends on, checks that
+//! the result agrees with the plan, and calls its resource type. Every
+//! finished step is recorded (the journal) before anything that depends
+//! on it starts.
+
+pub mod hooks;
+
+use crate::addr::{ConfigAddr, InstanceKey, ResourceAddr};
+use crate::config::Config;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::walk::{self, Cancel, Outcome};
+use crate::graph::{ConfigGraph, NodeId};
+use crate::lang::eval::Evaluator;
+use crate::lang::value::{Path, Value, path_to_string};
+use crate::plan::values::{Expansion, RunValues};
+use crate::plan::{
+    Action, Counts, Plan, PlanMode, PriorInstance, ResourceChange, expand, instance_config,
+    plan_instance, stored,
+};
+use crate::provider::{Providers, ResourceType};
+use crate::state::{OutputState, ResourceState, State, Status};
+use hooks::{ApplyHooks, Operation};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A step of the apply that the state must remember.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// About to send a create: if the run dies before the matching
+    /// `Put`, the object may exist without being recorded.
+    Intent { address: String, action: Action },
+    /// The object exists with this state.
+    Put(ResourceState),
+    /// The object is gone.
+    Remove { address: String },
+}
+
+/// Where steps go: the state journal, in practice. `record` must make
+/// the steps durable before it returns.
+pub trait Recorder: Send {
+    fn record(&mut self, steps: &[Step]) -> Result<(), String>;
+}
+
+/// A recorder that keeps steps in memory (tests, and runs whose state
+/// is written only at the end).
+#[derive(Default)]
+pub struct MemoryRecorder {
+    pub steps: Vec<Step>,
+}
+
+impl Recorder for MemoryRecorder {
+    fn record(&mut self, steps: &[Step]) -> Result<(), String> {
+        self.steps.extend_from_slice(steps);
+        Ok(())
+    }
+}
+
+pub struct ApplyRequest {
+    pub config: Arc<Config>,
+    pub graph: Arc<ConfigGraph>,
+    pub providers: Providers,
+    pub plan: Arc<Plan>,
+    /// The state the plan was made against.
+    pub base: State,
+    pub parallelism: usize,
+    pub cancel: Cancel,
+    pub hooks: Arc<dyn ApplyHooks>,
+    pub recorder: Box<dyn Recorder>,
+}
+
+/// A resource instance whose step failed, and why.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub address: String,
+    pub diagnostic: Diagnostic,
+}
+
+#[derive(Debug)]
+pub struct ApplyResult {
+    /// The new state (serial not bumped: the backend does that).
+    pub state: State,
+    /// What was done.
+    pub counts: Counts,
+    pub failures: Vec<Failure>,
+    /// Instances not touched because something they depend on failed.
+    pub skipped: Vec<String>,
+    /// Instances not touched because the run was interrupted.
+    pub not_started: Vec<String>,
+    /// Recording a step failed: the journal could not be written.
+    pub record_error: Option<String>,
+}
+
+impl ApplyResult {
+    pub fn succeeded(&self) -> bool {
+        self.failures.is_empty()
+            && self.skipped.is_empty()
+            && self.not_started.is_empty()
+            && self.record_error.is_none()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Task {
+    Expand(ConfigAddr),
+    Join(ConfigAddr),
+    Local(String),
+    Create(ResourceAddr),
+    Update(ResourceAddr),
+    Delete(ResourceAddr),
+}
+
+impl Task {
+    fn instance(&self) -> Option<&ResourceAddr> {
+        match self {
+            Task::Create(a) | Task::Update(a) | Task::Delete(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+struct Ctx {
+    config: Arc<Config>,
+    config_graph: Arc<ConfigGraph>,
+    providers: Providers,
+    plan: Arc<Plan>,
+    run: RunValues,
+    tasks: Vec<Task>,
+    expansions: Mutex<HashMap<ConfigAddr, Expansion>>,
+    /// New values of instances created or updated in this run.
+    results: Mutex<HashMap<ResourceAddr, Value>>,
+    /// Steps of finished visits, recorded when the walker settles them.
+    pending: Mutex<HashMap<NodeIndex, Vec<Step>>>,
+    recorder: Mutex<Box<dyn Recorder>>,
+    hooks: Arc<dyn ApplyHooks>,
+    done: Mutex<Counts>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking visit cannot leave these maps half-updated in a way that
+    // matters more than losing the run; keep going with what is there.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Applies a plan.
+pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
+    let plan = req.plan.clone();
+    let (graph, tasks) = build_graph(&req.config, &req.graph, &plan)?;
+    let run = RunValues::new(&req.config.dir, plan.variables.clone());
+    seed_values(&req.config, &plan, &run);
+    let ctx = Arc::new(Ctx {
+        config: req.config.clone(),
+        config_graph: req.graph.clone(),
+        providers: req.providers.clone(),
+        plan: plan.clone(),
+        run,
+        tasks,
+        expansions: Mutex::default(),
+        results: Mutex::default(),
+        pending: Mutex::default(),
+        recorder: Mutex::new(req.recorder),
+        hooks: req.hooks.clone(),
+        done: Mutex::default(),
+    });
+    let mut recorded: Vec<Step> = Vec::new();
+    let settle_ctx = ctx.clone();
+    let visit_ctx = ctx.clone();
+    let (outcomes, record_error) = walk::walk(
+        &graph,
+        req.parallelism,
+        &req.cancel,
+        move |n| {
+            let ctx = visit_ctx.clone();
+            async move { visit(ctx, n).await }
+        },
+        |batch| {
+            let mut steps = Vec::new();
+            {
+                let mut pending = lock(&settle_ctx.pending);
+                for (n, _) in batch {
+                    if let Some(s) = pending.remove(n) {
+                        steps.extend(s);
+                    }
+                }
+            }
+            if steps.is_empty() {
+                return Ok(());
+            }
+            lock(&settle_ctx.recorder).record(&steps).map_err(|e| {
+                Diagnostic::error(
+                    "Failed to record the state",
+                    format!(
+                        "The state journal could not be written: {e}. Nothing more will be started."
+                    ),
+                )
+            })?;
+            recorded.extend(steps);
+            Ok(())
+        },
+    )
+    .await;
+
+    let mut failures = Vec::new();
+    let mut skipped = Vec::new();
+    let mut not_started = Vec::new();
+    let mut order: Vec<NodeIndex> = outcomes.keys().copied().collect();
+    order.sort();
+    for n in order {
+        let task = &ctx.tasks[n.index()];
+        let name = match task.instance() {
+            Some(a) => a.to_string(),
+            None => match task {
+                Task::Local(l) => format!("local.{l}"),
+                Task::Expand(a) | Task::Join(a) => a.to_string(),
+                _ => continue,
+            },
+        };
+        match &outcomes[&n] {
+            Outcome::Done => {}
+            Outcome::Failed(d) => failures.push(Failure {
+                address: name,
+                diagnostic: d.clone(),
+            }),
+            Outcome::Panicked => failures.push(Failure {
+                address: name,
+                diagnostic: Diagnostic::error(
+                    "Internal error",
+                    "This step panicked; please report it as a bug.",
+                ),
+            }),
+            Outcome::Skipped if task.instance().is_some() => skipped.push(name),
+            Outcome::NotStarted if task.instance().is_some() => not_started.push(name),
+            Outcome::Skipped | Outcome::NotStarted => {}
+        }
+    }
+
+    let state = final_state(&ctx, &req.base, &recorded, &mut failures);
+    let counts = *lock(&ctx.done);
+    Ok(ApplyResult {
+        state,
+        counts,
+        failures,
+        skipped,
+        not_started,
+        record_error: record_error.map(|d| d.detail),
+    })
+}
+
+/// Builds the instance-level graph of the plan's changes.
+fn build_graph(
+    config: &Config,
+    cg: &ConfigGraph,
+    plan: &Plan,
+) -> Result<(DiGraph<(), ()>, Vec<Task>), Diagnostics> {
+    let mut graph: DiGraph<(), ()> = DiGraph::new();
+    let mut tasks = Vec::new();
+    let mut add = |graph: &mut DiGraph<(), ()>, t: Task| {
+        tasks.push(t);
+        graph.add_node(())
+    };
+    let mut creates: HashMap<ResourceAddr, NodeIndex> = HashMap::new();
+    let mut deletes: HashMap<ResourceAddr, NodeIndex> = HashMap::new();
+    let mut changed_blocks: BTreeSet<ConfigAddr> = BTreeSet::new();
+    for c in &plan.changes {
+        match c.action {
+            Action::Create | Action::Update => {
+                let t = if c.action == Action::Create {
+                    Task::Create(c.addr.clone())
+                } else {
+                    Task::Update(c.addr.clone())
+                };
+                creates.insert(c.addr.clone(), add(&mut graph, t));
+                changed_blocks.insert(c.addr.resource.clone());
+            }
+            Action::DeleteThenCreate | Action::CreateThenDelete => {
+                let d = add(&mut graph, Task::Delete(c.addr.clone()));
+                let cr = add(&mut graph, Task::Create(c.addr.clone()));
+                if c.action == Action::DeleteThenCreate {
+                    graph.add_edge(d, cr, ());
+                } else {
+                    graph.add_edge(cr, d, ());
+                }
+                deletes.insert(c.addr.clone(), d);
+                creates.insert(c.addr.clone(), cr);
+                changed_blocks.insert(c.addr.resource.clone());
+            }
+            Action::Delete => {
+                deletes.insert(
+                    c.addr.clone(),
+                    add(&mut graph, Task::Delete(c.addr.clone())),
+                );
+            }
+            Action::NoOp | Action::Read => {}
+        }
+    }
+    let changed_blocks: Vec<ConfigAddr> = changed_blocks
+        .into_iter()
+        .filter(|a| config.resources.contains_key(a))
+        .collect();
+    let mut expands = HashMap::new();
+    let mut joins = HashMap::new();
+    for addr in &changed_blocks {
+        expands.insert(addr.clone(), add(&mut graph, Task::Expand(addr.clone())));
+        joins.insert(addr.clone(), add(&mut graph, Task::Join(addr.clone())));
+    }
+    let mut locals = HashMap::new();
+    if plan.mode == PlanMode::Normal {
+        for name in config.locals.keys() {
+            locals.insert(name.clone(), add(&mut graph, Task::Local(name.clone())));
+        }
+    }
+    // What a node must wait for: the join of each changed resource block
+    // and each local it refers to.
+    let upstream = |id: &NodeId| -> Vec<NodeIndex> {
+        let Some(ix) = cg.node(id) else {
+            return Vec::new();
+        };
+        cg.graph
+            .neighbors_directed(ix, petgraph::Direction::Incoming)
+            .filter_map(|n| match &cg.graph[n] {
+                NodeId::Resource(a) => joins.get(a).copied(),
+                NodeId::Local(l) => locals.get(l).copied(),
+                _ => None,
+            })
+            .collect()
+    };
+    for (addr, &e) in &expands {
+        for u in upstream(&NodeId::Resource(addr.clone())) {
+            graph.add_edge(u, e, ());
+        }
+    }
+    for (name, &l) in &locals {
+        for u in upstream(&NodeId::Local(name.clone())) {
+            graph.add_edge(u, l, ());
+        }
+    }
+    for (addr, &c) in &creates {
+        if let Some(&e) = expands.get(&addr.resource) {
+            graph.add_edge(e, c, ());
+        }
+        if let Some(&j) = joins.get(&addr.resource) {
+            graph.add_edge(c, j, ());
+        }
+    }
+    // Deletes: what depends on an object goes first. A destroyed object
+    // waits for the destruction of everything that depends on it, and an
+    // object that is going away for good (or replaced create-first) also
+    // waits for its dependents' creates and updates, which stop using it.
+    let depends_on = |c: &ResourceChange, target: &ConfigAddr| c.dependencies.contains(target);
+    for c in &plan.changes {
+        for (x, &dx) in &deletes {
+            if c.addr == *x || !depends_on(c, &x.resource) {
+                continue;
+            }
+            if let Some(&dy) = deletes.get(&c.addr) {
+                graph.add_edge(dy, dx, ());
+            }
+            let x_change = plan.change(x).map(|ch| ch.action);
+            if matches!(x_change, Some(Action::Delete | Action::CreateThenDelete))
+                && let Some(&cy) = creates.get(&c.addr)
+            {
+                graph.add_edge(cy, dx, ());
+            }
+        }
+    }
+    if petgraph::algo::toposort(&graph, None).is_err() {
+        return Err(Diagnostics::from(Diagnostic::error(
+            "Cycle in the apply order",
+            "The changes of this plan depend on each other in a cycle; this is a bug in stackform.",
+        )));
+    }
+    Ok((graph, tasks))
+}
+
+/// Gives every resource block its value as the plan leaves it (no-ops
+/// keep theirs; what changes is replaced at its join).
+fn seed_values(config: &Config, plan: &Plan, run: &RunValues) {
+    let mut by_block: BTreeMap<&ConfigAddr, Vec<&ResourceChange>> = BTreeMap::new();
+    for c in &plan.changes {
+        if c.action != Action::Delete {
+            by_block.entry(&c.addr.resource).or_default().push(c);
+        }
+    }
+    for (addr, resource) in &config.resources {
+        let changes = by_block.get(addr).cloned().unwrap_or_default();
+        let instances: HashMap<InstanceKey, Value> = changes
+            .iter()
+            .map(|c| (c.addr.key.clone(), c.after.clone().unwrap_or(Value::NULL)))
+            .collect();
+        let expansion = if resource.count.is_some() {
+            Expansion::Count(instances.len())
+        } else if resource.for_each.is_some() {
+            Expansion::ForEach(
+                instances
+                    .keys()
+                    .filter_map(|k| match k {
+                        InstanceKey::Str(s) => Some((s.clone(), Value::NULL)),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        } else {
+            Expansion::Single
+        };
+        run.set_resource(addr, expansion.aggregate(&instances));
+    }
+}
+
+async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
+    match ctx.tasks[n.index()].clone() {
+        Task::Local(name) => {
+            let local = &ctx.config.locals[&name];
+            let scope = ctx.run.scope();
+            let v = Evaluator::new(&scope)
+                .eval(&local.value.expr)
+                .map_err(|e| {
+                    Diagnostic::error(e.summary, e.detail)
+                        .with_subject(ctx.config.range(local.value.file, e.span))
+                        .with_context(format!("local.{name}"))
+                })?;
+            ctx.run.set_local(&name, v);
+            Ok(())
+        }
+        Task::Expand(addr) => {
+            let resource = &ctx.config.resources[&addr];
+            let expansion = expand::expand(&ctx.config, resource, &ctx.run.scope())?;
+            let planned: BTreeSet<InstanceKey> = ctx
+                .plan
+                .changes
+                .iter()
+                .filter(|c| c.addr.resource == addr && c.action != Action::Delete)
+                .map(|c| c.addr.key.clone())
+                .collect();
+            let now: BTreeSet<InstanceKey> = expansion.keys().into_iter().collect();
+            if planned != now {
+                return Err(Diagnostic::error(
+                    "Inconsistent instances",
+                    format!(
+                        "The instances of {addr} changed between plan and apply. Make a new plan."
+                    ),
+                )
+                .with_address(addr.to_string()));
+            }
+            lock(&ctx.expansions).insert(addr, expansion);
+            Ok(())
+        }
+        Task::Join(addr) => {
+            let expansion = lock(&ctx.expansions)
+                .get(&addr)
+                .cloned()
+                .unwrap_or(Expansion::Single);
+            let results = lock(&ctx.results);
+            let instances: HashMap<InstanceKey, Value> = expansion
+                .keys()
+                .into_iter()
+                .map(|k| {
+                    let a = addr.instance(k.clone());
+                    let v = results
+                        .get(&a)
+                        .cloned()
+                        .or_else(|| ctx.plan.change(&a).and_then(|c| c.after.clone()))
+                        .unwrap_or(Value::NULL);
+                    (k, v)
+                })
+                .collect();
+            drop(results);
+            ctx.run.set_resource(&addr, expansion.aggregate(&instances));
+            Ok(())
+        }
+        Task::Create(addr) => create_or_update(&ctx, n, &addr).await,
+        Task::Update(addr) => create_or_update(&ctx, n, &addr).await,
+        Task::Delete(addr) => delete(&ctx, n, &addr).await,
+    }
+}
+
+fn resource_type(ctx: &Ctx, addr: &ResourceAddr) -> Result<Arc<dyn ResourceType>, Diagnostic> {
+    ctx.providers
+        .resource(&addr.resource.type_name)
+        .cloned()
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown resource type",
+                format!(
+                    "No resource type {:?} is available.",
+                    addr.resource.type_name
+                ),
+            )
+            .with_address(addr.to_string())
+        })
+}
+
+async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Result<(), Diagnostic> {
+    let change = ctx
+        .plan
+        .change(addr)
+        .ok_or_else(|| Diagnostic::error("Missing change", addr.to_string()))?;
+    let rt = resource_type(ctx, addr)?;
+    let resource = &ctx.config.resources[&addr.resource];
+    let expansion = lock(&ctx.expansions)
+        .get(&addr.resource)
+        .cloned()
+        .unwrap_or(Expansion::Single);
+    let mut diags = Diagnostics::default();
+    let Some(config_value) = instance_config(
+        &ctx.config,
+        resource,
+        rt.as_ref(),
+        &addr.key,
+        &expansion,
+        &ctx.run,
+        &mut diags,
+    ) else {
+        return Err(diags
+            .0
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Diagnostic::error("Invalid configuration", addr.to_string())));
+    };
+    let is_create = change.action != Action::Update;
+    let prior = if is_create {
+        None
+    } else {
+        change.before.clone().map(|value| PriorInstance {
+            value,
+            status: Status::Ok,
+            provider: change.provider.clone(),
+            dependencies: Vec::new(),
+        })
+    };
+    let dependencies = change.dependencies.clone();
+    let final_change = plan_instance(
+        rt.as_ref(),
+        resource,
+        addr,
+        &config_value,
+        prior.as_ref(),
+        dependencies.clone(),
+    )?;
+    if let (Some(planned), Some(now)) = (&change.after, &final_change.after)
+        && let Some((path, was, is)) = first_inconsistency(planned, now)
+    {
+        return Err(Diagnostic::error(
+            "Provider produced inconsistent final plan",
+            format!(
+                "When expanding the plan for {addr} to include new values learned so far during apply, the value of {} changed: it was planned as {was}, but now is {is}. This usually means the configuration depends on something that changed after the plan was made; make a new plan.",
+                if path.is_empty() { "the object".to_string() } else { path_to_string(&path).trim_start_matches('.').to_string() }
+            ),
+        )
+        .with_address(addr.to_string()));
+    }
+    if !is_create && final_change.action == Action::NoOp {
+        return Ok(());
+    }
+    let after = final_change.after.clone().unwrap_or(Value::NULL);
+    let (_, marks) = after.unmark_with_paths();
+    let (planned_plain, _) = after.unmark_deep();
+    let op = if is_create {
+        Operation::Create
+    } else {
+        Operation::Update
+    };
+    let id = change
+        .before
+        .as_ref()
+        .and_then(|b| b.get_attr("id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    ctx.hooks
+        .started(addr, op, if is_create { None } else { id.as_deref() });
+    if is_create {
+        lock(&ctx.recorder)
+            .record(&[Step::Intent {
+                address: addr.to_string(),
+                action: change.action,
+            }])
+            .map_err(|e| {
+                Diagnostic::error(
+                    "Failed to record the state",
+                    format!("The state journal could not be written: {e}."),
+                )
+                .with_address(addr.to_string())
+            })?;
+    }
+    let started = Instant::now();
+    let call = async {
+        if is_create {
+            rt.create(&planned_plain).await
+        } else {
+            let before = change
+                .before
+                .as_ref()
+                .map(|b| b.unmark_deep().0)
+                .unwrap_or(Value::NULL);
+            rt.update(&before, &planned_plain).await
+        }
+    };
+    let result = with_progress(ctx, addr, op, call).await;
+    let deps: Vec<String> = dependencies.iter().map(ToString::to_string).collect();
+    match result {
+        Ok(new) => {
+            let new = new.mark_paths(&marks);
+            let record = stored::encode(addr, rt.provider(), &new, rt.schema(), Status::Ok, deps);
+            let new_id = record.id.clone();
+            lock(&ctx.results).insert(addr.clone(), new);
+            lock(&ctx.pending)
+                .entry(n)
+                .or_default()
+                .push(Step::Put(record));
+            {
+                let mut done = lock(&ctx.done);
+                if is_create {
+                    done.add += 1
+                } else {
+                    done.change += 1
+                }
+            }
+            ctx.hooks
+                .finished(addr, op, new_id.as_deref(), started.elapsed());
+            Ok(())
+        }
+        Err(failure) => {
+            if let Some(partial) = failure.partial {
+                let partial = partial.mark_paths(&marks);
+                let record = stored::encode(
+                    addr,
+                    rt.provider(),
+                    &partial,
+                    rt.schema(),
+                    Status::Tainted,
+                    deps,
+                );
+                lock(&ctx.pending)
+                    .entry(n)
+                    .or_default()
+                    .push(Step::Put(record));
+            }
+            let d = Diagnostic::error(failure.error.summary, failure.error.detail)
+                .with_address(addr.to_string());
+            ctx.hooks.failed(addr, op, &d);
+            Err(d)
+        }
+    }
+}
+
+async fn delete(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Result<(), Diagnostic> {
+    let change = ctx
+        .plan
+        .change(addr)
+        .ok_or_else(|| Diagnostic::error("Missing change", addr.to_string()))?;
+    let rt = resource_type(ctx, addr)?;
+    let before = change
+        .before
+        .as_ref()
+        .map(|b| b.unmark_deep().0)
+        .unwrap_or(Value::NULL);
+    let id = before
+        .get_attr("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    ctx.hooks.started(addr, Operation::Delete, id.as_deref());
+    let started = Instant::now();
+    let result = with_progress(ctx, addr, Operation::Delete, async {
+        rt.delete(&before).await.map_err(Into::into)
+    })
+    .await;
+    match result {
+        Ok(()) => {
+            // With create_before_destroy the new object already holds the
+            // address: the old one leaves no record to remove.
+            if change.action != Action::CreateThenDelete {
+                lock(&ctx.pending).entry(n).or_default().push(Step::Remove {
+                    address: addr.to_string(),
+                });
+            }
+            lock(&ctx.done).destroy += 1;
+            ctx.hooks
+                .finished(addr, Operation::Delete, None, started.elapsed());
+            Ok(())
+        }
+        Err(failure) => {
+            let d = Diagnostic::error(failure.error.summary, failure.error.detail)
+                .with_address(addr.to_string());
+            ctx.hooks.failed(addr, Operation::Delete, &d);
+            Err(d)
+        }
+    }
+}
+
+/// Runs a provider call, reporting "still running" every ten seconds.
+async fn with_progress<T>(
+    ctx: &Ctx,
+    addr: &ResourceAddr,
+    op: Operation,
+    call: impl std::future::Future<Output = Result<T, crate::provider::ApplyFailure>>,
+) -> Result<T, crate::provider::ApplyFailure> {
+    let started = Instant::now();
+    let mut call = std::pin::pin!(call);
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(10),
+        Duration::from_secs(10),
+    );
+    loop {
+        tokio::select! {
+            result = &mut call => return result,
+            _ = ticker.tick() => ctx.hooks.still_running(addr, op, started.elapsed()),
+        }
+    }
+}
+
+/// The first place where a known part of `planned` differs from `now`.
+fn first_inconsistency(planned: &Value, now: &Value) -> Option<(Path, String, String)> {
+    fn walk(p: &Value, n: &Value, at: &mut Path) -> Option<(Path, String, String)> {
+        let (p, _) = p.unmark();
+        let (n, _) = n.unmark();
+        if !p.is_known() {
+            return None;
+        }
+        match (p, n) {
+            (Value::Object(pa), Value::Object(na)) => {
+                for (k, pv) in pa.iter() {
+                    let nv = na.get(k).cloned().unwrap_or(Value::NULL);
+                    at.push(crate::lang::value::PathStep::Attr(k.clone()));
+                    if let Some(found) = walk(pv, &nv, at) {
+                        return Some(found);
+                    }
+                    at.pop();
+                }
+                None
+            }
+            (Value::Tuple(pi), Value::Tuple(ni)) | (Value::List(_, pi), Value::List(_, ni))
+                if pi.len() == ni.len() =>
+            {
+                for (i, (pv, nv)) in pi.iter().zip(ni.iter()).enumerate() {
+                    at.push(crate::lang::value::PathStep::Index(i));
+                    if let Some(found) = walk(pv, nv, at) {
+                        return Some(found);
+                    }
+                    at.pop();
+                }
+                None
+            }
+            _ if p.is_wholly_known() && !p.same_as(n) => {
+                Some((at.clone(), describe(p), describe(n)))
+            }
+            _ => None,
+        }
+    }
+    fn describe(v: &Value) -> String {
+        if v.contains_sensitive() {
+            "(sensitive value)".into()
+        } else if !v.is_wholly_known() {
+            "(known after apply)".into()
+        } else {
+            v.to_json().to_string()
+        }
+    }
+    walk(planned, now, &mut Vec::new())
+}
+
+/// The state after the run: the base with every recorded step, the
+/// refreshed values and dependencies of unchanged instances, and the
+/// outputs evaluated with the final values.
+fn final_state(ctx: &Ctx, base: &State, recorded: &[Step], failures: &mut Vec<Failure>) -> State {
+    let mut state = base.clone();
+    state.tool_version = crate::VERSION.to_string();
+    for step in recorded {
+        match step {
+            Step::Put(r) => state.put_resource(r.clone()),
+            Step::Remove { address } => {
+                state.remove_resource(address);
+            }
+            Step::Intent { .. } => {}
+        }
+    }
+    for c in &ctx.plan.changes {
+        if c.action != Action::NoOp {
+            continue;
+        }
+        let (Some(after), Ok(rt)) = (&c.after, resource_type(ctx, &c.addr)) else {
+            continue;
+        };
+        let status = state
+            .resource(&c.addr.to_string())
+            .map_or(Status::Ok, |r| r.status);
+        let deps = c.dependencies.iter().map(ToString::to_string).collect();
+        state.put_resource(stored::encode(
+            &c.addr,
+            rt.provider(),
+            after,
+            rt.schema(),
+            status,
+            deps,
+        ));
+    }
+    if ctx.plan.mode == PlanMode::Destroy {
+        state.outputs.clear();
+        return state;
+    }
+    let mut outputs = BTreeMap::new();
+    let order: Vec<String> = ctx
+        .config_graph
+        .order
+        .iter()
+        .filter_map(|ix| match &ctx.config_graph.graph[*ix] {
+            NodeId::Output(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    for name in order {
+        let output = &ctx.config.outputs[&name];
+        let scope = ctx.run.scope();
+        match Evaluator::new(&scope).eval(&output.value.expr) {
+            Ok(v) if v.is_wholly_known() => {
+                let (plain, _) = v.unmark_deep();
+                outputs.insert(
+                    name,
+                    OutputState {
+                        value: plain.to_json(),
+                        value_type: plain.type_of().to_json(),
+                        sensitive: output.sensitive,
+                    },
+                );
+            }
+            // Something it refers to failed: keep what the state had.
+            Ok(_) => {
+                if let Some(prev) = base.outputs.get(&name) {
+                    outputs.insert(name, prev.clone());
+                }
+            }
+            Err(e) => {
+                failures.push(Failure {
+                    address: format!("output.{name}"),
+                    diagnostic: Diagnostic::error(e.summary, e.detail)
+                        .with_subject(ctx.config.range(output.value.file, e.span))
+                        .with_context(format!("output \"{name}\"")),
+                });
+                if let Some(prev) = base.outputs.get(&name) {
+                    outputs.insert(name, prev.clone());
+                }
+            }
+        }
+    }
+    state.outputs = outputs;
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_sources;
+    use crate::diag::SourceFile;
+    use crate::plan::{PlanRequest, plan};
+    use std::path::Path as FsPath;
+
+    struct Run {
+        config: Arc<Config>,
+        graph: Arc<ConfigGraph>,
+    }
+
+    fn load(src: &str) -> Run {
+        let config = load_sources(
+            FsPath::new("."),
+            vec![SourceFile::new("main.tf", "main.tf", src)],
+        )
+        .unwrap();
+        let graph = crate::validate::validate(&config, &Providers::builtin()).unwrap();
+        Run {
+            config: Arc::new(config),
+            graph: Arc::new(graph),
+        }
+    }
+
+    async fn plan_for(run: &Run, state: &State, mode: PlanMode) -> Plan {
+        plan(PlanRequest {
+            config: &run.config,
+            graph: &run.graph,
+            providers: &Providers::builtin(),
+            variables: crate::config::variables::resolve(&run.config, &Default::default(), None)
+                .unwrap(),
+            prior: state,
+            mode,
+            refresh: true,
+            parallelism: 4,
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn apply_plan(run: &Run, state: &State, plan: Plan) -> (ApplyResult, Vec<String>, usize) {
+        let hooks = Arc::new(hooks::Recording::default());
+        let result = apply(ApplyRequest {
+            config: run.config.clone(),
+            graph: run.graph.clone(),
+            providers: Providers::builtin(),
+            plan: Arc::new(plan),
+            base: state.clone(),
+            parallelism: 4,
+            cancel: Cancel::new(),
+            hooks: hooks.clone(),
+            recorder: Box::new(MemoryRecorder::default()),
+        })
+        .await
+        .unwrap();
+        let events = hooks.events();
+        let n = events.len();
+        (result, events, n)
+    }
+
+    fn actions(plan: &Plan) -> Vec<String> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .map(|c| format!("{:?} {}", c.action, c.addr))
+            .collect()
+    }
+
+    fn output(state: &State, name: &str) -> serde_json::Value {
+        state.outputs[name].value.clone()
+    }
+
+    const V1: &str = r#"
+variable "names" { default = ["a", "b"] }
+resource "terraform_data" "net" {
+  input = "net"
+}
+resource "terraform_data" "srv" {
+  count            = length(var.names)
+  input            = "${var.names[count.index]}-${terraform_data.net.output}"
+  triggers_replace = [var.names[count.index]]
+}
+locals { joined = "%{ for s in terraform_data.srv[*].output }${s};%{ endfor }" }
+output "joined" { value = local.joined }
+"#;
+
+    #[tokio::test]
+    async fn create_then_no_changes_then_update_replace_and_destroy() {
+        let v1 = load(V1);
+        let empty = State::new();
+        let p = plan_for(&v1, &empty, PlanMode::Normal).await;
+        assert_eq!(
+            actions(&p),
+            [
+                "Create terraform_data.net",
+                "Create terraform_data.srv[0]",
+                "Create terraform_data.srv[1]"
+            ]
+        );
+        let (r, events, _) = apply_plan(&v1, &empty, p).await;
+        assert!(r.succeeded(), "{:?}", r.failures);
+        assert_eq!(
+            r.counts,
+            Counts {
+                add: 3,
+                change: 0,
+                destroy: 0
+            }
+        );
+        let pos = |e: &str| events.iter().position(|x| x == e).unwrap();
+        assert!(pos("done Create terraform_data.net") < pos("start Create terraform_data.srv[0]"));
+        assert_eq!(
+            output(&r.state, "joined"),
+            serde_json::json!("a-net;b-net;")
+        );
+        assert_eq!(r.state.resources.len(), 3);
+        assert_eq!(
+            r.state
+                .resource("terraform_data.srv[1]")
+                .unwrap()
+                .dependencies,
+            ["terraform_data.net"]
+        );
+
+        let again = plan_for(&v1, &r.state, PlanMode::Normal).await;
+        assert!(!again.has_changes(), "{:?}", actions(&again));
+
+        let v2 = load(
+            &V1.replace("input = \"net\"", "input = \"lan\"")
+                .replace("[\"a\", \"b\"]", "[\"a\", \"c\"]"),
+        );
+        let p2 = plan_for(&v2, &r.state, PlanMode::Normal).await;
+        assert_eq!(
+            actions(&p2),
+            [
+                "Update terraform_data.net",
+                "Update terraform_data.srv[0]",
+                "DeleteThenCreate terraform_data.srv[1]"
+            ]
+        );
+        assert_eq!(
+            p2.counts(),
+            Counts {
+                add: 1,
+                change: 2,
+                destroy: 1
+            }
+        );
+        let (r2, events, _) = apply_plan(&v2, &r.state, p2).await;
+        assert!(r2.succeeded(), "{:?}", r2.failures);
+        assert_eq!(
+            output(&r2.state, "joined"),
+            serde_json::json!("a-lan;c-lan;")
+        );
+        let pos = |e: &str| events.iter().position(|x| x == e).unwrap();
+        assert!(
+            pos("done Delete terraform_data.srv[1]") < pos("start Create terraform_data.srv[1]")
+        );
+
+        let d = plan_for(&v2, &r2.state, PlanMode::Destroy).await;
+        assert_eq!(
+            d.counts(),
+            Counts {
+                add: 0,
+                change: 0,
+                destroy: 3
+            }
+        );
+        let (r3, events, _) = apply_plan(&v2, &r2.state, d).await;
+        assert!(r3.succeeded());
+        assert!(r3.state.resources.is_empty() && r3.state.outputs.is_empty());
+        let pos = |e: &str| events.iter().position(|x| x == e).unwrap();
+        assert!(pos("done Delete terraform_data.srv[0]") < pos("start Delete terraform_data.net"));
+    }
+
+    #[tokio::test]
+    async fn a_smaller_count_deletes_the_extra_instances() {
+        let v1 = load(V1);
+        let (r, _, _) = apply_plan(
+            &v1,
+            &State::new(),
+            plan_for(&v1, &State::new(), PlanMode::Normal).await,
+        )
+        .await;
+        let v2 = load(&V1.replace("[\"a\", \"b\"]", "[\"a\"]"));
+        let p = plan_for(&v2, &r.state, PlanMode::Normal).await;
+        assert_eq!(actions(&p), ["Delete terraform_data.srv[1]"]);
+        assert_eq!(
+            p.changes
+                .iter()
+                .find(|c| c.action == Action::Delete)
+                .unwrap()
+                .reason,
+            Some(crate::plan::Reason::CountIndex)
+        );
+        let (r2, _, _) = apply_plan(&v2, &r.state, p).await;
+        assert_eq!(output(&r2.state, "joined"), serde_json::json!("a-net;"));
+    }
+}
