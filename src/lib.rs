@@ -19,6 +19,7 @@ pub mod lang;
 pub mod plan;
 pub mod provider;
 pub mod state;
+pub mod ui;
 pub mod validate;
 
 /// The version of stackform, recorded in the state and plan files.

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use values::{Expansion, RunValues};
 
 /// What happens to one resource instance. The symbol is how plans show it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     NoOp,
