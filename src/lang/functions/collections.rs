@@ -11,6 +11,7 @@ static LENGTH: FuncSpec = FuncSpec {
     params: &["value"],
     allow_unknown: true,
     returns: Type::Number,
+    keeps_marks: false,
     imp: length,
 };
 fn length(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
