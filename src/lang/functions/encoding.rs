@@ -673,4 +673,114 @@ mod tests {
         assert_eq!(&text[14..15], "4");
         assert_eq!(err("uuid", &[1.into()]).arg, None);
     }
+
+    #[test]
+    fn yamlencode_lays_out_blocks_like_terraform() {
+        let v = obj(vec![
+            (
+                "b",
+                Value::tuple(vec![1.into(), s("x"), Value::NULL, Value::Bool(true)]),
+            ),
+            ("a", obj(vec![("z", n("1.5")), ("y", s("multi\nline"))])),
+            ("c", Value::tuple(vec![])),
+            ("d", obj(vec![])),
+            ("e", s("yes")),
+            ("f", s("1")),
+        ]);
+        let out = call("yamlencode", &[v]);
+        assert_eq!(
+            out,
+            s(
+                "\"a\":\n  \"y\": |-\n    multi\n    line\n  \"z\": 1.5\n\"b\":\n- 1\n- \"x\"\n- null\n- true\n\"c\": []\n\"d\": {}\n\"e\": \"yes\"\n\"f\": \"1\"\n"
+            )
+        );
+        assert_eq!(out.type_of(), Type::String);
+        assert_eq!(
+            call("yamlencode", &[Value::unknown()]),
+            Value::Unknown(Type::String)
+        );
+    }
+
+    #[test]
+    fn yamlencode_scalars() {
+        let cases = [
+            (s("x"), "\"x\"\n"),
+            (1.into(), "1\n...\n"),
+            (Value::NULL, "null\n...\n"),
+            (Value::tuple(vec![]), "[]\n"),
+            (s("a\n"), "|\n  a\n"),
+            (s("a\n\n"), "|+\n  a\n\n"),
+            (s("\n"), "|2+\n\n"),
+            (s("  lead\nx"), "|2-\n    lead\n  x\n"),
+            (s(""), "\"\"\n"),
+            (s("tab\there"), "\"tab\\there\"\n"),
+            // A space before a line break rules out a literal block.
+            (s("trailing space \nx"), "\"trailing space \\nx\"\n"),
+            (s("a\r\nb"), "\"a\\r\\nb\"\n"),
+            (
+                s("é ☃ \u{1} \u{7f} \u{85} \u{2028} \u{feff} 😀"),
+                "\"é ☃ \\x01 \\x7F \\N \\L \\uFEFF \\U0001F600\"\n",
+            ),
+            (
+                s(
+                    "a very long string with many words that goes on and on past the eighty column limit of the emitter for sure yes",
+                ),
+                "\"a very long string with many words that goes on and on past the eighty column limit\n  of the emitter for sure yes\"\n",
+            ),
+            (
+                s(&format!("{}  two spaces", "x".repeat(84))),
+                &format!("\"{}\n  \\ two spaces\"\n", "x".repeat(84)),
+            ),
+        ];
+        for (v, want) in cases {
+            assert_eq!(
+                call("yamlencode", std::slice::from_ref(&v)),
+                s(want),
+                "{v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn yamlencode_nesting_and_complex_keys() {
+        let nested = Value::tuple(vec![
+            Value::tuple(vec![1.into(), 2.into()]),
+            Value::tuple(vec![Value::tuple(vec![])]),
+            obj(vec![("a", obj(vec![]))]),
+        ]);
+        assert_eq!(
+            call("yamlencode", &[nested]),
+            s("- - 1\n  - 2\n- - []\n- \"a\": {}\n")
+        );
+        let keys = obj(vec![
+            ("multi\nkey", obj(vec![("a", 1.into())])),
+            ("m2\nk", Value::tuple(vec![1.into()])),
+            (&"k".repeat(130), 1.into()),
+        ]);
+        assert_eq!(
+            call("yamlencode", &[keys]),
+            s(&format!(
+                "? \"{}\"\n: 1\n? |-\n  m2\n  k\n: - 1\n? |-\n  multi\n  key\n: \"a\": 1\n",
+                "k".repeat(130)
+            ))
+        );
+        let folded_deep = obj(vec![(
+            "a",
+            obj(vec![(
+                "b",
+                Value::tuple(vec![obj(vec![(
+                    "c",
+                    s(
+                        "this is a long string with many words that goes on and on past the eighty column limit of the emitter",
+                    ),
+                )])]),
+            )]),
+        )]);
+        assert_eq!(
+            call("yamlencode", &[folded_deep]),
+            s(
+                "\"a\":\n  \"b\":\n  - \"c\": \"this is a long string with many words that goes on and on past the eighty\n      column limit of the emitter\"\n"
+            )
+        );
+    }
 }

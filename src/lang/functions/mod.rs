@@ -258,6 +258,33 @@ pub(crate) mod args {
             .collect()
     }
 
+    /// Converts argument `i` to a collection type with an open element
+    /// type, as a `list(any)`, `set(any)` or `map(any)` parameter does.
+    pub fn collection(args: &[Value], i: usize, want: &Type) -> Result<Value, FuncError> {
+        let v = &args[i];
+        if v.is_null() {
+            return Err(FuncError::arg(i, "argument must not be null"));
+        }
+        convert(v, want).map_err(|e| {
+            let kind_matches = match want {
+                Type::Map(_) => v.as_entries().is_some(),
+                _ => v.as_seq().is_some(),
+            };
+            if !e.path.is_empty() {
+                FuncError::arg(i, e.to_string())
+            } else if kind_matches {
+                let kind = if matches!(want, Type::Map(_)) {
+                    "map"
+                } else {
+                    "list"
+                };
+                FuncError::arg(i, format!("all {kind} elements must have the same type"))
+            } else {
+                FuncError::arg(i, format!("{} required", constraint_name(want)))
+            }
+        })
+    }
+
     /// `Some(unknown of type ty)` when any argument is not wholly known:
     /// for functions that allow unknowns only to compute a precise type.
     pub fn unknown_result(args: &[Value], ty: impl FnOnce() -> Type) -> Option<Value> {
