@@ -423,13 +423,17 @@ fn urlencode(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::string(out))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The digest of `bytes` in lowercase hex, as the hash functions give it.
+pub(super) fn hex_digest<D: sha2::Digest>(bytes: &[u8]) -> String {
+    D::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn digest<D: sha2::Digest>(a: &[Value]) -> Result<Value, FuncError> {
     let s = args::string(a, 0)?;
-    Ok(Value::string(hex(&D::digest(s.as_bytes()))))
+    Ok(Value::string(hex_digest::<D>(s.as_bytes())))
 }
 
 string_function!(MD5, "md5", "str", |_, a| digest::<md5::Md5>(a));
