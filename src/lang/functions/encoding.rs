@@ -12,12 +12,15 @@ use std::collections::BTreeMap;
 pub(super) static FUNCTIONS: &[&FuncSpec] = &[
     &BASE64DECODE,
     &BASE64ENCODE,
+    &BASE64GZIP,
     &JSONDECODE,
     &JSONENCODE,
     &MD5,
     &SHA1,
     &SHA256,
     &SHA512,
+    &TEXTDECODEBASE64,
+    &TEXTENCODEBASE64,
     &URLENCODE,
     &UUID,
     &YAMLENCODE,
@@ -405,6 +408,250 @@ fn base64decode(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     })
 }
 
+string_function!(BASE64GZIP, "base64gzip", "str", base64gzip);
+/// The string gzip-compressed, then base64-encoded. (Any gzip reader
+/// gets the text back; the compressed bytes are not Terraform's, whose
+/// compressor differs.)
+fn base64gzip(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
+    use std::io::Write;
+    let s = args::string(a, 0)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let compressed = gz
+        .write_all(s.as_bytes())
+        .and_then(|()| gz.finish())
+        .map_err(|e| FuncError::new(format!("failed to compress: {e}")))?;
+    Ok(Value::string(BASE64.encode(compressed)))
+}
+
+/// The text encodings `textencodebase64` and `textdecodebase64` know: a
+/// few of the IANA character sets Terraform supports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TextEncoding {
+    Utf8,
+    /// Big-endian with a byte order mark when encoding; decoding follows
+    /// the mark if there is one.
+    Utf16,
+    Utf16Le,
+    Utf16Be,
+    Latin1,
+    Ascii,
+    Windows1252,
+}
+
+impl TextEncoding {
+    /// By IANA name or alias, ignoring case.
+    fn named(name: &str) -> Option<TextEncoding> {
+        let lower = name.to_ascii_lowercase();
+        Some(match lower.as_str() {
+            "utf-8" | "csutf8" => TextEncoding::Utf8,
+            "utf-16" | "csutf16" => TextEncoding::Utf16,
+            "utf-16le" | "csutf16le" => TextEncoding::Utf16Le,
+            "utf-16be" | "csutf16be" => TextEncoding::Utf16Be,
+            "iso_8859-1:1987" | "iso-ir-100" | "iso_8859-1" | "iso-8859-1" | "latin1" | "l1"
+            | "ibm819" | "cp819" | "csisolatin1" => TextEncoding::Latin1,
+            "us-ascii" | "iso-ir-6" | "ansi_x3.4-1968" | "ansi_x3.4-1986" | "iso_646.irv:1991"
+            | "iso646-us" | "us" | "ibm367" | "cp367" | "csascii" => TextEncoding::Ascii,
+            "windows-1252" | "cswindows1252" => TextEncoding::Windows1252,
+            _ => return None,
+        })
+    }
+
+    /// The name Terraform's messages use.
+    fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Utf16 => "UTF-16",
+            TextEncoding::Utf16Le => "UTF-16LE",
+            TextEncoding::Utf16Be => "UTF-16BE",
+            TextEncoding::Latin1 => "ISO_8859-1:1987",
+            TextEncoding::Ascii => "US-ASCII",
+            TextEncoding::Windows1252 => "windows-1252",
+        }
+    }
+
+    fn encode(self, s: &str) -> Option<Vec<u8>> {
+        let utf16 = |big_endian: bool| {
+            s.encode_utf16()
+                .flat_map(|u| {
+                    if big_endian {
+                        u.to_be_bytes()
+                    } else {
+                        u.to_le_bytes()
+                    }
+                })
+                .collect::<Vec<u8>>()
+        };
+        match self {
+            TextEncoding::Utf8 => Some(s.as_bytes().to_vec()),
+            TextEncoding::Utf16 => Some([&[0xFE, 0xFF][..], &utf16(true)].concat()),
+            TextEncoding::Utf16Le => Some(utf16(false)),
+            TextEncoding::Utf16Be => Some(utf16(true)),
+            TextEncoding::Latin1 => s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect(),
+            TextEncoding::Ascii => s.chars().map(|c| c.is_ascii().then_some(c as u8)).collect(),
+            TextEncoding::Windows1252 => s.chars().map(windows1252_byte).collect(),
+        }
+    }
+
+    fn decode(self, bytes: &[u8]) -> Option<String> {
+        let utf16 = |bytes: &[u8], big_endian: bool| {
+            if !bytes.len().is_multiple_of(2) {
+                return None;
+            }
+            let units = bytes.chunks(2).map(|p| {
+                let pair = [p[0], p[1]];
+                if big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            });
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
+        };
+        match self {
+            TextEncoding::Utf8 => String::from_utf8(bytes.to_vec()).ok(),
+            TextEncoding::Utf16 => match bytes {
+                [0xFF, 0xFE, rest @ ..] => utf16(rest, false),
+                [0xFE, 0xFF, rest @ ..] => utf16(rest, true),
+                _ => utf16(bytes, true),
+            },
+            TextEncoding::Utf16Le => utf16(bytes, false),
+            TextEncoding::Utf16Be => utf16(bytes, true),
+            TextEncoding::Latin1 => Some(bytes.iter().map(|&b| char::from(b)).collect()),
+            TextEncoding::Ascii => bytes
+                .iter()
+                .map(|&b| b.is_ascii().then_some(char::from(b)))
+                .collect(),
+            TextEncoding::Windows1252 => bytes.iter().map(|&b| windows1252_char(b)).collect(),
+        }
+    }
+}
+
+/// The characters of windows-1252 bytes 0x80 to 0x9F (None where the
+/// code page leaves a byte undefined); the other bytes are Latin-1.
+const WINDOWS_1252_HIGH: [Option<char>; 32] = [
+    Some('\u{20AC}'),
+    None,
+    Some('\u{201A}'),
+    Some('\u{0192}'),
+    Some('\u{201E}'),
+    Some('\u{2026}'),
+    Some('\u{2020}'),
+    Some('\u{2021}'),
+    Some('\u{02C6}'),
+    Some('\u{2030}'),
+    Some('\u{0160}'),
+    Some('\u{2039}'),
+    Some('\u{0152}'),
+    None,
+    Some('\u{017D}'),
+    None,
+    None,
+    Some('\u{2018}'),
+    Some('\u{2019}'),
+    Some('\u{201C}'),
+    Some('\u{201D}'),
+    Some('\u{2022}'),
+    Some('\u{2013}'),
+    Some('\u{2014}'),
+    Some('\u{02DC}'),
+    Some('\u{2122}'),
+    Some('\u{0161}'),
+    Some('\u{203A}'),
+    Some('\u{0153}'),
+    None,
+    Some('\u{017E}'),
+    Some('\u{0178}'),
+];
+
+fn windows1252_char(b: u8) -> Option<char> {
+    match b {
+        0x80..=0x9F => WINDOWS_1252_HIGH[usize::from(b - 0x80)],
+        b => Some(char::from(b)),
+    }
+}
+
+fn windows1252_byte(c: char) -> Option<u8> {
+    match u32::from(c) {
+        0x80..=0x9F => None,
+        n @ 0..=0xFF => Some(n as u8),
+        _ => WINDOWS_1252_HIGH
+            .iter()
+            .position(|&h| h == Some(c))
+            .map(|i| 0x80 + i as u8),
+    }
+}
+
+fn encoding_arg(a: &[Value], i: usize) -> Result<TextEncoding, FuncError> {
+    let name = args::string(a, i)?;
+    TextEncoding::named(&name).ok_or_else(|| {
+        FuncError::arg(
+            i,
+            format!(
+                "{name:?} is not a supported IANA encoding name or alias in this Terraform version"
+            ),
+        )
+    })
+}
+
+static TEXTENCODEBASE64: FuncSpec = FuncSpec {
+    name: "textencodebase64",
+    params: &["string", "encoding"],
+    allow_unknown: false,
+    returns: Type::String,
+    keeps_marks: false,
+    imp: textencodebase64,
+};
+fn textencodebase64(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
+    let s = args::string(a, 0)?;
+    let encoding = encoding_arg(a, 1)?;
+    let bytes = encoding.encode(&s).ok_or_else(|| {
+        FuncError::arg(
+            0,
+            format!(
+                "the given string contains characters that cannot be represented in {}",
+                encoding.name()
+            ),
+        )
+    })?;
+    Ok(Value::string(BASE64.encode(bytes)))
+}
+
+static TEXTDECODEBASE64: FuncSpec = FuncSpec {
+    name: "textdecodebase64",
+    params: &["source", "encoding"],
+    allow_unknown: false,
+    returns: Type::String,
+    keeps_marks: false,
+    imp: textdecodebase64,
+};
+fn textdecodebase64(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
+    let source = args::string(a, 0)?;
+    let encoding = encoding_arg(a, 1)?;
+    let bytes = BASE64.decode(&source).map_err(|e| {
+        let offset = match e {
+            base64::DecodeError::InvalidByte(at, _)
+            | base64::DecodeError::InvalidLastSymbol(at, _) => at,
+            // A truncated group is reported where it starts.
+            _ => source.len() - source.len() % 4,
+        };
+        FuncError::arg(
+            0,
+            format!("the given value is has an invalid base64 symbol at offset {offset}"),
+        )
+    })?;
+    encoding.decode(&bytes).map(Value::string).ok_or_else(|| {
+        FuncError::arg(
+            0,
+            format!(
+                "the given string contains symbols that are not defined for {}",
+                encoding.name()
+            ),
+        )
+    })
+}
+
 string_function!(URLENCODE, "urlencode", "str", urlencode);
 /// Query-string encoding: unreserved characters stay, spaces become `+`,
 /// every other byte `%XX`.
@@ -784,6 +1031,77 @@ mod tests {
             call("yamlencode", &[folded_deep]),
             s(
                 "\"a\":\n  \"b\":\n  - \"c\": \"this is a long string with many words that goes on and on past the eighty\n      column limit of the emitter\"\n"
+            )
+        );
+    }
+
+    #[test]
+    fn base64gzip_round_trips_through_gzip() {
+        use std::io::Read;
+        let encoded = call("base64gzip", &[s("hello")]);
+        let bytes = BASE64.decode(encoded.as_str().unwrap()).unwrap();
+        // The gzip header Terraform writes too: no name, no time.
+        assert_eq!(&bytes[..4], &[0x1f, 0x8b, 8, 0]);
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "hello");
+        assert_eq!(
+            err("base64gzip", &[Value::tuple(vec![])]),
+            FuncError::arg(0, "string required")
+        );
+    }
+
+    #[test]
+    fn text_encodings() {
+        let enc = |text: &str, name: &str| call("textencodebase64", &[s(text), s(name)]);
+        let dec = |b64: &str, name: &str| call("textdecodebase64", &[s(b64), s(name)]);
+        assert_eq!(enc("hé", "UTF-16LE"), s("aADpAA=="));
+        assert_eq!(enc("hé", "UTF-16"), s("/v8AaADp"));
+        assert_eq!(enc("hé", "utf-16be"), s("AGgA6Q=="));
+        assert_eq!(enc("hé", "csUTF8"), s("aMOp"));
+        assert_eq!(enc("hé", "l1"), s("aOk="));
+        assert_eq!(enc("h€", "windows-1252"), s("aIA="));
+        assert_eq!(dec("aADpAA==", "UTF-16LE"), s("hé"));
+        // UTF-16 follows a byte order mark, else reads big-endian.
+        assert_eq!(dec("/v8AaA==", "UTF-16"), s("h"));
+        assert_eq!(dec("//5oAA==", "UTF-16"), s("h"));
+        assert_eq!(dec("aAA=", "UTF-16"), s("栀"));
+        assert_eq!(dec("aMOp", "ISO-8859-1"), s("hÃ©"));
+        assert_eq!(
+            err("textencodebase64", &[s("h☃"), s("ISO-8859-1")]),
+            FuncError::arg(
+                0,
+                "the given string contains characters that cannot be represented in ISO_8859-1:1987"
+            )
+        );
+        assert_eq!(
+            err("textencodebase64", &[s("x"), s("UTF-32")]),
+            FuncError::arg(
+                1,
+                "\"UTF-32\" is not a supported IANA encoding name or alias in this Terraform version"
+            )
+        );
+        assert_eq!(
+            err("textdecodebase64", &[s("gQ=="), s("windows-1252")]),
+            FuncError::arg(
+                0,
+                "the given string contains symbols that are not defined for windows-1252"
+            )
+        );
+        assert_eq!(
+            err("textdecodebase64", &[s("a!=="), s("UTF-8")]),
+            FuncError::arg(
+                0,
+                "the given value is has an invalid base64 symbol at offset 1"
+            )
+        );
+        assert_eq!(
+            err("textdecodebase64", &[s("aA"), s("UTF-8")]),
+            FuncError::arg(
+                0,
+                "the given value is has an invalid base64 symbol at offset 0"
             )
         );
     }
