@@ -349,7 +349,12 @@ impl Digits {
             return;
         }
         let up = if self.mant[n] == b'5' && n + 1 == self.mant.len() {
-            n > 0 && (self.mant[n - 1] - b'0') % 2 == 1
+            // A tie in the decimal digits. Terraform holds numbers in
+            // binary, where most decimals are a little above or below
+            // what they look like: that decides, and half to even only
+            // when the binary value is exactly the decimal one.
+            self.binary_above()
+                .unwrap_or(n > 0 && (self.mant[n - 1] - b'0') % 2 == 1)
         } else {
             self.mant[n] >= b'5'
         };
@@ -370,6 +375,48 @@ impl Digits {
         while self.mant.last() == Some(&b'0') {
             self.mant.pop();
         }
+    }
+
+    /// Whether the number as Terraform stores it (a binary float of
+    /// `BINARY_PRECISION` bits, rounded to nearest even) is above these
+    /// decimal digits; `None` when it is exactly them.
+    fn binary_above(&self) -> Option<bool> {
+        let places = u32::try_from(self.mant.len() as i64 - self.exp).ok()?;
+        // Whole numbers (places 0) fit the precision exactly.
+        if places == 0 || places > 36 {
+            return None;
+        }
+        let digits = std::str::from_utf8(&self.mant).ok()?;
+        let n: u128 = digits.parse().ok()?;
+        let m = 10u128.pow(places);
+        // n / 10^p is a binary fraction exactly when 5^p divides n.
+        if n.is_multiple_of(5u128.pow(places)) {
+            return None;
+        }
+        // The binary exponent e of the value (2^e <= n/m < 2^(e+1)).
+        let bits = |x: u128| 127 - i64::from(x.leading_zeros());
+        let guess = bits(n) - bits(m);
+        // Whether n/m >= 2^e; a product too big for u128 is bigger than
+        // the other side.
+        let at_least = |e: i64| {
+            let power = 1u128.checked_shl(e.unsigned_abs() as u32);
+            if e >= 0 {
+                power
+                    .and_then(|p| m.checked_mul(p))
+                    .is_some_and(|scaled| n >= scaled)
+            } else {
+                power
+                    .and_then(|p| n.checked_mul(p))
+                    .is_none_or(|scaled| scaled >= m)
+            }
+        };
+        let e = if at_least(guess) { guess } else { guess - 1 };
+        // Scaled so the integer part has exactly the precision's bits,
+        // the value's fraction part is (n·2^shift mod m)/m; the binary
+        // value rounds up from the decimal one when that is above 1/2.
+        let shift = BINARY_PRECISION - 1 - e;
+        let remainder = mul_mod(n % m, pow2_mod(shift, m), m);
+        Some(2 * remainder > m)
     }
 
     fn digit_at(&self, i: i64) -> char {
@@ -417,6 +464,26 @@ impl Digits {
         out.push_str(&format!("{:02}", exp.abs()));
         out
     }
+}
+
+/// The bits of precision of Terraform's numbers.
+const BINARY_PRECISION: i64 = 512;
+
+/// 2^e mod m, for m below 2^126.
+fn pow2_mod(e: i64, m: u128) -> u128 {
+    (0..e).fold(1 % m, |p, _| (p << 1) % m)
+}
+
+/// a·b mod m without overflow, for a, b < m below 2^126.
+fn mul_mod(a: u128, b: u128, m: u128) -> u128 {
+    (0..128).rev().fold(0, |acc, bit| {
+        let doubled = (acc << 1) % m;
+        if b >> bit & 1 == 1 {
+            (doubled + a) % m
+        } else {
+            doubled
+        }
+    })
 }
 
 /// `%e`, `%f` and `%g` (and `%v` of a number, which is `%g` with the

@@ -979,6 +979,29 @@ mod tests {
     }
 
     #[test]
+    fn format_rounds_ties_like_binary_numbers() {
+        let n = |t: &str| Value::Number(crate::lang::Number::parse(t).unwrap());
+        // 2.675 is a little below itself in binary, 1.015 a little above,
+        // 0.25 exactly itself (so half to even).
+        let args = vec![
+            s("%.2f|%.2f|%.1f|%.1f|%.1f|%.0f|%.0f|%.1e|%.2f"),
+            n("2.675"),
+            n("1.015"),
+            n("0.25"),
+            n("0.35"),
+            n("0.05"),
+            n("2.5"),
+            n("3.5"),
+            n("2.45e20"),
+            n("-1.125"),
+        ];
+        assert_eq!(
+            call("format", &args),
+            s("2.67|1.02|0.2|0.3|0.1|2|4|2.4e+20|-1.12")
+        );
+    }
+
+    #[test]
     fn format_errors() {
         let cases: Vec<(Vec<Value>, FuncError)> = vec![
             (
