@@ -8,7 +8,7 @@
 //! inside partly unknown arguments, because what is known (a length, the
 //! keys of an object) is worth keeping for the plan.
 
-use super::{FuncContext, FuncError, FuncSpec, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, args};
 use crate::lang::convert::{convert, unify};
 use crate::lang::number::Number;
 use crate::lang::value::{Type, Value};
@@ -54,20 +54,26 @@ pub(super) static FUNCTIONS: &[&FuncSpec] = &[
     &ZIPMAP,
 ];
 
+/// A function whose result type depends on its arguments: `unknown`
+/// when it looks inside unknown arguments itself, `nested` when marks
+/// inside its arguments stay with their elements (`Marks::Nested`).
 macro_rules! function {
     ($static:ident, $name:literal, [$($param:literal),*], $imp:ident) => {
-        function!($static, $name, [$($param),*], $imp, allow_unknown: false, Type::Dynamic);
+        function!(@spec $static, $name, [$($param),*], $imp, false, Marks::Strip);
     };
     ($static:ident, $name:literal, [$($param:literal),*], $imp:ident, unknown) => {
-        function!($static, $name, [$($param),*], $imp, allow_unknown: true, Type::Dynamic);
+        function!(@spec $static, $name, [$($param),*], $imp, true, Marks::Strip);
     };
-    ($static:ident, $name:literal, [$($param:literal),*], $imp:ident, allow_unknown: $allow:expr, $returns:expr) => {
+    ($static:ident, $name:literal, [$($param:literal),*], $imp:ident, unknown, nested) => {
+        function!(@spec $static, $name, [$($param),*], $imp, true, Marks::Nested);
+    };
+    (@spec $static:ident, $name:literal, [$($param:literal),*], $imp:ident, $allow:expr, $marks:expr) => {
         static $static: FuncSpec = FuncSpec {
             name: $name,
             params: &[$($param),*],
             allow_unknown: $allow,
-            returns: $returns,
-            keeps_marks: false,
+            returns: Type::Dynamic,
+            marks: $marks,
             imp: $imp,
         };
     };
@@ -127,7 +133,7 @@ fn element_type(v: &Value) -> Type {
     }
 }
 
-function!(LENGTH, "length", ["value"], length, unknown);
+function!(LENGTH, "length", ["value"], length, unknown, nested);
 /// Characters (grapheme clusters) of a string, elements of a collection
 /// or structural value. A list's length is known even when its elements
 /// are not; a set's is not, as unknown elements may turn out equal.
@@ -148,7 +154,14 @@ fn length(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     })
 }
 
-function!(ELEMENT, "element", ["list", "index"], element, unknown);
+function!(
+    ELEMENT,
+    "element",
+    ["list", "index"],
+    element,
+    unknown,
+    nested
+);
 /// The element at `index`, wrapping around the end (and from the end for
 /// negative indexes).
 fn element(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -190,7 +203,7 @@ fn element(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     Ok(items[at].clone())
 }
 
-function!(KEYS, "keys", ["inputMap"], keys, unknown);
+function!(KEYS, "keys", ["inputMap"], keys, unknown, nested);
 /// The keys in order: a tuple of an object's attribute names, a list of a
 /// map's keys.
 fn keys(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -216,7 +229,7 @@ fn keys(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
-function!(VALUES, "values", ["mapping"], values, unknown);
+function!(VALUES, "values", ["mapping"], values, unknown, nested);
 /// The values in the order of their keys: a tuple for an object, a list
 /// for a map.
 fn values(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -246,7 +259,8 @@ function!(
     "lookup",
     ["inputMap", "key", "default..."],
     lookup,
-    unknown
+    unknown,
+    nested
 );
 /// The value of `key` in a map or object, else `default` (converted to
 /// the map's element type).
@@ -300,7 +314,7 @@ fn lookup(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
-function!(MERGE, "merge", ["maps..."], merge, unknown);
+function!(MERGE, "merge", ["maps..."], merge, unknown, nested);
 /// Later arguments win. Maps of one type merge into a map of that type;
 /// anything else (objects, or maps of different types) into an object.
 fn merge(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -332,7 +346,7 @@ fn merge(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     })
 }
 
-function!(CONCAT, "concat", ["seqs..."], concat, unknown);
+function!(CONCAT, "concat", ["seqs..."], concat, unknown, nested);
 /// Lists concatenate into a list (of their unified element type), a mix
 /// with tuples into a tuple.
 fn concat(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -380,7 +394,7 @@ fn concat(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
-function!(FLATTEN, "flatten", ["list"], flatten, unknown);
+function!(FLATTEN, "flatten", ["list"], flatten, unknown, nested);
 /// Elements of nested lists, sets and tuples, in order, as one tuple.
 fn flatten(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     let v = &a[0];
@@ -394,28 +408,37 @@ fn flatten(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         return Err(FuncError::new("can only flatten lists, sets and tuples"));
     };
     let mut out = Vec::new();
-    if flatten_into(items, &mut out) {
-        Ok(Value::tuple(out))
+    let mut marked = false;
+    if flatten_into(items, &mut out, &mut marked) {
+        Ok(Value::tuple(out).marked_if(marked))
     } else {
-        Ok(Value::unknown())
+        Ok(Value::unknown().marked_if(marked))
     }
 }
 
 /// Appends the flattened `items` to `out`; false when an unknown element
-/// might be a list, so the result's length is unknown.
-fn flatten_into(items: &[Value], out: &mut Vec<Value>) -> bool {
+/// might be a list, so the result's length is unknown. Marks on the
+/// elements stay, but a marked list among them marks the whole result
+/// (`marked`), as in Terraform.
+fn flatten_into(items: &[Value], out: &mut Vec<Value>, marked: &mut bool) -> bool {
     for item in items {
-        match item {
+        let (inner, item_marked) = item.unmark();
+        match inner {
             Value::Unknown(Type::Dynamic | Type::List(_) | Type::Set(_) | Type::Tuple(_)) => {
+                *marked |= item_marked;
                 return false;
             }
-            Value::Set(..) if !item.is_wholly_known() => return false,
+            Value::Set(..) if !inner.is_wholly_known() => {
+                *marked |= item_marked;
+                return false;
+            }
             Value::List(..) | Value::Set(..) | Value::Tuple(_) => {
-                if !flatten_into(item.as_seq().unwrap_or_default(), out) {
+                *marked |= item_marked;
+                if !flatten_into(inner.as_seq().unwrap_or_default(), out, marked) {
                     return false;
                 }
             }
-            other => out.push(other.clone()),
+            _ => out.push(item.clone()),
         }
     }
     true
@@ -498,7 +521,7 @@ static RANGE: FuncSpec = FuncSpec {
     params: &["params..."],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: range,
 };
 /// The most numbers `range` generates: a guard against endless ranges.
@@ -628,7 +651,7 @@ static CHUNKLIST: FuncSpec = FuncSpec {
     params: &["list", "size"],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Nested,
     imp: chunklist,
 };
 /// Consecutive chunks of `size` elements (one chunk of all when 0).
@@ -677,7 +700,7 @@ fn compact(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::list(Type::String, kept))
 }
 
-function!(REVERSE, "reverse", ["list"], reverse, unknown);
+function!(REVERSE, "reverse", ["list"], reverse, unknown, nested);
 /// A tuple reversed is a tuple; a list or set gives a list.
 fn reverse(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     let v = &a[0];
@@ -712,7 +735,8 @@ function!(
     "slice",
     ["list", "start_index", "end_index"],
     slice,
-    unknown
+    unknown,
+    nested
 );
 /// Elements from `start_index` up to (not including) `end_index`.
 fn slice(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -797,7 +821,7 @@ static SUM: FuncSpec = FuncSpec {
     params: &["list"],
     allow_unknown: false,
     returns: Type::Number,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: sum,
 };
 fn sum(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -825,7 +849,14 @@ fn sum(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::Number(total))
 }
 
-function!(ZIPMAP, "zipmap", ["keys", "values"], zipmap, unknown);
+function!(
+    ZIPMAP,
+    "zipmap",
+    ["keys", "values"],
+    zipmap,
+    unknown,
+    nested
+);
 /// A map from keys to values: an object when the values are a tuple, a
 /// map when they are a list.
 fn zipmap(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -855,6 +886,8 @@ fn zipmap(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
             items.len()
         )));
     }
+    // A marked key marks the whole result: keys carry no marks.
+    let marked = keys.iter().any(Value::is_sensitive);
     let mut entries = BTreeMap::new();
     for (i, (k, v)) in keys.iter().zip(items).enumerate() {
         let Some(k) = k.as_str() else {
@@ -864,18 +897,29 @@ fn zipmap(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         };
         entries.insert(k.to_string(), v.clone());
     }
-    Ok(match map_elem {
+    let result = match map_elem {
         Some(elem) => Value::map(elem, entries),
         None => Value::object(entries),
-    })
+    };
+    Ok(result.marked_if(marked))
 }
 
-function!(SETPRODUCT, "setproduct", ["sets..."], setproduct);
+function!(
+    SETPRODUCT,
+    "setproduct",
+    ["sets..."],
+    setproduct,
+    unknown,
+    nested
+);
 /// Every combination of one element from each argument, as tuples: a set
 /// when all arguments are sets, else a list.
 fn setproduct(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     if a.len() < 2 {
         return Err(FuncError::new("at least two arguments are required"));
+    }
+    if let Some(unknown) = args::unknown_result(a, || Type::Dynamic) {
+        return Ok(unknown);
     }
     let mut columns = Vec::with_capacity(a.len());
     let mut elem_types = Vec::with_capacity(a.len());
@@ -1082,13 +1126,13 @@ fn all_or_any(a: &[Value], all: bool) -> Result<Value, FuncError> {
 /// A `to...` conversion function: converts `v`, or fails with "cannot
 /// convert ..." in Terraform's words.
 macro_rules! conversion {
-    ($static:ident, $name:literal, $imp:ident, $target:expr) => {
+    ($static:ident, $name:literal, $imp:ident, $target:expr, $marks:expr) => {
         static $static: FuncSpec = FuncSpec {
             name: $name,
             params: &["v"],
             allow_unknown: true,
             returns: Type::Dynamic,
-            keeps_marks: false,
+            marks: $marks,
             imp: $imp,
         };
         fn $imp(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -1097,12 +1141,32 @@ macro_rules! conversion {
     };
 }
 
-conversion!(TOSTRING, "tostring", tostring, Type::String);
-conversion!(TONUMBER, "tonumber", tonumber, Type::Number);
-conversion!(TOBOOL, "tobool", tobool, Type::Bool);
-conversion!(TOLIST, "tolist", tolist, Type::list(Type::Dynamic));
-conversion!(TOSET, "toset", toset, Type::set(Type::Dynamic));
-conversion!(TOMAP, "tomap", tomap, Type::map(Type::Dynamic));
+conversion!(TOSTRING, "tostring", tostring, Type::String, Marks::Strip);
+conversion!(TONUMBER, "tonumber", tonumber, Type::Number, Marks::Strip);
+conversion!(TOBOOL, "tobool", tobool, Type::Bool, Marks::Strip);
+conversion!(
+    TOLIST,
+    "tolist",
+    tolist,
+    Type::list(Type::Dynamic),
+    Marks::Nested
+);
+// Set elements cannot carry marks of their own: a marked element marks
+// the whole set.
+conversion!(
+    TOSET,
+    "toset",
+    toset,
+    Type::set(Type::Dynamic),
+    Marks::Strip
+);
+conversion!(
+    TOMAP,
+    "tomap",
+    tomap,
+    Type::map(Type::Dynamic),
+    Marks::Nested
+);
 
 fn convert_to(v: &Value, want: &Type) -> Result<Value, FuncError> {
     let from = v.type_of();
@@ -1150,7 +1214,7 @@ static SENSITIVE: FuncSpec = FuncSpec {
     params: &["value"],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: true,
+    marks: Marks::Keep,
     imp: sensitive,
 };
 fn sensitive(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -1162,7 +1226,7 @@ static NONSENSITIVE: FuncSpec = FuncSpec {
     params: &["value"],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: true,
+    marks: Marks::Keep,
     imp: nonsensitive,
 };
 /// Removes the mark of the value itself; marks deeper inside stay, so
@@ -1558,6 +1622,31 @@ mod tests {
         assert!(revealed.contains_sensitive());
         assert_eq!(call("nonsensitive", &[s("x")]), s("x"));
         assert_eq!(err("sensitive", &[]).arg, None);
+    }
+
+    #[test]
+    fn marks_inside_collections_stay_with_their_elements() {
+        let secret = s("x").mark_sensitive();
+        let joined = call(
+            "concat",
+            &[tuple(vec![secret.clone()]), tuple(vec![s("y")])],
+        );
+        assert!(!joined.is_sensitive());
+        assert_eq!(joined.as_seq().unwrap()[0], secret);
+        let merged = call(
+            "merge",
+            &[obj(vec![("a", secret.clone())]), obj(vec![("b", 1.into())])],
+        );
+        assert!(!merged.is_sensitive());
+        assert!(merged.get_attr("a").unwrap().is_sensitive());
+        // A marked argument marks the result; so does a marked list that
+        // flatten takes apart.
+        assert!(call("keys", &[obj(vec![("a", 1.into())]).mark_sensitive()]).is_sensitive());
+        let inner_list = tuple(vec![1.into()]).mark_sensitive();
+        assert!(call("flatten", &[tuple(vec![inner_list])]).is_sensitive());
+        // Functions that look at the elements mark the whole result.
+        assert!(call("distinct", &[tuple(vec![secret.clone(), s("y")])]).is_sensitive());
+        assert!(call("toset", &[tuple(vec![secret, s("y")])]).is_sensitive());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `uuid`.
 
 use super::yaml::yaml_text;
-use super::{FuncContext, FuncError, FuncSpec, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, args};
 use crate::lang::number::Number;
 use crate::lang::value::{Type, Value};
 use base64::Engine;
@@ -34,7 +34,7 @@ macro_rules! string_function {
             params: &[$param],
             allow_unknown: false,
             returns: Type::String,
-            keeps_marks: false,
+            marks: Marks::Strip,
             imp: $imp,
         };
     };
@@ -112,7 +112,7 @@ static JSONDECODE: FuncSpec = FuncSpec {
     params: &["str"],
     allow_unknown: false,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: jsondecode,
 };
 /// Objects become objects, arrays tuples and `null` a null of unknown
@@ -600,7 +600,7 @@ static TEXTENCODEBASE64: FuncSpec = FuncSpec {
     params: &["string", "encoding"],
     allow_unknown: false,
     returns: Type::String,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: textencodebase64,
 };
 fn textencodebase64(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -623,7 +623,7 @@ static TEXTDECODEBASE64: FuncSpec = FuncSpec {
     params: &["source", "encoding"],
     allow_unknown: false,
     returns: Type::String,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: textdecodebase64,
 };
 fn textdecodebase64(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -693,7 +693,7 @@ static UUID: FuncSpec = FuncSpec {
     params: &[],
     allow_unknown: false,
     returns: Type::String,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: uuid,
 };
 /// A new random (version 4) UUID at every call.

@@ -8,7 +8,7 @@
 //! and `..` is resolved lexically.
 
 use super::encoding::hex_digest;
-use super::{FuncContext, FuncError, FuncSpec, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, args};
 use crate::lang::eval::eval_template_source;
 use crate::lang::value::{Type, Value};
 use base64::Engine;
@@ -42,7 +42,7 @@ macro_rules! function {
             params: &[$($param),*],
             allow_unknown: false,
             returns: $returns,
-            keeps_marks: false,
+            marks: Marks::Strip,
             imp: $imp,
         };
     };

@@ -2,8 +2,7 @@
 //!
 //! Each function is a plain `fn` over already-evaluated arguments. The
 //! machinery here does what every function needs, once: arity checks,
-//! sensitive marks (arguments arrive unmarked; the result is marked when
-//! any argument was) and unknown arguments (the result is unknown unless
+//! sensitive marks (see [`Marks`]) and unknown arguments (the result is unknown unless
 //! the function declares it can look inside unknowns).
 //!
 //! `try` and `can` are not here: they must see errors of their argument
@@ -65,11 +64,25 @@ pub struct FuncSpec {
     /// The type of the result when an argument is unknown and the function
     /// does not allow unknowns; `Dynamic` when it depends on the arguments.
     pub returns: Type,
-    /// The function receives its arguments with their sensitive marks and
-    /// marks its result itself: only for `sensitive` and `nonsensitive`,
-    /// whose whole purpose is the mark.
-    pub keeps_marks: bool,
+    /// What the function sees of sensitive marks.
+    pub marks: Marks,
     pub imp: FuncImpl,
+}
+
+/// How sensitive marks pass through a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marks {
+    /// Arguments arrive without any mark, and the result is marked as a
+    /// whole when any argument had a mark anywhere. The safe default.
+    Strip,
+    /// Only the arguments' own marks are removed (and mark the result);
+    /// marks inside collections stay with their elements. For functions
+    /// that only move elements around, where Terraform keeps
+    /// `concat([sensitive(a)], [b])[1]` unmarked.
+    Nested,
+    /// Arguments arrive exactly as given and the function marks its
+    /// result itself: `sensitive` and `nonsensitive`.
+    Keep,
 }
 
 impl FuncSpec {
@@ -143,25 +156,30 @@ pub fn call(spec: &FuncSpec, ctx: &FuncContext<'_>, args: &[Value]) -> Result<Va
             if args.len() == 1 { "was" } else { "were" }
         )));
     }
-    if spec.keeps_marks {
-        if !spec.allow_unknown && args.iter().any(|a| !a.is_wholly_known()) {
-            let sensitive = args.iter().any(Value::contains_sensitive);
-            return Ok(Value::Unknown(spec.returns.clone()).marked_if(sensitive));
-        }
-        return (spec.imp)(ctx, args);
-    }
-    let mut sensitive = false;
-    let plain: Vec<Value> = args
-        .iter()
-        .map(|a| {
-            let (v, marked) = a.unmark_deep();
-            sensitive |= marked;
-            v
-        })
-        .collect();
-    if !spec.allow_unknown && plain.iter().any(|a| !a.is_wholly_known()) {
+    if !spec.allow_unknown && args.iter().any(|a| !a.is_wholly_known()) {
+        let sensitive = spec.marks != Marks::Keep && args.iter().any(Value::contains_sensitive);
         return Ok(Value::Unknown(spec.returns.clone()).marked_if(sensitive));
     }
+    let mut sensitive = false;
+    let plain: Vec<Value> = match spec.marks {
+        Marks::Keep => return (spec.imp)(ctx, args),
+        Marks::Nested => args
+            .iter()
+            .map(|a| {
+                let (v, marked) = a.unmark();
+                sensitive |= marked;
+                v.clone()
+            })
+            .collect(),
+        Marks::Strip => args
+            .iter()
+            .map(|a| {
+                let (v, marked) = a.unmark_deep();
+                sensitive |= marked;
+                v
+            })
+            .collect(),
+    };
     (spec.imp)(ctx, &plain).map(|v| v.marked_if(sensitive))
 }
 

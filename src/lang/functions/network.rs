@@ -6,7 +6,7 @@
 //! leading zeros (`010` is ten), IPv6 addresses print in their shortest
 //! form (RFC 5952), and an IPv4-mapped IPv6 address prints as IPv4.
 
-use super::{FuncContext, FuncError, FuncSpec, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, args};
 use crate::lang::number::Number;
 use crate::lang::value::{Type, Value};
 use std::net::Ipv6Addr;
@@ -177,7 +177,7 @@ static CIDRSUBNET: FuncSpec = FuncSpec {
     params: &["prefix", "newbits", "netnum"],
     allow_unknown: false,
     returns: Type::String,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: cidrsubnet,
 };
 /// Subnet number `netnum` of the prefix extended by `newbits` bits.
@@ -214,7 +214,7 @@ static CIDRHOST: FuncSpec = FuncSpec {
     params: &["prefix", "hostnum"],
     allow_unknown: false,
     returns: Type::String,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: cidrhost,
 };
 /// The address of host `hostnum` in the prefix, counting from the end
@@ -246,7 +246,7 @@ static CIDRNETMASK: FuncSpec = FuncSpec {
     params: &["prefix"],
     allow_unknown: false,
     returns: Type::String,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: cidrnetmask,
 };
 /// The dotted netmask of an IPv4 prefix.
@@ -265,7 +265,7 @@ static CIDRSUBNETS: FuncSpec = FuncSpec {
     params: &["prefix", "newbits..."],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: cidrsubnets,
 };
 /// Consecutive subnets of the given sizes, each at the first address

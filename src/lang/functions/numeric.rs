@@ -4,7 +4,7 @@
 //! `pow` and `log` compute in binary floating point, as Terraform does,
 //! so `log(1000, 10)` is 2.9999999999999996 here too.
 
-use super::{FuncContext, FuncError, FuncSpec, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, args};
 use crate::lang::number::{Number, NumberError};
 use crate::lang::value::{Type, Value};
 
@@ -19,7 +19,7 @@ macro_rules! number_function {
             params: &[$($param),*],
             allow_unknown: false,
             returns: Type::Number,
-            keeps_marks: false,
+            marks: Marks::Strip,
             imp: $imp,
         };
     };

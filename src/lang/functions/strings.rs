@@ -6,7 +6,7 @@
 //! here.
 
 use super::format::{FormatError, format};
-use super::{FuncContext, FuncError, FuncSpec, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, args};
 use crate::lang::value::{Type, Value};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ macro_rules! string_function {
             params: &[$($param),*],
             allow_unknown: false,
             returns: Type::String,
-            keeps_marks: false,
+            marks: Marks::Strip,
             imp: $imp,
         };
     };
@@ -211,7 +211,7 @@ static STARTSWITH: FuncSpec = FuncSpec {
     params: &["str", "prefix"],
     allow_unknown: false,
     returns: Type::Bool,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: startswith,
 };
 fn startswith(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -225,7 +225,7 @@ static ENDSWITH: FuncSpec = FuncSpec {
     params: &["str", "suffix"],
     allow_unknown: false,
     returns: Type::Bool,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: endswith,
 };
 fn endswith(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -249,7 +249,7 @@ static FORMATLIST: FuncSpec = FuncSpec {
     params: &["format", "args..."],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: formatlist,
 };
 /// `format` once per element of the list (or tuple, or set) arguments,
@@ -316,7 +316,7 @@ static JOIN: FuncSpec = FuncSpec {
     params: &["separator", "lists..."],
     allow_unknown: false,
     returns: Type::String,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: join,
 };
 fn join(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -347,7 +347,7 @@ static SPLIT: FuncSpec = FuncSpec {
     params: &["separator", "str"],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: split,
 };
 fn split(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -541,7 +541,7 @@ static REGEX: FuncSpec = FuncSpec {
     params: &["pattern", "string"],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: regex_fn,
 };
 fn regex_fn(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
@@ -563,7 +563,7 @@ static REGEXALL: FuncSpec = FuncSpec {
     params: &["pattern", "string"],
     allow_unknown: true,
     returns: Type::Dynamic,
-    keeps_marks: false,
+    marks: Marks::Strip,
     imp: regexall,
 };
 fn regexall(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
