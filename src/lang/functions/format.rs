@@ -33,6 +33,10 @@ impl FormatError {
     }
 }
 
+/// The largest width or precision: far beyond any real use, small enough
+/// that a typo cannot exhaust memory.
+const MAX_PADDING: usize = 10_000_000;
+
 #[derive(Default, Debug)]
 struct Spec {
     minus: bool,
@@ -99,6 +103,11 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FormatError> {
         }
         let verb_text = &fmt[start..j + 1];
         pos = j + 1;
+        if spec.width.max(spec.precision).unwrap_or(0) > MAX_PADDING {
+            return Err(FormatError::Call(format!(
+                "width or precision of {verb_text:?} at offset {start} is too large"
+            )));
+        }
 
         let index = explicit.map_or(next_arg, |n| n - 1);
         next_arg = index + 1;

@@ -2,8 +2,8 @@
 //!
 //! Each function is a plain `fn` over already-evaluated arguments. The
 //! machinery here does what every function needs, once: arity checks,
-//! sensitive marks (see [`Marks`]) and unknown arguments (the result is unknown unless
-//! the function declares it can look inside unknowns).
+//! sensitive marks (see [`Marks`]) and unknown arguments (the result is
+//! unknown unless the function declares it can look inside unknowns).
 //!
 //! `try` and `can` are not here: they must see errors of their argument
 //! expressions, so the evaluator implements them.

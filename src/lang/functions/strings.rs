@@ -172,6 +172,11 @@ fn indent(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     let spaces = args::integer(a, 0)?;
     let s = args::string(a, 1)?;
     let spaces = usize::try_from(spaces).map_err(|_| FuncError::arg(0, "must not be negative"))?;
+    // Far beyond any real use, small enough that a typo cannot exhaust
+    // memory.
+    if spaces > 10_000 {
+        return Err(FuncError::arg(0, "must not be more than 10000"));
+    }
     let pad = format!("\n{}", " ".repeat(spaces));
     Ok(Value::string(s.replace('\n', &pad)))
 }
@@ -648,6 +653,10 @@ mod tests {
             err("indent", &[(-1).into(), s("a")]),
             FuncError::arg(0, "must not be negative")
         );
+        assert_eq!(
+            err("indent", &[100_000_000.into(), s("a")]),
+            FuncError::arg(0, "must not be more than 10000")
+        );
     }
 
     #[test]
@@ -1037,6 +1046,10 @@ mod tests {
             (
                 vec![s("%5%")],
                 FuncError::new("unrecognized format character '%' at offset 2"),
+            ),
+            (
+                vec![s("%99999999999d"), 1.into()],
+                FuncError::new("width or precision of \"%99999999999d\" at offset 0 is too large"),
             ),
             (
                 vec![s("%d"), Value::Bool(true)],
