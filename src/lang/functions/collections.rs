@@ -1650,6 +1650,27 @@ mod tests {
     }
 
     #[test]
+    fn collection_parameters_reject_null() {
+        let zero = || Value::from(0);
+        let cases: Vec<(&str, Vec<Value>)> = vec![
+            ("setintersection", vec![Value::NULL]),
+            ("reverse", vec![Value::NULL]),
+            ("slice", vec![Value::NULL, zero(), zero()]),
+            ("chunklist", vec![Value::NULL, 1.into()]),
+            ("one", vec![Value::NULL]),
+            ("values", vec![Value::NULL]),
+        ];
+        for (name, a) in cases {
+            assert_eq!(
+                err(name, &a),
+                FuncError::arg(0, "argument must not be null"),
+                "{name}"
+            );
+        }
+        assert_eq!(err("nonsensitive", &[]).arg, None);
+    }
+
+    #[test]
     fn coalesce_and_coalescelist() {
         assert_eq!(call("coalesce", &[s(""), s("b")]), s("b"));
         assert_eq!(call("coalesce", &[Value::NULL, 1.into()]), n("1"));

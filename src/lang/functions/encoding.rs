@@ -907,6 +907,28 @@ mod tests {
     }
 
     #[test]
+    fn string_parameters_reject_collections() {
+        for name in [
+            "md5",
+            "sha1",
+            "sha512",
+            "urlencode",
+            "base64encode",
+            "jsondecode",
+        ] {
+            assert_eq!(
+                err(name, &[Value::tuple(vec![])]),
+                FuncError::arg(0, "string required"),
+                "{name}"
+            );
+        }
+        // Anything encodes; only the number of arguments can be wrong.
+        for name in ["jsonencode", "yamlencode"] {
+            assert_eq!(err(name, &[]).arg, None, "{name}");
+        }
+    }
+
+    #[test]
     fn urlencode_is_query_escaping() {
         assert_eq!(
             call("urlencode", &[s("a b&c=d/é~-_.*")]),

@@ -573,6 +573,25 @@ mod tests {
     }
 
     #[test]
+    fn path_parameters_reject_collections() {
+        let d = Path::new(".");
+        for name in [
+            "abspath",
+            "basename",
+            "dirname",
+            "pathexpand",
+            "file",
+            "fileexists",
+        ] {
+            assert_eq!(
+                call_in(d, name, &[Value::tuple(vec![])]),
+                Err(FuncError::arg(0, "string required")),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn path_functions_work_on_text() {
         let d = Path::new(".");
         let one = |name: &str, path: &str| call_in(d, name, &[s(path)]).unwrap();

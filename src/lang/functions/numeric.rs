@@ -211,6 +211,13 @@ mod tests {
             err("abs", &[Value::Null(Type::Number)]),
             FuncError::arg(0, "argument must not be null")
         );
+        for name in ["ceil", "floor"] {
+            assert_eq!(
+                err(name, &[Value::from("x")]),
+                FuncError::arg(0, "a number is required"),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -622,6 +622,30 @@ mod tests {
     }
 
     #[test]
+    fn string_parameters_reject_collections() {
+        let not_a_string = Value::tuple(vec![]);
+        for (name, arity) in [
+            ("title", 1),
+            ("trim", 2),
+            ("trimprefix", 2),
+            ("trimsuffix", 2),
+            ("chomp", 1),
+            ("strrev", 1),
+            ("endswith", 2),
+            ("split", 2),
+            ("replace", 3),
+        ] {
+            let mut a = vec![s("x"); arity];
+            a[arity - 1] = not_a_string.clone();
+            assert_eq!(
+                err(name, &a),
+                FuncError::arg(arity - 1, "string required"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn trimming() {
         assert_eq!(call("trimspace", &[s("\u{a0} x \n")]), s("x"));
         assert_eq!(call("trim", &[s("  xax  "), s(" x")]), s("a"));
