@@ -2,9 +2,8 @@
 //!
 //! Each function is a plain `fn` over already-evaluated arguments. The
 //! machinery here does what every function needs, once: arity checks,
-//! sensitive marks (arguments arrive unmarked; the result is marked when
-//! any argument was) and unknown arguments (the result is unknown unless
-//! the function declares it can look inside unknowns).
+//! sensitive marks (see [`Marks`]) and unknown arguments (the result is
+//! unknown unless the function declares it can look inside unknowns).
 //!
 //! `try` and `can` are not here: they must see errors of their argument
 //! expressions, so the evaluator implements them.
@@ -12,9 +11,11 @@
 mod collections;
 mod encoding;
 mod filesystem;
+mod format;
 mod network;
 mod numeric;
 mod strings;
+mod yaml;
 
 use super::value::{Type, Value};
 use std::path::Path;
@@ -63,7 +64,25 @@ pub struct FuncSpec {
     /// The type of the result when an argument is unknown and the function
     /// does not allow unknowns; `Dynamic` when it depends on the arguments.
     pub returns: Type,
+    /// What the function sees of sensitive marks.
+    pub marks: Marks,
     pub imp: FuncImpl,
+}
+
+/// How sensitive marks pass through a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marks {
+    /// Arguments arrive without any mark, and the result is marked as a
+    /// whole when any argument had a mark anywhere. The safe default.
+    Strip,
+    /// Only the arguments' own marks are removed (and mark the result);
+    /// marks inside collections stay with their elements. For functions
+    /// that only move elements around, where Terraform keeps
+    /// `concat([sensitive(a)], [b])[1]` unmarked.
+    Nested,
+    /// Arguments arrive exactly as given and the function marks its
+    /// result itself: `sensitive` and `nonsensitive`.
+    Keep,
 }
 
 impl FuncSpec {
@@ -137,66 +156,160 @@ pub fn call(spec: &FuncSpec, ctx: &FuncContext<'_>, args: &[Value]) -> Result<Va
             if args.len() == 1 { "was" } else { "were" }
         )));
     }
-    let mut sensitive = false;
-    let plain: Vec<Value> = args
-        .iter()
-        .map(|a| {
-            let (v, marked) = a.unmark_deep();
-            sensitive |= marked;
-            v
-        })
-        .collect();
-    if !spec.allow_unknown && plain.iter().any(|a| !a.is_wholly_known()) {
+    if !spec.allow_unknown && args.iter().any(|a| !a.is_wholly_known()) {
+        let sensitive = spec.marks != Marks::Keep && args.iter().any(Value::contains_sensitive);
         return Ok(Value::Unknown(spec.returns.clone()).marked_if(sensitive));
     }
+    let mut sensitive = false;
+    let plain: Vec<Value> = match spec.marks {
+        Marks::Keep => return (spec.imp)(ctx, args),
+        Marks::Nested => args
+            .iter()
+            .map(|a| {
+                let (v, marked) = a.unmark();
+                sensitive |= marked;
+                v.clone()
+            })
+            .collect(),
+        Marks::Strip => args
+            .iter()
+            .map(|a| {
+                let (v, marked) = a.unmark_deep();
+                sensitive |= marked;
+                v
+            })
+            .collect(),
+    };
     (spec.imp)(ctx, &plain).map(|v| v.marked_if(sensitive))
 }
 
 /// Argument accessors shared by the implementations: each converts the
 /// argument as Terraform would and names it in the error.
-#[allow(dead_code)] // used by the function files as they grow
 pub(crate) mod args {
     use super::FuncError;
     use crate::lang::convert::convert;
     use crate::lang::number::Number;
     use crate::lang::value::{Type, Value};
 
-    pub fn string(args: &[Value], i: usize) -> Result<String, FuncError> {
+    /// How cty names a type constraint in "... required" messages: an
+    /// element type left open is "any single type".
+    pub fn constraint_name(ty: &Type) -> String {
+        match ty {
+            Type::Dynamic => "any single type".into(),
+            Type::List(e) => format!("list of {}", constraint_name(e)),
+            Type::Set(e) => format!("set of {}", constraint_name(e)),
+            Type::Map(e) => format!("map of {}", constraint_name(e)),
+            other => other.friendly_name(),
+        }
+    }
+
+    /// Converts a value to a primitive type with cty's messages: a value
+    /// of the wrong kind gets "number required", a string that does not
+    /// parse gets "a number is required".
+    pub fn to_primitive(v: &Value, want: &Type) -> Result<Value, String> {
+        let from = v.type_of();
+        let convertible = from == Type::Dynamic || from.is_primitive();
+        match convert(v, want) {
+            Ok(converted) if convertible => Ok(converted),
+            _ if from == Type::String && *want == Type::Number => {
+                Err("a number is required".into())
+            }
+            _ if from == Type::String && *want == Type::Bool => Err("a bool is required".into()),
+            _ => Err(format!("{} required", want.friendly_name())),
+        }
+    }
+
+    fn primitive(args: &[Value], i: usize, want: &Type) -> Result<Value, FuncError> {
         let v = &args[i];
         if v.is_null() {
             return Err(FuncError::arg(i, "argument must not be null"));
         }
-        match convert(v, &Type::String) {
-            Ok(s) => Ok(s.as_str().unwrap_or_default().to_string()),
-            Err(e) => Err(FuncError::arg(i, e.to_string())),
-        }
+        to_primitive(v, want).map_err(|e| FuncError::arg(i, e))
+    }
+
+    pub fn string(args: &[Value], i: usize) -> Result<String, FuncError> {
+        let v = primitive(args, i, &Type::String)?;
+        Ok(v.as_str().unwrap_or_default().to_string())
     }
 
     pub fn number(args: &[Value], i: usize) -> Result<Number, FuncError> {
-        let v = &args[i];
-        if v.is_null() {
-            return Err(FuncError::arg(i, "argument must not be null"));
-        }
-        match convert(v, &Type::Number) {
-            Ok(n) => Ok(n.as_number().unwrap_or_default()),
-            Err(e) => Err(FuncError::arg(i, e.to_string())),
-        }
+        Ok(primitive(args, i, &Type::Number)?
+            .as_number()
+            .unwrap_or_default())
     }
 
+    /// A whole number that fits 64 bits; the message is cty's, which
+    /// Terraform reports as a failed call rather than a bad argument.
     pub fn integer(args: &[Value], i: usize) -> Result<i64, FuncError> {
-        let n = number(args, i)?;
-        n.to_i64()
-            .ok_or_else(|| FuncError::arg(i, "value must be a whole number"))
+        number(args, i)?
+            .to_i64()
+            .ok_or_else(|| FuncError::new(NOT_AN_INTEGER))
     }
 
-    pub fn bool(args: &[Value], i: usize) -> Result<bool, FuncError> {
+    pub const NOT_AN_INTEGER: &str =
+        "value must be a whole number, between -9223372036854775808 and 9223372036854775807";
+
+    /// The elements of a list, set or tuple argument converted to the
+    /// primitive type `elem`, as a `list(elem)` parameter receives them.
+    /// Null elements stay null: what they mean is up to the function.
+    pub fn primitive_elements(
+        args: &[Value],
+        i: usize,
+        elem: &Type,
+    ) -> Result<Vec<Value>, FuncError> {
         let v = &args[i];
         if v.is_null() {
             return Err(FuncError::arg(i, "argument must not be null"));
         }
-        match convert(v, &Type::Bool) {
-            Ok(b) => Ok(b.as_bool().unwrap_or_default()),
-            Err(e) => Err(FuncError::arg(i, e.to_string())),
+        let Some(items) = v.as_seq() else {
+            return Err(FuncError::arg(
+                i,
+                format!("{} required", constraint_name(&Type::list(elem.clone()))),
+            ));
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(n, item)| {
+                to_primitive(item, elem).map_err(|e| FuncError::arg(i, format!("element {n}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Converts argument `i` to a collection type with an open element
+    /// type, as a `list(any)`, `set(any)` or `map(any)` parameter does.
+    pub fn collection(args: &[Value], i: usize, want: &Type) -> Result<Value, FuncError> {
+        let v = &args[i];
+        if v.is_null() {
+            return Err(FuncError::arg(i, "argument must not be null"));
+        }
+        convert(v, want).map_err(|e| {
+            let kind_matches = match want {
+                Type::Map(_) => v.as_entries().is_some(),
+                _ => v.as_seq().is_some(),
+            };
+            if !e.path.is_empty() {
+                FuncError::arg(i, e.to_string())
+            } else if kind_matches {
+                let kind = if matches!(want, Type::Map(_)) {
+                    "map"
+                } else {
+                    "list"
+                };
+                FuncError::arg(i, format!("all {kind} elements must have the same type"))
+            } else {
+                FuncError::arg(i, format!("{} required", constraint_name(want)))
+            }
+        })
+    }
+
+    /// `Some(unknown of type ty)` when any argument is not wholly known:
+    /// for functions that allow unknowns only to compute a precise type.
+    pub fn unknown_result(args: &[Value], ty: impl FnOnce() -> Type) -> Option<Value> {
+        if args.iter().all(Value::is_wholly_known) {
+            None
+        } else {
+            Some(Value::Unknown(ty()))
         }
     }
 }
