@@ -63,7 +63,7 @@ impl LocalBackend {
             && *changes > 0
         {
             // What the next locked read will write.
-            state.serial += 1;
+            state.serial = next_serial(state.serial);
         }
         Ok(state)
     }
@@ -221,7 +221,7 @@ impl LockedState {
         };
         check_unchanged(&shown, known.as_ref(), on_disk.as_ref(), &state.lineage)?;
 
-        let serial = known.as_ref().map_or(0, |id| id.serial) + 1;
+        let serial = next_serial(known.as_ref().map_or(0, |id| id.serial));
         let previous_serial = std::mem::replace(&mut state.serial, serial);
         if let Err(e) = persist(files, state, current.as_deref()) {
             state.serial = previous_serial;
@@ -273,6 +273,13 @@ impl LockedState {
         }
         Ok(self.session.on_disk())
     }
+}
+
+/// The serial after `serial`. A hand-edited serial at the very top stays
+/// there rather than wrapping to 0 (or panicking): the checks compare
+/// serials for equality, so the state still works.
+fn next_serial(serial: u64) -> u64 {
+    serial.saturating_add(1)
 }
 
 /// The snapshot as stackform writes it: pretty-printed JSON with two-space
@@ -594,6 +601,7 @@ mod tests {
         };
         entries
             .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_file())
             .map(|e| e.file_name().into_string().unwrap())
             .filter(|name| !name.ends_with(".lock"))
             .map(|name| {
@@ -1328,6 +1336,114 @@ mod tests {
         assert!(backend.lock("plan", Duration::ZERO).is_err());
         drop(journal);
         assert!(backend.lock("plan", Duration::ZERO).is_ok());
+    }
+
+    /// Puts a directory where a temp file goes, so creating it fails (even
+    /// for root, unlike permissions).
+    fn block(dir: &TempDir, file: &str) {
+        fs::create_dir_all(state_dir(dir).join(file)).unwrap();
+    }
+
+    fn unblock(dir: &TempDir, file: &str) {
+        fs::remove_dir(state_dir(dir).join(file)).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_snapshot_and_the_serial_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        write_new(&dir, State::new());
+        let mut locked = locked(&dir);
+        let mut state = locked.read().unwrap().0.unwrap();
+        state.put_resource(resource("terraform_data.a"));
+        let before = state_files(&dir);
+
+        for in_the_way in ["default.json.tmp", "default.json.backup.tmp"] {
+            block(&dir, in_the_way);
+            let err = locked.write(&mut state).unwrap_err();
+            assert!(matches!(err, StateError::Io { .. }), "{err:?}");
+            assert!(
+                err.to_string()
+                    .starts_with("cannot create state/default.json"),
+                "{err}"
+            );
+            assert_eq!(state.serial, 1);
+            unblock(&dir, in_the_way);
+            assert_eq!(state_files(&dir), before, "{in_the_way}");
+        }
+
+        // Nothing was half-done: the next write goes through as usual.
+        locked.write(&mut state).unwrap();
+        assert_eq!(state.serial, 2);
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_folded_stays_for_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        write_new(&dir, State::new());
+        {
+            let mut locked = backend.lock("apply", Duration::ZERO).unwrap();
+            let state = locked.read().unwrap().0.unwrap();
+            let mut journal = locked.begin_journal(&state).unwrap();
+            journal
+                .append(&[JournalEntry::Put(resource("terraform_data.a"))])
+                .unwrap();
+        }
+        block(&dir, "default.json.tmp");
+        let before = state_files(&dir);
+        let mut locked = backend.lock("apply", Duration::ZERO).unwrap();
+        let err = locked.read().unwrap_err();
+        assert!(matches!(err, StateError::Io { .. }), "{err:?}");
+        assert_eq!(state_files(&dir), before);
+        // The failed read does not count as one.
+        let err = locked.write(&mut State::new()).unwrap_err();
+        assert!(matches!(err, StateError::NotRead { .. }), "{err:?}");
+
+        unblock(&dir, "default.json.tmp");
+        let (state, warnings) = locked.read().unwrap();
+        assert_eq!(addresses(&state.unwrap()), ["terraform_data.a"]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    #[test]
+    fn a_journal_that_cannot_start_over_a_new_snapshot_keeps_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        write_new(&dir, State::new());
+        let mut locked = locked(&dir);
+        let mut state = locked.read().unwrap().0.unwrap();
+        let mut journal = locked.begin_journal(&state).unwrap();
+        journal
+            .append(&[JournalEntry::Put(resource("terraform_data.a"))])
+            .unwrap();
+        state.put_resource(resource("terraform_data.a"));
+        locked.write(&mut state).unwrap();
+
+        block(&dir, "default.journal.tmp");
+        let put_b = JournalEntry::Put(resource("terraform_data.b"));
+        assert!(journal.append(std::slice::from_ref(&put_b)).is_err());
+        unblock(&dir, "default.journal.tmp");
+        // The old journal is intact and already in the snapshot; the append
+        // can be retried.
+        journal.append(&[put_b]).unwrap();
+        drop((journal, locked));
+        let (state, _) = super::tests::locked(&dir).read().unwrap();
+        assert_eq!(
+            addresses(&state.unwrap()),
+            ["terraform_data.a", "terraform_data.b"]
+        );
+    }
+
+    #[test]
+    fn the_serial_does_not_wrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::new();
+        state.serial = u64::MAX;
+        fs::create_dir(state_dir(&dir)).unwrap();
+        fs::write(backend(&dir).state_path(), encode_snapshot(&state).unwrap()).unwrap();
+        let mut locked = locked(&dir);
+        let mut state = locked.read().unwrap().0.unwrap();
+        locked.write(&mut state).unwrap();
+        assert_eq!(state.serial, u64::MAX);
     }
 
     #[test]
