@@ -93,15 +93,7 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<JournalFile, StateError
         let text = line.strip_suffix(b"\n").unwrap_or(line);
         match serde_json::from_slice::<JournalEntry>(text) {
             Ok(entry) => {
-                if let JournalEntry::Put(resource) = &entry
-                    && !resource.is_consistent()
-                {
-                    return Err(StateError::InconsistentAddress {
-                        path: shown,
-                        address: resource.address.clone(),
-                        expected: resource.addr().to_string(),
-                    });
-                }
+                check_entry(&entry, path)?;
                 entries.push(entry);
             }
             // Cut-off JSON (or the zeros some file systems show for an
@@ -122,6 +114,21 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<JournalFile, StateError
         entries,
         torn,
     })
+}
+
+/// Refuses a put whose address disagrees with its mode, type, name and
+/// index, as the snapshot does.
+fn check_entry(entry: &JournalEntry, path: &Path) -> Result<(), StateError> {
+    match entry {
+        JournalEntry::Put(resource) if !resource.is_consistent() => {
+            Err(StateError::InconsistentAddress {
+                path: StateFiles::shown(path),
+                address: resource.address.clone(),
+                expected: resource.addr().to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What replaying a journal did to a state.
@@ -235,6 +242,11 @@ impl Journal {
         }
         if entries.is_empty() {
             return Ok(());
+        }
+        // The next read refuses a journal with such an entry; better to
+        // refuse it now than to leave a journal nobody can fold.
+        for entry in entries {
+            check_entry(entry, &path)?;
         }
         self.rebase_if_snapshot_moved()?;
         let mut batch = Vec::new();

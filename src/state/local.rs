@@ -1276,6 +1276,33 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_the_next_read_would_refuse_is_not_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut locked = locked(&dir);
+        locked.read().unwrap();
+        let mut journal = locked.begin_journal(&State::new()).unwrap();
+        let journal_path = state_dir(&dir).join("default.journal");
+        let before = fs::read(&journal_path).unwrap();
+        let mut wrong = resource("terraform_data.a");
+        wrong.name = "b".into();
+        let err = journal
+            .append(&[
+                JournalEntry::Put(resource("terraform_data.ok")),
+                JournalEntry::Put(wrong),
+            ])
+            .unwrap_err();
+        assert!(
+            matches!(err, StateError::InconsistentAddress { .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            fs::read(&journal_path).unwrap(),
+            before,
+            "none of the batch"
+        );
+    }
+
+    #[test]
     fn a_journal_must_start_from_the_state_as_read() {
         let dir = tempfile::tempdir().unwrap();
         write_new(&dir, State::new());
