@@ -320,25 +320,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::model::{Mode, Status};
-
-    fn resource(address: &str) -> ResourceState {
-        let addr: crate::addr::ResourceAddr = address.parse().unwrap();
-        ResourceState {
-            address: address.to_string(),
-            mode: Mode::Managed,
-            type_name: addr.resource.type_name.clone(),
-            name: addr.resource.name.clone(),
-            index: addr.key.clone(),
-            provider: "builtin".into(),
-            id: Some(format!("id-{address}")),
-            status: Status::Ok,
-            schema_version: 0,
-            attributes: serde_json::Map::new(),
-            sensitive_paths: vec![],
-            dependencies: vec![],
-        }
-    }
+    use crate::state::local::tests::resource;
 
     fn line(entry: &JournalEntry) -> String {
         serde_json::to_string(entry).unwrap() + "\n"

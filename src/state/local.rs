@@ -549,7 +549,7 @@ fn recover(files: &StateFiles) -> Result<Recovered, StateError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::state::journal::JournalEntry;
     use crate::state::model::{Mode, OutputState, Status};
@@ -569,7 +569,8 @@ mod tests {
         dir.path().join("state")
     }
 
-    fn resource(address: &str) -> ResourceState {
+    /// A consistent resource at `address`, with its id as an attribute.
+    pub(crate) fn resource(address: &str) -> ResourceState {
         let addr: crate::addr::ResourceAddr = address.parse().unwrap();
         let mut attributes = serde_json::Map::new();
         attributes.insert("id".into(), format!("id-{address}").into());
