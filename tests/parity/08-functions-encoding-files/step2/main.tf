@@ -4,7 +4,7 @@ variable "port" {
 }
 
 locals {
-  motd   = file("${path.module}/motd.txt")
+  motd = file("${path.module}/motd.txt")
   config = templatefile("${path.module}/templates/app.conf.tftpl", {
     name     = "web"
     port     = var.port
@@ -54,11 +54,8 @@ output "encoded" {
     roundtrip = base64decode(local.b64) == local.motd
     utf8      = base64encode("héllo ✓")
     decoded   = base64decode("c3RhY2tmb3Jt")
+    from_json = local.decoded
   }
-}
-
-output "decoded" {
-  value = local.decoded
 }
 
 output "hashes" {
