@@ -1,0 +1,5 @@
+v_auto_10    = "10-early.auto.tfvars"
+v_auto_9     = "10-early.auto.tfvars"
+v_cli_var    = "10-early.auto.tfvars"
+v_cli_file   = "10-early.auto.tfvars"
+v_first_file = "10-early.auto.tfvars"

@@ -1,0 +1,1 @@
+v_cli_file = "second.tfvars"

@@ -1,0 +1,6 @@
+v_tfvars     = "terraform.tfvars"
+v_auto_10    = "terraform.tfvars"
+v_auto_9     = "terraform.tfvars"
+v_cli_var    = "terraform.tfvars"
+v_cli_file   = "terraform.tfvars"
+v_first_file = "terraform.tfvars"
