@@ -50,17 +50,20 @@ impl ConvertError {
     }
 }
 
+/// cty's message for a value of the wrong kind ("string required",
+/// "list of number required").
 fn required(ty: &Type) -> ConvertError {
     ConvertError::new(match ty {
-        Type::Bool => "a bool is required".to_string(),
-        Type::Number => "a number is required".to_string(),
-        Type::String => "a string is required".to_string(),
-        Type::List(_) => "list of any single type required".to_string(),
-        Type::Set(_) => "set of any single type required".to_string(),
-        Type::Map(_) => "map of any single type required".to_string(),
-        Type::Tuple(_) => "tuple required".to_string(),
-        Type::Object(_) => "object required".to_string(),
+        Type::List(e) | Type::Set(e) | Type::Map(e) if e.has_dynamic() => {
+            let kind = match ty {
+                Type::List(_) => "list",
+                Type::Set(_) => "set",
+                _ => "map",
+            };
+            format!("{kind} of any single type required")
+        }
         Type::Dynamic => "a value is required".to_string(),
+        other => format!("{} required", other.friendly_name()),
     })
 }
 
@@ -235,8 +238,14 @@ fn conforms(t: &Type, constraint: &Type) -> bool {
 /// (`["a", 1]` unify to string; tuples of different lengths to a list;
 /// objects with different attributes to a map). `None` when there is none.
 pub fn unify(types: &[Type]) -> Option<Type> {
+    if types.is_empty() {
+        return None;
+    }
     let mut known = types.iter().filter(|t| **t != Type::Dynamic).peekable();
-    let first = known.peek()?;
+    // Only nulls and unknowns of no type: they stay of no type.
+    let Some(first) = known.peek() else {
+        return Some(Type::Dynamic);
+    };
     if types.contains(&Type::Dynamic) {
         // A null or unknown among the values: it converts to whatever the
         // others unify to.
@@ -557,7 +566,18 @@ mod tests {
         );
         let err = convert(&Value::from("x"), &Type::Number).unwrap_err();
         assert_eq!(err.to_string(), "a number is required");
-        assert!(convert(&Value::Bool(true), &Type::Number).is_err());
+        assert_eq!(
+            convert(&Value::Bool(true), &Type::Number)
+                .unwrap_err()
+                .to_string(),
+            "number required"
+        );
+        assert_eq!(
+            convert(&Value::tuple(vec![]), &Type::String)
+                .unwrap_err()
+                .to_string(),
+            "string required"
+        );
     }
 
     #[test]
@@ -585,6 +605,7 @@ mod tests {
         let b = Type::Object([("b".into(), Type::Number)].into());
         assert_eq!(unify(&[a, b]), Some(Type::map(Type::Number)));
         assert_eq!(unify(&[Type::Dynamic, Type::String]), Some(Type::String));
+        assert_eq!(unify(&[Type::Dynamic, Type::Dynamic]), Some(Type::Dynamic));
     }
 
     #[test]

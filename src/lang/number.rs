@@ -1,20 +1,23 @@
 //! Numbers of the configuration language.
 //!
-//! Terraform's numbers are arbitrary-precision. We use a 96-bit decimal
-//! (`rust_decimal`): every decimal literal and every sum, difference and
-//! product of them is exact (`0.1 + 0.2` is `0.3`, as in Terraform, where a
-//! binary float would print `0.30000000000000004`), and integers up to
-//! 7.9e28 are exact. Quotients that do not terminate are rounded to 28
-//! decimal places, where Terraform keeps about 150 digits.
+//! Terraform's numbers are arbitrary-precision, and users see it: a
+//! 30-digit integer or `0.1 + 0.2` prints exactly. We use an
+//! arbitrary-precision decimal (`bigdecimal`): every literal and every
+//! sum, difference and product is exact. Quotients that do not terminate
+//! keep 100 significant digits (Terraform's binary floats keep about 150,
+//! so the last digits of `1/3` differ). Numbers are limited to
+//! [`MAX_DIGITS`] digits so that `1e1000000000` cannot exhaust memory.
 
-use rust_decimal::Decimal;
-use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use bigdecimal::{BigDecimal, RoundingMode, ToPrimitive, Zero};
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Number(Decimal);
+/// The most digits a number may have (before or after the point).
+pub const MAX_DIGITS: i64 = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Number(BigDecimal);
 
 /// An arithmetic result that does not fit the number representation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,13 +29,17 @@ pub enum NumberError {
 }
 
 impl Number {
-    pub const ZERO: Number = Number(Decimal::ZERO);
-    pub const ONE: Number = Number(Decimal::ONE);
+    pub fn zero() -> Number {
+        Number(BigDecimal::zero())
+    }
+
+    pub fn one() -> Number {
+        Number(BigDecimal::from(1))
+    }
 
     /// Parses the number syntax of the language and of `tonumber`:
     /// decimal digits with an optional fraction and exponent.
     pub fn parse(text: &str) -> Option<Number> {
-        let text = text.trim();
         if text.is_empty() || text.starts_with('+') && text[1..].starts_with(['+', '-']) {
             return None;
         }
@@ -40,27 +47,36 @@ impl Number {
         if !body
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+            || !body.chars().any(|c| c.is_ascii_digit())
         {
             return None;
         }
-        if body.contains(['e', 'E']) {
-            let lower = body.to_ascii_lowercase();
-            Decimal::from_scientific(&lower).ok().map(Number)
-        } else {
-            Decimal::from_str(body).ok().map(Number)
+        let value = BigDecimal::from_str(body).ok()?;
+        Number::bounded(value).ok()
+    }
+
+    /// Refuses numbers too large or too small to print in full.
+    fn bounded(value: BigDecimal) -> Result<Number, NumberError> {
+        let (digits, scale) = value.as_bigint_and_exponent();
+        let length = digits.to_string().trim_start_matches('-').len() as i64;
+        // The number has `length - scale` digits before the point and
+        // `scale` after it.
+        if scale > MAX_DIGITS || length - scale > MAX_DIGITS {
+            return Err(NumberError::Overflow);
         }
+        Ok(Number(value))
     }
 
     pub fn from_i64(n: i64) -> Number {
-        Number(Decimal::from(n))
+        Number(BigDecimal::from(n))
     }
 
     pub fn from_u64(n: u64) -> Number {
-        Number(Decimal::from(n))
+        Number(BigDecimal::from(n))
     }
 
     pub fn from_usize(n: usize) -> Number {
-        Number(Decimal::from(n as u64))
+        Number(BigDecimal::from(n as u64))
     }
 
     /// Converts a binary float through its shortest decimal representation,
@@ -69,15 +85,15 @@ impl Number {
         if !f.is_finite() {
             return None;
         }
-        Number::parse(&format!("{f}")).or_else(|| Decimal::from_f64(f).map(Number))
+        Number::parse(&format!("{f:e}")).or_else(|| Number::parse(&format!("{f}")))
     }
 
     pub fn is_integer(&self) -> bool {
-        self.0.fract().is_zero()
+        self.0.is_integer()
     }
 
     pub fn is_negative(&self) -> bool {
-        self.0.is_sign_negative() && !self.0.is_zero()
+        self.0 < BigDecimal::zero()
     }
 
     pub fn to_i64(&self) -> Option<i64> {
@@ -100,62 +116,47 @@ impl Number {
         self.0.to_f64().unwrap_or(f64::NAN)
     }
 
-    pub fn checked_add(self, other: Number) -> Result<Number, NumberError> {
-        self.0
-            .checked_add(other.0)
-            .map(Number)
-            .ok_or(NumberError::Overflow)
+    pub fn checked_add(&self, other: &Number) -> Result<Number, NumberError> {
+        Number::bounded(&self.0 + &other.0)
     }
 
-    pub fn checked_sub(self, other: Number) -> Result<Number, NumberError> {
-        self.0
-            .checked_sub(other.0)
-            .map(Number)
-            .ok_or(NumberError::Overflow)
+    pub fn checked_sub(&self, other: &Number) -> Result<Number, NumberError> {
+        Number::bounded(&self.0 - &other.0)
     }
 
-    pub fn checked_mul(self, other: Number) -> Result<Number, NumberError> {
-        self.0
-            .checked_mul(other.0)
-            .map(Number)
-            .ok_or(NumberError::Overflow)
+    pub fn checked_mul(&self, other: &Number) -> Result<Number, NumberError> {
+        Number::bounded(&self.0 * &other.0)
     }
 
-    pub fn checked_div(self, other: Number) -> Result<Number, NumberError> {
+    pub fn checked_div(&self, other: &Number) -> Result<Number, NumberError> {
         if other.0.is_zero() {
             return Err(NumberError::DivisionByZero);
         }
-        self.0
-            .checked_div(other.0)
-            .map(Number)
-            .ok_or(NumberError::Overflow)
+        Number::bounded((&self.0 / &other.0).normalized())
     }
 
     /// The remainder with the sign of the dividend, as Terraform's `%`.
-    pub fn checked_rem(self, other: Number) -> Result<Number, NumberError> {
+    pub fn checked_rem(&self, other: &Number) -> Result<Number, NumberError> {
         if other.0.is_zero() {
             return Err(NumberError::DivisionByZero);
         }
-        self.0
-            .checked_rem(other.0)
-            .map(Number)
-            .ok_or(NumberError::Overflow)
+        Number::bounded(&self.0 % &other.0)
     }
 
-    pub fn negate(self) -> Number {
-        Number(-self.0)
+    pub fn negate(&self) -> Number {
+        Number(-&self.0)
     }
 
-    pub fn abs(self) -> Number {
+    pub fn abs(&self) -> Number {
         Number(self.0.abs())
     }
 
-    pub fn ceil(self) -> Number {
-        Number(self.0.ceil())
+    pub fn ceil(&self) -> Number {
+        Number(self.0.with_scale_round(0, RoundingMode::Ceiling))
     }
 
-    pub fn floor(self) -> Number {
-        Number(self.0.floor())
+    pub fn floor(&self) -> Number {
+        Number(self.0.with_scale_round(0, RoundingMode::Floor))
     }
 
     pub fn compare(&self, other: &Number) -> Ordering {
@@ -176,11 +177,10 @@ impl Number {
 
 impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let normalized = self.0.normalize();
-        if normalized.is_zero() {
+        if self.0.is_zero() {
             return f.write_str("0");
         }
-        write!(f, "{normalized}")
+        f.write_str(&self.0.normalized().to_plain_string())
     }
 }
 
@@ -206,21 +206,29 @@ mod tests {
 
     #[test]
     fn decimal_literals_add_exactly() {
-        assert_eq!(n("0.1").checked_add(n("0.2")).unwrap().to_string(), "0.3");
+        assert_eq!(n("0.1").checked_add(&n("0.2")).unwrap().to_string(), "0.3");
     }
 
     #[test]
     fn exponents_and_large_integers_print_in_full() {
         assert_eq!(n("1e20").to_string(), "100000000000000000000");
         assert_eq!(n("9007199254740993").to_string(), "9007199254740993");
+        assert_eq!(
+            n("123456789012345678901234567890").to_string(),
+            "123456789012345678901234567890"
+        );
+        assert!(
+            Number::parse("1e1000000000").is_none(),
+            "too many digits to print"
+        );
         assert_eq!(n("1.50").to_string(), "1.5");
         assert_eq!(n("-0").to_string(), "0");
     }
 
     #[test]
     fn remainder_keeps_the_sign_of_the_dividend() {
-        assert_eq!(n("-5").checked_rem(n("3")).unwrap().to_string(), "-2");
-        assert_eq!(n("5.5").checked_rem(n("2")).unwrap().to_string(), "1.5");
+        assert_eq!(n("-5").checked_rem(&n("3")).unwrap().to_string(), "-2");
+        assert_eq!(n("5.5").checked_rem(&n("2")).unwrap().to_string(), "1.5");
     }
 
     #[test]
@@ -228,13 +236,19 @@ mod tests {
         for bad in ["", "abc", "1x", "0x10", "--1", "1.2.3"] {
             assert!(Number::parse(bad).is_none(), "{bad}");
         }
-        assert_eq!(n(" 42 ").to_string(), "42");
+        assert!(
+            Number::parse(" 42 ").is_none(),
+            "spaces are not part of a number"
+        );
         assert_eq!(n("+3").to_string(), "3");
     }
 
     #[test]
     fn division_by_zero_is_an_error() {
-        assert_eq!(n("1").checked_div(n("0")), Err(NumberError::DivisionByZero));
+        assert_eq!(
+            n("1").checked_div(&n("0")),
+            Err(NumberError::DivisionByZero)
+        );
     }
 
     #[test]

@@ -246,7 +246,10 @@ impl Value {
     /// A set of values of one type: sorted and deduplicated.
     pub fn set(elem: Type, mut items: Vec<Value>) -> Value {
         items.sort_by(compare_for_set);
-        items.dedup_by(|a, b| compare_for_set(a, b) == Ordering::Equal);
+        // Unknowns may turn out equal to anything or each other: keep them.
+        items.dedup_by(|a, b| {
+            a.is_wholly_known() && b.is_wholly_known() && compare_for_set(a, b) == Ordering::Equal
+        });
         Value::Set(elem, Arc::new(items))
     }
 
@@ -467,7 +470,7 @@ impl Value {
 
     pub fn as_number(&self) -> Option<Number> {
         match self.unmark().0 {
-            Value::Number(n) => Some(*n),
+            Value::Number(n) => Some(n.clone()),
             _ => None,
         }
     }

@@ -539,9 +539,9 @@ fn range(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     let numbers = (0..a.len())
         .map(|i| args::number(a, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let (start, end) = match numbers[..] {
-        [end] => (Number::ZERO, end),
-        [start, end, ..] => (start, end),
+    let (start, end) = match &numbers[..] {
+        [end] => (Number::zero(), end.clone()),
+        [start, end, ..] => (start.clone(), end.clone()),
         [] => return Err(FuncError::new("must have one, two, or three arguments")),
     };
     let step = match numbers.get(2) {
@@ -552,16 +552,16 @@ fn range(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
                     "end must be less than start when step is negative",
                 ));
             }
-            if !step.is_negative() && *step != Number::ZERO && end.compare(&start).is_lt() {
+            if !step.is_negative() && *step != Number::zero() && end.compare(&start).is_lt() {
                 return Err(FuncError::arg(
                     2,
                     "end must be greater than start when step is positive",
                 ));
             }
-            *step
+            step.clone()
         }
-        None if end.compare(&start).is_lt() => Number::ONE.negate(),
-        None => Number::ONE,
+        None if end.compare(&start).is_lt() => Number::one().negate(),
+        None => Number::one(),
     };
     let mut out = Vec::new();
     let mut n = start;
@@ -578,10 +578,10 @@ fn range(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
                 "more than {RANGE_LIMIT} values were generated; either decrease the difference between start and end or use a smaller step"
             )));
         }
-        out.push(Value::Number(n));
-        n = n
-            .checked_add(step)
+        let next = n
+            .checked_add(&step)
             .map_err(|e| FuncError::new(e.to_string()))?;
+        out.push(Value::Number(std::mem::replace(&mut n, next)));
     }
     Ok(Value::list(Type::Number, out))
 }
@@ -834,7 +834,7 @@ fn sum(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     if items.is_empty() {
         return Err(FuncError::arg(0, "cannot sum an empty list"));
     }
-    let mut total = Number::ZERO;
+    let mut total = Number::zero();
     for item in items {
         let n = args::to_primitive(item, &Type::Number)
             .ok()
@@ -843,7 +843,7 @@ fn sum(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
                 FuncError::arg(0, "argument must be list, set, or tuple of number values")
             })?;
         total = total
-            .checked_add(n)
+            .checked_add(&n)
             .map_err(|e| FuncError::new(e.to_string()))?;
     }
     Ok(Value::Number(total))

@@ -171,7 +171,7 @@ fn format_verb(verb: char, spec: &Spec, arg: &Value) -> Result<String, VerbError
                     Value::Null(_) => "null".into(),
                     Value::String(s) => s.to_string(),
                     Value::Bool(b) => b.to_string(),
-                    Value::Number(n) => format_float(*n, 'g', None),
+                    Value::Number(n) => format_float(n.clone(), 'g', None),
                     other => json_text(other),
                 }
             };

@@ -33,11 +33,15 @@ pub struct FuncContext<'a> {
 pub struct FuncError {
     pub arg: Option<usize>,
     pub message: String,
+    /// The diagnostic's summary when it is not the usual "Invalid
+    /// function argument" / "Error in function call".
+    pub summary: Option<&'static str>,
 }
 
 impl FuncError {
     pub fn new(message: impl Into<String>) -> FuncError {
         FuncError {
+            summary: None,
             arg: None,
             message: message.into(),
         }
@@ -45,6 +49,7 @@ impl FuncError {
 
     pub fn arg(index: usize, message: impl Into<String>) -> FuncError {
         FuncError {
+            summary: None,
             arg: Some(index),
             message: message.into(),
         }
@@ -138,23 +143,28 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// re-applies them to the result, and short-circuits unknown arguments.
 pub fn call(spec: &FuncSpec, ctx: &FuncContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
     let min = spec.min_args();
-    if args.len() < min || !spec.variadic() && args.len() > spec.params.len() {
-        let expected = if spec.variadic() {
-            format!("at least {min}")
-        } else {
-            format!("exactly {}", spec.params.len())
-        };
-        let noun = if spec.variadic() && min == 1 || !spec.variadic() && spec.params.len() == 1 {
-            "argument"
-        } else {
-            "arguments"
-        };
-        return Err(FuncError::new(format!(
-            "Function \"{}\" expects {expected} {noun}, but {} {} given.",
-            spec.name,
-            args.len(),
-            if args.len() == 1 { "was" } else { "were" }
-        )));
+    if args.len() < min {
+        return Err(FuncError {
+            summary: Some("Not enough function arguments"),
+            arg: None,
+            message: format!(
+                "Function \"{}\" expects {} argument(s). Missing value for \"{}\".",
+                spec.name,
+                min,
+                spec.param_name(args.len())
+            ),
+        });
+    }
+    if !spec.variadic() && args.len() > spec.params.len() {
+        return Err(FuncError {
+            summary: Some("Too many function arguments"),
+            arg: None,
+            message: format!(
+                "Function \"{}\" expects only {} argument(s).",
+                spec.name,
+                spec.params.len()
+            ),
+        });
     }
     if !spec.allow_unknown && args.iter().any(|a| !a.is_wholly_known()) {
         let sensitive = spec.marks != Marks::Keep && args.iter().any(Value::contains_sensitive);

@@ -136,7 +136,7 @@ fn parseint(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         return Err(cannot());
     }
     let base_number = Number::from_i64(base);
-    let mut n = Number::ZERO;
+    let mut n = Number::zero();
     for c in digits.chars() {
         let digit = match c {
             '0'..='9' => u32::from(c) - u32::from('0'),
@@ -149,8 +149,8 @@ fn parseint(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
             return Err(cannot());
         }
         n = n
-            .checked_mul(base_number)
-            .and_then(|n| n.checked_add(Number::from_i64(i64::from(digit))))
+            .checked_mul(&base_number)
+            .and_then(|n| n.checked_add(&Number::from_i64(i64::from(digit))))
             .map_err(out_of_range)?;
     }
     Ok(Value::Number(if negative { n.negate() } else { n }))

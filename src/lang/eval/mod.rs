@@ -19,6 +19,8 @@ use hcl::edit::expr::{
     BinaryOperator, Expression, ForExpr, ObjectKey, TraversalOperator, UnaryOperator,
 };
 use hcl::edit::template::{Directive, Element, Template};
+
+mod heredoc;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
@@ -87,7 +89,12 @@ impl<'s> Evaluator<'s> {
         match expr {
             Expression::Null(_) => Ok(Value::NULL),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-            Expression::Number(n) => Number::parse(&n.value().to_string())
+            // The literal's own text keeps every digit; the parsed value
+            // went through a binary float.
+            Expression::Number(n) => n
+                .as_repr()
+                .and_then(|r| Number::parse(r))
+                .or_else(|| Number::parse(&n.value().to_string()))
                 .map(Value::Number)
                 .ok_or_else(|| {
                     EvalError::new(
@@ -151,7 +158,7 @@ impl<'s> Evaluator<'s> {
                 Ok(Value::object(attrs).marked_if(marked))
             }
             Expression::StringTemplate(t) => self.template(t, expr.span()),
-            Expression::HeredocTemplate(h) => self.template(&h.template, expr.span()),
+            Expression::HeredocTemplate(h) => self.template(&heredoc::resolve(h), expr.span()),
             Expression::Parenthesis(p) => self.eval(p.inner()),
             Expression::Variable(v) => self.variable(v.as_str(), &[], expr.span()),
             Expression::Conditional(c) => self.conditional(c, expr.span()),
@@ -419,23 +426,24 @@ impl<'s> Evaluator<'s> {
         };
         functions::call(spec, &ctx, &args).map_err(|e| {
             let arg_span = e.arg.and_then(|i| f.args.get(i)).and_then(|a| a.span());
-            let detail = match e.arg {
-                Some(i) => format!(
-                    "Invalid value for \"{}\" parameter: {}",
-                    spec.param_name(i),
-                    e.message
+            let message = if e.message.ends_with('.') {
+                e.message
+            } else {
+                format!("{}.", e.message)
+            };
+            let (summary, detail) = match (e.summary, e.arg) {
+                (Some(summary), _) => (summary, message),
+                (None, Some(i)) => (
+                    "Invalid function argument",
+                    format!(
+                        "Invalid value for \"{}\" parameter: {message}",
+                        spec.param_name(i)
+                    ),
                 ),
-                None => e.message,
-            };
-            let summary = if e.arg.is_some() {
-                "Invalid function argument"
-            } else {
-                "Error in function call"
-            };
-            let detail = if e.arg.is_some() || detail.starts_with("Function ") {
-                detail
-            } else {
-                format!("Call to function \"{name}\" failed: {detail}")
+                (None, None) => (
+                    "Error in function call",
+                    format!("Call to function \"{name}\" failed: {message}"),
+                ),
             };
             EvalError::new(arg_span.or(span.clone()), summary, detail)
         })
@@ -556,11 +564,11 @@ impl<'s> Evaluator<'s> {
                     })
                 };
                 match op {
-                    Op::Plus => arith(ln.checked_add(rn))?,
-                    Op::Minus => arith(ln.checked_sub(rn))?,
-                    Op::Mul => arith(ln.checked_mul(rn))?,
-                    Op::Div => arith(ln.checked_div(rn))?,
-                    Op::Mod => arith(ln.checked_rem(rn))?,
+                    Op::Plus => arith(ln.checked_add(&rn))?,
+                    Op::Minus => arith(ln.checked_sub(&rn))?,
+                    Op::Mul => arith(ln.checked_mul(&rn))?,
+                    Op::Div => arith(ln.checked_div(&rn))?,
+                    Op::Mod => arith(ln.checked_rem(&rn))?,
                     Op::Less => Value::Bool(ln < rn),
                     Op::LessEq => Value::Bool(ln <= rn),
                     Op::Greater => Value::Bool(ln > rn),
@@ -1187,7 +1195,7 @@ pub fn eval_template_source(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::PathBuf;
 
@@ -1383,6 +1391,16 @@ mod tests {
         let err = eval(src).unwrap_err();
         assert_eq!(err.span, Some(4..13));
         assert!(err.detail.contains("a number is required"));
+    }
+
+    /// Evaluates attribute `x` of a one-attribute body to a string.
+    pub(crate) fn eval_body_attr(body: &str) -> String {
+        let body = hcl::edit::parser::parse_body(body).unwrap_or_else(|e| panic!("{e}"));
+        let attr = body.get_attribute("x").expect("attribute x");
+        let v = Evaluator::new(&scope())
+            .eval(&attr.value)
+            .unwrap_or_else(|e| panic!("{e}"));
+        v.as_str().expect("a string").to_string()
     }
 
     #[test]
