@@ -819,6 +819,7 @@ fn final_state(ctx: &Ctx, base: &State, recorded: &[Step], failures: &mut Vec<Fa
         let output = &ctx.config.outputs[&name];
         let scope = ctx.run.scope();
         match Evaluator::new(&scope).eval(&output.value.expr) {
+            Ok(v) if v.is_null() => {}
             Ok(v) if v.is_wholly_known() => {
                 let (plain, _) = v.unmark_deep();
                 outputs.insert(

@@ -513,6 +513,20 @@ impl Planner<'_> {
         }
         let after = value.marked_if(output.sensitive);
         let before = self.prior_outputs.get(name).map(decode_output);
+        // Terraform keeps no null outputs in the state: a null output is
+        // absent.
+        if after.is_null() {
+            if before.is_some() {
+                self.outputs.push(OutputChange {
+                    name: name.to_string(),
+                    action: Action::Delete,
+                    before,
+                    after: None,
+                    sensitive: output.sensitive,
+                });
+            }
+            return;
+        }
         let action = match &before {
             None => Action::Create,
             Some(b)
