@@ -12,6 +12,7 @@
 
 pub mod addr;
 pub mod apply;
+pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod graph;

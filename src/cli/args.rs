@@ -1,0 +1,320 @@
+//! The command line, as clap parses it. Terraform spells long flags with
+//! one dash (`-auto-approve`, `-var`, `-chdir=DIR`); clap wants two.
+//! [`normalize`] rewrites a single-dash spelling of any known long flag
+//! to the two-dash one before clap sees it, so both spellings work.
+
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stackform",
+    version,
+    about = "Plan and apply OpenStack infrastructure described in .tf files",
+    disable_help_subcommand = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Switch to DIR before doing anything else.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub chdir: Option<PathBuf>,
+    /// Do not use colour in the output (NO_COLOR does the same).
+    #[arg(long = "no-color", global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Prepare the working directory: check the configuration and the state location.
+    Init(InitArgs),
+    /// Check the configuration, without state or cloud.
+    Validate(ValidateArgs),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the changes (from a fresh plan, or a saved one).
+    Apply(ApplyArgs),
+    /// Destroy everything the state holds.
+    Destroy(DestroyArgs),
+    /// Show the state, or a saved plan.
+    Show(ShowArgs),
+    /// Show output values from the state.
+    Output(OutputArgs),
+    /// Print the dependency graph in DOT.
+    Graph(GraphArgs),
+    /// Print the version.
+    Version(VersionArgs),
+}
+
+/// A boolean flag that Terraform writes as `-flag` or `-flag=false`.
+fn bool_flag() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(["true", "false"])
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VarArgs {
+    /// Set a variable: NAME=VALUE (repeatable; later wins).
+    #[arg(long = "var", value_name = "NAME=VALUE", action = ArgAction::Append, allow_hyphen_values = true)]
+    pub var: Vec<String>,
+    /// Read variable values from a .tfvars or .tfvars.json file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE", action = ArgAction::Append)]
+    pub var_file: Vec<PathBuf>,
+    /// Ask for missing variables (and approval) on the terminal; -input=false fails instead.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
+    pub input: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LockArgs {
+    /// Lock the state for the run (-lock=false skips it; dangerous).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
+    pub lock: String,
+    /// How long to wait for a lock held by another run (e.g. 30s, 2m).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// At most N operations at once.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub parallelism: usize,
+    /// Read every managed object from the cloud before planning (-refresh=false skips it).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
+    pub refresh: String,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag(), hide = true)]
+    pub input: String,
+    /// Accepted for Terraform compatibility; stackform has no plugins to upgrade.
+    #[arg(long, hide = true)]
+    pub upgrade: bool,
+    /// Accepted for Terraform compatibility.
+    #[arg(long, hide = true)]
+    pub reconfigure: bool,
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag(), hide = true)]
+    pub backend: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Save the plan to FILE, for `apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Plan to destroy everything.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for approval.
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    /// A saved plan to apply.
+    #[arg(value_name = "PLAN")]
+    pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for approval.
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// A saved plan to show (default: the state).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print a string, number or bool output as is, without quotes or newline.
+    #[arg(long)]
+    pub raw: bool,
+    /// Print the values of sensitive outputs too. They are hidden otherwise.
+    #[arg(long = "show-sensitive")]
+    pub show_sensitive: bool,
+    /// Only this output.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// plan, apply or destroy (the graph drawn is the configuration's dependency graph).
+    #[arg(long = "type", value_name = "TYPE", default_value = "plan", value_parser = ["plan", "apply", "destroy", "plan-destroy"])]
+    pub graph_type: String,
+}
+
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Every long flag name the command line knows, in any subcommand.
+fn long_flag_names() -> BTreeSet<String> {
+    fn collect(cmd: &clap::Command, out: &mut BTreeSet<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                out.insert(long.to_string());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            collect(sub, out);
+        }
+    }
+    let mut out = BTreeSet::new();
+    collect(&Cli::command(), &mut out);
+    out.insert("help".into());
+    out.insert("version".into());
+    out
+}
+
+/// Rewrites `-flag` and `-flag=value` to `--flag...` for every known long
+/// flag, leaving everything else (values, `--`, unknown flags) alone.
+pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
+    let known = long_flag_names();
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest_verbatim = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        if i == 0 || rest_verbatim {
+            out.push(arg);
+            continue;
+        }
+        let Some(text) = arg.to_str() else {
+            out.push(arg);
+            continue;
+        };
+        if text == "--" {
+            rest_verbatim = true;
+            out.push(arg);
+            continue;
+        }
+        if let Some(body) = text.strip_prefix('-')
+            && !body.starts_with('-')
+        {
+            let name = body.split('=').next().unwrap_or(body);
+            if known.contains(name) {
+                out.push(OsString::from(format!("--{body}")));
+                continue;
+            }
+            if name == "v" {
+                out.push(OsString::from("--version"));
+                continue;
+            }
+        }
+        out.push(arg);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        let args: Vec<OsString> = std::iter::once("stackform")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        Cli::try_parse_from(normalize(args)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn accepts_one_or_two_dashes() {
+        for flag in ["-auto-approve", "--auto-approve"] {
+            let Command::Apply(a) = parse(&["apply", flag]).command else {
+                panic!("apply expected")
+            };
+            assert!(a.auto_approve);
+        }
+        let cli = parse(&[
+            "-chdir=examples/x",
+            "plan",
+            "-var",
+            "a=1",
+            "-var=b=-2",
+            "-out=p.plan",
+            "-input=false",
+            "-no-color",
+        ]);
+        assert_eq!(
+            cli.chdir.as_deref(),
+            Some(std::path::Path::new("examples/x"))
+        );
+        assert!(cli.no_color);
+        let Command::Plan(p) = cli.command else {
+            panic!("plan expected")
+        };
+        assert_eq!(p.run.vars.var, ["a=1", "b=-2"]);
+        assert_eq!(p.run.vars.input, "false");
+        assert_eq!(p.out.as_deref(), Some(std::path::Path::new("p.plan")));
+    }
+
+    #[test]
+    fn boolean_flags_take_an_optional_value() {
+        let Command::Plan(p) = parse(&["plan", "-refresh=false", "-lock-timeout=30s"]).command
+        else {
+            panic!()
+        };
+        assert_eq!(p.run.refresh, "false");
+        assert_eq!(p.run.lock.lock_timeout, "30s");
+        let Command::Plan(p) = parse(&["plan", "-input"]).command else {
+            panic!()
+        };
+        assert_eq!(p.run.vars.input, "true");
+    }
+
+    #[test]
+    fn leaves_values_and_unknown_flags_alone() {
+        let args: Vec<OsString> = ["stackform", "plan", "-var", "-x=1", "-bogus", "--", "-var"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let out: Vec<String> = normalize(args)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(
+            out,
+            ["stackform", "plan", "--var", "-x=1", "-bogus", "--", "-var"]
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! `plan`, `apply` and `destroy`: load and validate the configuration,
+//! resolve variables, lock and read the state, plan, show the plan, ask,
+//! apply with progress, record the new state, report.
+
+use super::args::{ApplyArgs, DestroyArgs, LockArgs, PlanArgs, RunArgs};
+use super::{CliError, Settings, display_path, parse_duration, prompt};
+use crate::apply::{self, ApplyRequest, Recorder, Step};
+use crate::config::variables::{self, VarInputs};
+use crate::config::{self, Config};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::ConfigGraph;
+use crate::graph::walk::Cancel;
+use crate::lang::value::Value;
+use crate::plan::{self, Plan, PlanMode, PlanRequest};
+use crate::provider::Providers;
+use crate::state::{Journal, JournalEntry, LocalBackend, LockedState, State};
+use crate::ui::progress::TerminalProgress;
+use crate::ui::style::{self, paint};
+use crate::ui::{self, Output, diagnostics};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A configuration that loaded and validated.
+struct Prepared {
+    config: Arc<Config>,
+    graph: Arc<ConfigGraph>,
+    providers: Providers,
+}
+
+fn prepare(settings: &Settings) -> Result<Prepared, CliError> {
+    let providers = Providers::builtin();
+    let config = config::load_dir(&settings.dir)?;
+    let graph = crate::validate::validate(&config, &providers)?;
+    Ok(Prepared {
+        config: Arc::new(config),
+        graph: Arc::new(graph),
+        providers,
+    })
+}
+
+fn input_enabled(settings: &Settings, run: &RunArgs) -> bool {
+    settings.env_input && run.vars.input == "true"
+}
+
+fn resolve_vars(
+    settings: &Settings,
+    config: &Config,
+    run: &RunArgs,
+    inputs: &VarInputs,
+    output: &mut Output,
+) -> Result<BTreeMap<String, Value>, CliError> {
+    if input_enabled(settings, run) {
+        let mut ask = |v: &config::Variable| prompt::variable(output, v);
+        Ok(variables::resolve(config, inputs, Some(&mut ask))?)
+    } else {
+        Ok(variables::resolve(config, inputs, None)?)
+    }
+}
+
+fn lock_timeout(lock: &LockArgs) -> Result<Duration, CliError> {
+    parse_duration(&lock.lock_timeout).ok_or_else(|| {
+        CliError::message(
+            "Invalid -lock-timeout",
+            format!(
+                "{:?} is not a duration; write it like 30s, 2m or 1m30s.",
+                lock.lock_timeout
+            ),
+        )
+    })
+}
+
+/// Locks the state for the whole run and reads it (a new, empty state
+/// when there is none yet). Warnings about a previous run that died are
+/// shown.
+fn lock_and_read(
+    settings: &Settings,
+    lock: &LockArgs,
+    operation: &str,
+    output: &mut Output,
+) -> Result<(LockedState, State), CliError> {
+    let backend = LocalBackend::new(&settings.dir, "default");
+    let mut locked = backend.lock(operation, lock_timeout(lock)?)?;
+    let (state, warnings) = locked.read()?;
+    for w in warnings {
+        output.err(&diagnostics::render(&Diagnostic::warning(
+            "Recovered an interrupted run",
+            w,
+        )));
+    }
+    Ok((locked, state.unwrap_or_default()))
+}
+
+async fn make_plan(
+    p: &Prepared,
+    variables: BTreeMap<String, Value>,
+    state: &State,
+    mode: PlanMode,
+    run: &RunArgs,
+) -> Result<Plan, CliError> {
+    Ok(plan::plan(PlanRequest {
+        config: &p.config,
+        graph: &p.graph,
+        providers: &p.providers,
+        variables,
+        prior: state,
+        mode,
+        refresh: run.refresh == "true",
+        parallelism: run.parallelism.max(1),
+    })
+    .await?)
+}
+
+pub async fn plan(
+    settings: &Settings,
+    a: &PlanArgs,
+    inputs: VarInputs,
+    output: &mut Output,
+) -> Result<i32, CliError> {
+    let p = prepare(settings)?;
+    let variables = resolve_vars(settings, &p.config, &a.run, &inputs, output)?;
+    let mode = if a.destroy {
+        PlanMode::Destroy
+    } else {
+        PlanMode::Normal
+    };
+    let (plan, _lock) = if a.run.lock.lock == "false" {
+        let state = LocalBackend::new(&settings.dir, "default")
+            .read_unlocked()?
+            .unwrap_or_default();
+        (make_plan(&p, variables, &state, mode, &a.run).await?, None)
+    } else {
+        let (locked, state) = lock_and_read(settings, &a.run.lock, "plan", output)?;
+        (
+            make_plan(&p, variables, &state, mode, &a.run).await?,
+            Some(locked),
+        )
+    };
+    output.out(&ui::plan::render(&plan));
+    match &a.out {
+        Some(path) => {
+            let full = if path.is_absolute() { path.clone() } else { settings.dir.join(path) };
+            plan::file::write(&plan, &full)?;
+            let shown = display_path(&settings.dir, &full);
+            output.out(&format!(
+                "\n{}\n\nSaved the plan to: {shown}\n\nTo perform exactly these actions, run the following command to apply:\n    stackform apply {:?}\n",
+                ui::plan::rule(),
+                shown
+            ));
+        }
+        None if plan.has_changes() => output.out(&format!(
+            "\n{}\n\nNote: You didn't use the -out option to save this plan, so stackform can't\nguarantee to take exactly these actions if you run \"stackform apply\" now.\n",
+            ui::plan::rule()
+        )),
+        None => {}
+    }
+    Ok(if a.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
+}
+
+pub async fn apply(
+    settings: &Settings,
+    a: &ApplyArgs,
+    inputs: VarInputs,
+    output: &mut Output,
+) -> Result<i32, CliError> {
+    let p = prepare(settings)?;
+    if let Some(file) = &a.plan_file {
+        let path = if file.is_absolute() {
+            file.clone()
+        } else {
+            settings.dir.join(file)
+        };
+        let saved = plan::file::read(&path)?;
+        if saved.config_digest != p.config.digest() {
+            return Err(CliError::message(
+                "Saved plan does not match the configuration",
+                "The configuration files changed after this plan was made, so the plan may not do what the configuration now says. Make a new plan.",
+            ));
+        }
+        let (mut locked, state) = lock_and_read(settings, &a.run.lock, "apply", output)?;
+        let made_against = (saved.state_lineage.as_deref(), saved.state_serial);
+        let now = (
+            (state.serial > 0).then_some(state.lineage.as_str()),
+            state.serial,
+        );
+        if made_against != now {
+            return Err(CliError::message(
+                "Saved plan is stale",
+                format!(
+                    "The given plan file can no longer be applied because the state changed after the plan was made (plan made against {}, state is now {}). Make a new plan.",
+                    describe_state(made_against),
+                    describe_state(now)
+                ),
+            ));
+        }
+        return run_apply(
+            settings,
+            &p,
+            saved,
+            state,
+            &mut locked,
+            a.run.parallelism,
+            output,
+        )
+        .await;
+    }
+    let variables = resolve_vars(settings, &p.config, &a.run, &inputs, output)?;
+    let (mut locked, state) = lock_and_read(settings, &a.run.lock, "apply", output)?;
+    let plan = make_plan(&p, variables, &state, PlanMode::Normal, &a.run).await?;
+    output.out(&ui::plan::render(&plan));
+    if plan.has_changes() && !a.auto_approve {
+        approve(
+            settings,
+            &a.run,
+            output,
+            "Do you want to perform these actions?",
+            "stackform will perform the actions described above.",
+            "Apply cancelled.",
+        )?;
+    }
+    run_apply(
+        settings,
+        &p,
+        plan,
+        state,
+        &mut locked,
+        a.run.parallelism,
+        output,
+    )
+    .await
+}
+
+pub async fn destroy(
+    settings: &Settings,
+    a: &DestroyArgs,
+    inputs: VarInputs,
+    output: &mut Output,
+) -> Result<i32, CliError> {
+    let p = prepare(settings)?;
+    let variables = resolve_vars(settings, &p.config, &a.run, &inputs, output)?;
+    let (mut locked, state) = lock_and_read(settings, &a.run.lock, "destroy", output)?;
+    let plan = make_plan(&p, variables, &state, PlanMode::Destroy, &a.run).await?;
+    output.out(&ui::plan::render(&plan));
+    if plan.has_changes() && !a.auto_approve {
+        approve(
+            settings,
+            &a.run,
+            output,
+            "Do you really want to destroy all resources?",
+            "stackform will destroy all your managed infrastructure, as shown above.\n  There is no undo.",
+            "Destroy cancelled.",
+        )?;
+    }
+    run_apply(
+        settings,
+        &p,
+        plan,
+        state,
+        &mut locked,
+        a.run.parallelism,
+        output,
+    )
+    .await
+}
+
+fn describe_state((lineage, serial): (Option<&str>, u64)) -> String {
+    match lineage {
+        Some(l) => format!("lineage {l} serial {serial}"),
+        None => "no state".into(),
+    }
+}
+
+fn approve(
+    settings: &Settings,
+    run: &RunArgs,
+    output: &mut Output,
+    question: &str,
+    explanation: &str,
+    cancelled: &str,
+) -> Result<(), CliError> {
+    if !input_enabled(settings, run) {
+        return Err(CliError::message(
+            "Approval required",
+            "Input is disabled (-input=false), so the plan cannot be approved interactively. Run again with -auto-approve to apply it without asking.",
+        ));
+    }
+    if prompt::approve(output, question, explanation) {
+        Ok(())
+    } else {
+        Err(CliError::Cancelled(cancelled.to_string()))
+    }
+}
+
+/// Sends apply's steps to the state journal.
+struct JournalRecorder {
+    journal: Arc<Mutex<Option<Journal>>>,
+}
+
+impl Recorder for JournalRecorder {
+    fn record(&mut self, steps: &[Step]) -> Result<(), String> {
+        let entries: Vec<JournalEntry> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Intent { address, action } => JournalEntry::Intent {
+                    address: address.clone(),
+                    action: format!("{action:?}").to_lowercase(),
+                },
+                Step::Put(r) => JournalEntry::Put(r.clone()),
+                Step::Remove { address } => JournalEntry::Remove {
+                    address: address.clone(),
+                },
+            })
+            .collect();
+        let mut guard = self
+            .journal
+            .lock()
+            .map_err(|_| "the journal lock is poisoned".to_string())?;
+        match guard.as_mut() {
+            Some(j) => j.append(&entries).map_err(|e| super::error_chain(&e)),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn run_apply(
+    settings: &Settings,
+    p: &Prepared,
+    plan: Plan,
+    base: State,
+    locked: &mut LockedState,
+    parallelism: usize,
+    output: &mut Output,
+) -> Result<i32, CliError> {
+    let destroying = plan.mode == PlanMode::Destroy;
+    let journal = if plan.has_resource_changes() {
+        Some(locked.begin_journal(&base)?)
+    } else {
+        None
+    };
+    let journal = Arc::new(Mutex::new(journal));
+    let cancel = Cancel::new();
+    let interrupt = {
+        let cancel = cancel.clone();
+        let color = settings.color;
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                Output::new(color).err(&format!(
+                    "\n{}\n",
+                    paint(style::WARNING, "Interrupt received. Waiting for the operations in progress to finish; nothing new will be started.")
+                ));
+                cancel.cancel();
+            }
+        })
+    };
+    let result = apply::apply(ApplyRequest {
+        config: p.config.clone(),
+        graph: p.graph.clone(),
+        providers: p.providers.clone(),
+        plan: Arc::new(plan),
+        base: base.clone(),
+        parallelism: parallelism.max(1),
+        cancel: cancel.clone(),
+        hooks: Arc::new(TerminalProgress::new(Output::new(settings.color))),
+        recorder: Box::new(JournalRecorder {
+            journal: journal.clone(),
+        }),
+    })
+    .await;
+    interrupt.abort();
+    let mut result = result?;
+    let mut state = std::mem::take(&mut result.state);
+    let changed = state.resources != base.resources || state.outputs != base.outputs;
+    if changed {
+        locked.write(&mut state)?;
+    }
+    let finished_journal = journal.lock().ok().and_then(|mut j| j.take());
+    if let Some(j) = finished_journal {
+        j.finish()?;
+    }
+
+    let mut diags = Diagnostics::default();
+    for f in &result.failures {
+        let mut d = f.diagnostic.clone();
+        if d.address.is_none() && !f.address.starts_with("output.") {
+            d.address = Some(f.address.clone());
+        }
+        diags.push(d);
+    }
+    if let Some(e) = &result.record_error {
+        diags.push(Diagnostic::error("Failed to record the state", e.clone()));
+    }
+    if !diags.is_empty() {
+        output.err(&diagnostics::render_all(diags.iter()));
+    }
+    let c = result.counts;
+    if result.succeeded() {
+        let line = if destroying {
+            format!("Destroy complete! Resources: {} destroyed.", c.destroy)
+        } else {
+            format!(
+                "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+                c.add, c.change, c.destroy
+            )
+        };
+        output.out(&format!("\n{}\n", paint(style::SUCCESS, &line)));
+        if !destroying {
+            print_outputs(&state, output);
+        }
+        return Ok(0);
+    }
+    let mut summary = format!(
+        "\n{} {} added, {} changed, {} destroyed before stopping.\n",
+        paint(
+            style::ERROR,
+            if destroying {
+                "Destroy failed."
+            } else {
+                "Apply failed."
+            }
+        ),
+        c.add,
+        c.change,
+        c.destroy
+    );
+    for f in &result.failures {
+        summary.push_str(&format!(
+            "  failed:      {} ({})\n",
+            f.address, f.diagnostic.summary
+        ));
+    }
+    for s in &result.skipped {
+        summary.push_str(&format!(
+            "  skipped:     {s} (depends on something that failed)\n"
+        ));
+    }
+    for s in &result.not_started {
+        summary.push_str(&format!("  not started: {s}\n"));
+    }
+    if cancel.is_cancelled() {
+        summary.push_str("The run was interrupted; what finished is recorded in the state.\n");
+    }
+    output.err(&summary);
+    Ok(1)
+}
+
+fn print_outputs(state: &State, output: &mut Output) {
+    if state.outputs.is_empty() {
+        return;
+    }
+    let values: Vec<(String, Value, bool)> = state
+        .outputs
+        .iter()
+        .map(|(k, o)| (k.clone(), plan::decode_output(o), o.sensitive))
+        .collect();
+    output.out(&format!(
+        "\n{}\n\n{}",
+        paint(style::SUCCESS, "Outputs:"),
+        ui::values::format_outputs(&values)
+    ));
+}

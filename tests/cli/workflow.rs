@@ -1,0 +1,302 @@
+//! The plan → apply → change → destroy workflow through the binary.
+
+use super::{Workspace, normalize};
+
+const STACK: &str = r#"
+variable "names" {
+  type    = list(string)
+  default = ["a", "b"]
+}
+variable "password" {
+  type      = string
+  default   = "hunter2"
+  sensitive = true
+}
+resource "terraform_data" "net" {
+  input = { cidr = cidrsubnet("10.0.0.0/8", 8, 1), name = "net" }
+}
+resource "terraform_data" "srv" {
+  count            = length(var.names)
+  input            = "${var.names[count.index]}@${terraform_data.net.output.cidr}"
+  triggers_replace = [var.names[count.index]]
+}
+resource "terraform_data" "secret" {
+  input = var.password
+}
+output "servers" { value = terraform_data.srv[*].output }
+output "password" {
+  value     = terraform_data.secret.output
+  sensitive = true
+}
+"#;
+
+fn stack() -> Workspace {
+    let ws = Workspace::new();
+    ws.file("main.tf", STACK);
+    ws
+}
+
+#[test]
+fn plan_shows_the_changes_in_terraforms_layout() {
+    let ws = stack();
+    let run = ws.run(&["plan"]);
+    run.ok();
+    insta::assert_snapshot!(normalize(&run.stdout), @r#"
+
+    Resource actions are indicated with the following symbols:
+      + create
+
+    stackform will perform the following actions:
+
+      # terraform_data.net will be created
+      + resource "terraform_data" "net" {
+          + id     = (known after apply)
+          + input  = {
+              + cidr = "10.1.0.0/16"
+              + name = "net"
+            }
+          + output = (known after apply)
+        }
+
+      # terraform_data.secret will be created
+      + resource "terraform_data" "secret" {
+          + id     = (known after apply)
+          + input  = (sensitive value)
+          + output = (sensitive value)
+        }
+
+      # terraform_data.srv[0] will be created
+      + resource "terraform_data" "srv" {
+          + id               = (known after apply)
+          + input            = (known after apply)
+          + output           = (known after apply)
+          + triggers_replace = [
+              + "a",
+            ]
+        }
+
+      # terraform_data.srv[1] will be created
+      + resource "terraform_data" "srv" {
+          + id               = (known after apply)
+          + input            = (known after apply)
+          + output           = (known after apply)
+          + triggers_replace = [
+              + "b",
+            ]
+        }
+
+    Plan: 4 to add, 0 to change, 0 to destroy.
+
+    Changes to Outputs:
+      + password = (sensitive value)
+      + servers  = [
+          + (known after apply),
+          + (known after apply),
+        ]
+
+    ─────────────────────────────────────────────────────────────────────────────
+
+    Note: You didn't use the -out option to save this plan, so stackform can't
+    guarantee to take exactly these actions if you run "stackform apply" now.
+    "#);
+}
+
+#[test]
+fn apply_then_nothing_to_do_then_update_replace_and_destroy() {
+    let ws = stack();
+    let run = ws.run(&["apply", "-auto-approve"]);
+    run.ok()
+        .stdout_has("Apply complete! Resources: 4 added, 0 changed, 0 destroyed.")
+        .stdout_has("password = <sensitive>")
+        .stderr_has("terraform_data.net: Creation complete after")
+        .stdout_lacks("hunter2")
+        .stderr_lacks("hunter2");
+    let outputs = ws.run(&["output", "-json"]);
+    outputs.ok();
+    let v = outputs.json();
+    assert_eq!(
+        v["servers"]["value"],
+        serde_json::json!(["a@10.1.0.0/16", "b@10.1.0.0/16"])
+    );
+    assert_eq!(
+        v["servers"]["type"],
+        serde_json::json!(["tuple", ["string", "string"]])
+    );
+    assert_eq!(v["password"]["sensitive"], true);
+    assert_eq!(v["password"]["value"], serde_json::Value::Null);
+    assert_eq!(
+        ws.run(&["output", "-json", "-show-sensitive"]).json()["password"]["value"],
+        "hunter2"
+    );
+    ws.run(&["output", "-raw", "password"])
+        .code(1)
+        .stderr_has("-show-sensitive");
+
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+    let serial = |ws: &Workspace| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&ws.read("state/default.json").unwrap())
+            .unwrap()["serial"]
+            .clone()
+    };
+    let before = serial(&ws);
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Resources: 0 added, 0 changed, 0 destroyed.");
+    assert_eq!(
+        serial(&ws),
+        before,
+        "a run that changes nothing does not rewrite the state"
+    );
+
+    let run = ws.run(&["plan", "-detailed-exitcode", "-var", "names=[\"a\", \"c\"]"]);
+    run.code(2)
+        .stdout_has("# terraform_data.srv[1] must be replaced")
+        .stdout_has("~ triggers_replace = [ # forces replacement")
+        .stdout_has("Plan: 1 to add, 0 to change, 1 to destroy.");
+    ws.run(&["apply", "-auto-approve", "-var", "names=[\"a\", \"c\"]"])
+        .ok();
+    assert_eq!(
+        ws.run(&["output", "-json", "servers"]).json(),
+        serde_json::json!(["a@10.1.0.0/16", "c@10.1.0.0/16"])
+    );
+
+    let run = ws.run(&["destroy", "-auto-approve"]);
+    run.ok()
+        .stdout_has("Destroy complete! Resources: 4 destroyed.");
+    let state: serde_json::Value =
+        serde_json::from_slice(&ws.read("state/default.json").unwrap()).unwrap();
+    assert_eq!(state["resources"], serde_json::json!([]));
+    ws.run(&["output"]).ok().stderr_has("No outputs found");
+}
+
+#[test]
+fn a_saved_plan_applies_exactly() {
+    let ws = stack();
+    ws.run(&["plan", "-out=tf.plan"])
+        .ok()
+        .stdout_has("Saved the plan to: tf.plan");
+    let shown = ws.run(&["show", "-json", "tf.plan"]);
+    shown.ok();
+    let v = shown.json();
+    let changes = v["resource_changes"].as_array().expect("resource_changes");
+    assert_eq!(changes.len(), 4);
+    assert_eq!(changes[0]["address"], "terraform_data.net");
+    assert_eq!(
+        changes[0]["change"]["actions"],
+        serde_json::json!(["create"])
+    );
+    assert_eq!(changes[0]["change"]["after_unknown"]["id"], true);
+    assert_eq!(changes[1]["change"]["after_sensitive"]["input"], true);
+    assert_eq!(
+        changes[1]["change"]["after"]["input"],
+        serde_json::Value::Null,
+        "sensitive values are masked"
+    );
+    assert!(!shown.stdout.contains("hunter2"));
+    ws.run(&["show", "tf.plan"])
+        .ok()
+        .stdout_has("Plan: 4 to add, 0 to change, 0 to destroy.");
+    ws.run(&["apply", "tf.plan"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 4 added");
+    // Applied once, the plan is stale.
+    ws.run(&["apply", "tf.plan"])
+        .code(1)
+        .stderr_has("Saved plan is stale");
+}
+
+#[test]
+fn approval_is_asked_and_only_yes_approves() {
+    let ws = stack();
+    ws.run_with_input(&["apply"], "no\n")
+        .code(1)
+        .stderr_has("Do you want to perform these actions?")
+        .stderr_has("Apply cancelled.");
+    assert!(
+        ws.read("state/default.json")
+            .is_none_or(|s| !String::from_utf8_lossy(&s).contains("terraform_data.net"))
+    );
+    ws.run(&["apply", "-input=false"])
+        .code(1)
+        .stderr_has("-auto-approve");
+    ws.run_with_input(&["apply"], "yes\n")
+        .ok()
+        .stdout_has("Apply complete!");
+    ws.run_with_input(&["destroy"], "yes\n")
+        .ok()
+        .stdout_has("Destroy complete! Resources: 4 destroyed.");
+}
+
+#[test]
+fn missing_variables_are_prompted_for() {
+    let ws = Workspace::new();
+    ws.file("main.tf", "variable \"who\" {\n  description = \"Who to greet\"\n}\noutput \"hi\" { value = \"hello ${var.who}\" }\n");
+    let run = ws.run_with_input(&["apply", "-auto-approve"], "world\n");
+    run.ok()
+        .stderr_has("var.who")
+        .stderr_has("Who to greet")
+        .stdout_has("hi = \"hello world\"");
+}
+
+#[test]
+fn show_and_graph() {
+    let ws = stack();
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let run = ws.run(&["show"]);
+    run.ok()
+        .stdout_has("# terraform_data.net:")
+        .stdout_has("resource \"terraform_data\" \"net\" {")
+        .stdout_lacks("hunter2");
+    let v = ws.run(&["show", "-json"]).json();
+    let resources = v["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("resources");
+    assert_eq!(resources.len(), 4);
+    assert_eq!(resources[0]["values"]["input"]["cidr"], "10.1.0.0/16");
+    assert!(!ws.run(&["show", "-json"]).stdout.contains("hunter2"));
+    ws.run(&["graph"])
+        .ok()
+        .stdout_has("\"terraform_data.srv\" -> \"terraform_data.net\"");
+}
+
+#[test]
+fn chdir_and_version() {
+    let ws = Workspace::new();
+    ws.file("sub/main.tf", "output \"x\" { value = 1 }\n");
+    ws.run(&["-chdir=sub", "apply", "-auto-approve"])
+        .ok()
+        .stdout_has("x = 1");
+    assert!(
+        ws.read("sub/state/default.json").is_some(),
+        "state lives under the -chdir directory"
+    );
+    ws.run(&["--chdir", "sub", "output", "x"])
+        .ok()
+        .stdout_has("1");
+    ws.run(&["version"]).ok().stdout_has("stackform v");
+    ws.run(&["-version"]).ok().stdout_has("stackform");
+}
+
+#[test]
+fn state_files_are_private() {
+    let ws = stack();
+    ws.run(&["apply", "-auto-approve"]).ok();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ws.state_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    ws.run(&["apply", "-auto-approve", "-var", "names=[\"x\"]"])
+        .ok();
+    assert!(
+        ws.read("state/default.json.backup").is_some(),
+        "the previous state is kept as a backup"
+    );
+}
