@@ -300,3 +300,85 @@ fn state_files_are_private() {
         "the previous state is kept as a backup"
     );
 }
+
+#[test]
+fn a_failure_skips_only_what_depends_on_it() {
+    let ws = Workspace::new();
+    // `tonumber` of an id fails only once the id is known, at apply time.
+    ws.file(
+        "main.tf",
+        r#"
+resource "terraform_data" "a" {
+  input = "a"
+}
+resource "terraform_data" "bad" {
+  input = tonumber(terraform_data.a.id)
+}
+resource "terraform_data" "after_bad" {
+  input = terraform_data.bad.output
+}
+resource "terraform_data" "independent" {
+  input = "fine"
+}
+"#,
+    );
+    let run = ws.run(&["apply", "-auto-approve"]);
+    run.code(1)
+        .stderr_has("with terraform_data.bad,")
+        .stderr_has("Invalid value for \"v\" parameter")
+        .stderr_has("Apply failed. 2 added, 0 changed, 0 destroyed before stopping.")
+        .stderr_has("failed:      terraform_data.bad")
+        .stderr_has("skipped:     terraform_data.after_bad");
+    let state: serde_json::Value =
+        serde_json::from_slice(&ws.read("state/default.json").unwrap()).unwrap();
+    let addrs: Vec<&str> = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addrs,
+        ["terraform_data.a", "terraform_data.independent"],
+        "what finished is recorded"
+    );
+    assert!(
+        ws.read("state/default.journal").is_none(),
+        "the journal is folded away"
+    );
+}
+
+#[test]
+fn the_journal_of_a_run_that_died_is_replayed() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"a\" {\n  count = 2\n  input = count.index\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let state: serde_json::Value =
+        serde_json::from_slice(&ws.read("state/default.json").unwrap()).unwrap();
+    // What a run that removed a[1] and was about to create a[2] leaves behind.
+    let journal = format!(
+        "{}\n{}\n{}\n",
+        serde_json::json!({"journal": 1, "lineage": state["lineage"], "base_serial": state["serial"]}),
+        serde_json::json!({"remove": {"address": "terraform_data.a[1]"}}),
+        serde_json::json!({"intent": {"address": "terraform_data.a[2]", "action": "create"}}),
+    );
+    ws.file("state/default.journal", &journal);
+    let run = ws.run(&["plan"]);
+    run.ok()
+        .stderr_has("Warning: Recovered an interrupted run")
+        .stderr_has("terraform_data.a[2]")
+        .stdout_has("# terraform_data.a[1] will be created");
+    assert!(
+        ws.read("state/default.journal").is_none(),
+        "the journal was folded into the snapshot"
+    );
+    let after: serde_json::Value =
+        serde_json::from_slice(&ws.read("state/default.json").unwrap()).unwrap();
+    assert_eq!(
+        after["serial"].as_u64(),
+        state["serial"].as_u64().map(|s| s + 1)
+    );
+}
