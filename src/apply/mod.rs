@@ -34,6 +34,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// A step of the apply that the state must remember.
+// Nearly every step is a `Put`: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Step {
     /// About to send a create: if the run dies before the matching
@@ -89,6 +91,8 @@ pub struct Failure {
 pub struct ApplyResult {
     /// The new state (serial not bumped: the backend does that).
     pub state: State,
+    /// Whether the new state differs from the base.
+    pub state_changed: bool,
     /// What was done.
     pub counts: Counts,
     pub failures: Vec<Failure>,
@@ -243,10 +247,11 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         }
     }
 
-    let state = final_state(&ctx, &req.base, &recorded, &mut failures);
+    let (state, state_changed) = final_state(&ctx, req.base, recorded, &mut failures);
     let counts = *lock(&ctx.done);
     Ok(ApplyResult {
         state,
+        state_changed,
         counts,
         failures,
         skipped,
@@ -769,14 +774,22 @@ fn first_inconsistency(planned: &Value, now: &Value) -> Option<(Path, String, St
 /// The state after the run: the base with every recorded step, the
 /// refreshed values and dependencies of unchanged instances, and the
 /// outputs evaluated with the final values.
-fn final_state(ctx: &Ctx, base: &State, recorded: &[Step], failures: &mut Vec<Failure>) -> State {
-    let mut state = base.clone();
-    state.tool_version = crate::VERSION.to_string();
+/// Also says whether it differs from the base at all (a run that changes
+/// nothing leaves the state file alone).
+fn final_state(
+    ctx: &Ctx,
+    base: State,
+    recorded: Vec<Step>,
+    failures: &mut Vec<Failure>,
+) -> (State, bool) {
+    let prior_outputs = base.outputs.clone();
+    let mut changed = recorded.iter().any(|s| !matches!(s, Step::Intent { .. }));
+    let mut state = base;
     for step in recorded {
         match step {
-            Step::Put(r) => state.put_resource(r.clone()),
+            Step::Put(r) => state.put_resource(r),
             Step::Remove { address } => {
-                state.remove_resource(address);
+                state.remove_resource(&address);
             }
             Step::Intent { .. } => {}
         }
@@ -792,18 +805,17 @@ fn final_state(ctx: &Ctx, base: &State, recorded: &[Step], failures: &mut Vec<Fa
             .resource(&c.addr.to_string())
             .map_or(Status::Ok, |r| r.status);
         let deps = c.dependencies.iter().map(ToString::to_string).collect();
-        state.put_resource(stored::encode(
-            &c.addr,
-            rt.provider(),
-            after,
-            rt.schema(),
-            status,
-            deps,
-        ));
+        let record = stored::encode(&c.addr, rt.provider(), after, rt.schema(), status, deps);
+        // Refresh may have read new values, or the dependencies changed.
+        if state.resource(&record.address) != Some(&record) {
+            changed = true;
+            state.put_resource(record);
+        }
     }
     if ctx.plan.mode == PlanMode::Destroy {
+        changed |= !state.outputs.is_empty();
         state.outputs.clear();
-        return state;
+        return (state, changed);
     }
     let mut outputs = BTreeMap::new();
     let order: Vec<String> = ctx
@@ -833,7 +845,7 @@ fn final_state(ctx: &Ctx, base: &State, recorded: &[Step], failures: &mut Vec<Fa
             }
             // Something it refers to failed: keep what the state had.
             Ok(_) => {
-                if let Some(prev) = base.outputs.get(&name) {
+                if let Some(prev) = prior_outputs.get(&name) {
                     outputs.insert(name, prev.clone());
                 }
             }
@@ -844,14 +856,15 @@ fn final_state(ctx: &Ctx, base: &State, recorded: &[Step], failures: &mut Vec<Fa
                         .with_subject(ctx.config.range(output.value.file, e.span))
                         .with_context(format!("output \"{name}\"")),
                 });
-                if let Some(prev) = base.outputs.get(&name) {
+                if let Some(prev) = prior_outputs.get(&name) {
                     outputs.insert(name, prev.clone());
                 }
             }
         }
     }
+    changed |= outputs != prior_outputs;
     state.outputs = outputs;
-    state
+    (state, changed)
 }
 
 #[cfg(test)]

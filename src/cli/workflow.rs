@@ -208,27 +208,13 @@ pub async fn apply(
         )
         .await;
     }
-    let variables = resolve_vars(settings, &p.config, &a.run, &inputs, output)?;
-    let (mut locked, state) = lock_and_read(settings, &a.run.lock, "apply", output)?;
-    let plan = make_plan(&p, variables, &state, PlanMode::Normal, &a.run).await?;
-    output.out(&ui::plan::render(&plan));
-    if plan.has_changes() && !a.auto_approve {
-        approve(
-            settings,
-            &a.run,
-            output,
-            "Do you want to perform these actions?",
-            "stackform will perform the actions described above.",
-            "Apply cancelled.",
-        )?;
-    }
-    run_apply(
+    plan_approve_apply(
         settings,
         &p,
-        plan,
-        state,
-        &mut locked,
-        a.run.parallelism,
+        &a.run,
+        &inputs,
+        PlanMode::Normal,
+        a.auto_approve,
         output,
     )
     .await
@@ -241,27 +227,61 @@ pub async fn destroy(
     output: &mut Output,
 ) -> Result<i32, CliError> {
     let p = prepare(settings)?;
-    let variables = resolve_vars(settings, &p.config, &a.run, &inputs, output)?;
-    let (mut locked, state) = lock_and_read(settings, &a.run.lock, "destroy", output)?;
-    let plan = make_plan(&p, variables, &state, PlanMode::Destroy, &a.run).await?;
+    plan_approve_apply(
+        settings,
+        &p,
+        &a.run,
+        &inputs,
+        PlanMode::Destroy,
+        a.auto_approve,
+        output,
+    )
+    .await
+}
+
+/// `apply` without a saved plan, and `destroy`: plan under the lock, show
+/// the plan, ask (unless approved already), apply.
+async fn plan_approve_apply(
+    settings: &Settings,
+    p: &Prepared,
+    run: &RunArgs,
+    inputs: &VarInputs,
+    mode: PlanMode,
+    auto_approve: bool,
+    output: &mut Output,
+) -> Result<i32, CliError> {
+    let variables = resolve_vars(settings, &p.config, run, inputs, output)?;
+    let operation = if mode == PlanMode::Destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
+    let (mut locked, state) = lock_and_read(settings, &run.lock, operation, output)?;
+    let plan = make_plan(p, variables, &state, mode, run).await?;
     output.out(&ui::plan::render(&plan));
-    if plan.has_changes() && !a.auto_approve {
-        approve(
-            settings,
-            &a.run,
-            output,
-            "Do you really want to destroy all resources?",
-            "stackform will destroy all your managed infrastructure, as shown above.\n  There is no undo.",
-            "Destroy cancelled.",
-        )?;
+    if plan.has_changes() && !auto_approve {
+        let (question, explanation, cancelled) = if mode == PlanMode::Destroy {
+            (
+                "Do you really want to destroy all resources?",
+                "stackform will destroy all your managed infrastructure, as shown above.\n  There is no undo.",
+                "Destroy cancelled.",
+            )
+        } else {
+            (
+                "Do you want to perform these actions?",
+                "stackform will perform the actions described above.",
+                "Apply cancelled.",
+            )
+        };
+        approve(settings, run, output, question, explanation, cancelled)?;
     }
     run_apply(
         settings,
-        &p,
+        p,
         plan,
         state,
         &mut locked,
-        a.run.parallelism,
+        run.parallelism,
         output,
     )
     .await
@@ -361,7 +381,7 @@ async fn run_apply(
         graph: p.graph.clone(),
         providers: p.providers.clone(),
         plan: Arc::new(plan),
-        base: base.clone(),
+        base,
         parallelism: parallelism.max(1),
         cancel: cancel.clone(),
         hooks: Arc::new(TerminalProgress::new(Output::new(settings.color))),
@@ -373,7 +393,7 @@ async fn run_apply(
     interrupt.abort();
     let mut result = result?;
     let mut state = std::mem::take(&mut result.state);
-    let changed = state.resources != base.resources || state.outputs != base.outputs;
+    let changed = result.state_changed;
     if changed {
         locked.write(&mut state)?;
     }

@@ -691,6 +691,19 @@ pub fn plan_instance(
         )
         .with_address(addr.to_string()));
     }
+    // An unchanged object keeps the prior value itself: thousands of
+    // unchanged instances then share their values with the prior state
+    // instead of holding a second copy. Only when the marks agree, so a
+    // value that became sensitive is shown as such.
+    let after = match prior {
+        Some(p)
+            if action == Action::NoOp
+                && after.unmark_with_paths().1 == p.value.unmark_with_paths().1 =>
+        {
+            p.value.clone()
+        }
+        _ => after,
+    };
     Ok(ResourceChange {
         addr: addr.clone(),
         provider: rt.provider().to_string(),

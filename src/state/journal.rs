@@ -26,6 +26,8 @@ use std::sync::Arc;
 pub const JOURNAL_VERSION: u32 = 1;
 
 /// One line of the journal after the header.
+// Nearly every entry is a `Put`: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum JournalEntry {

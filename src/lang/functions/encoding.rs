@@ -703,20 +703,8 @@ fn uuid(_: &FuncContext<'_>, _: &[Value]) -> Result<Value, FuncError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::call_named;
+    use super::super::testing::{call, err, s};
     use super::*;
-
-    fn call(name: &str, a: &[Value]) -> Value {
-        call_named(name, a).unwrap_or_else(|e| panic!("{name}: {e:?}"))
-    }
-
-    fn err(name: &str, a: &[Value]) -> FuncError {
-        call_named(name, a).expect_err(name)
-    }
-
-    fn s(v: &str) -> Value {
-        Value::from(v)
-    }
 
     fn obj(pairs: Vec<(&str, Value)>) -> Value {
         Value::object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())

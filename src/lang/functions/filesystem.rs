@@ -373,16 +373,13 @@ fn abspath(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::s;
     use super::super::{call, lookup};
     use super::*;
 
     fn call_in(dir: &Path, name: &str, a: &[Value]) -> Result<Value, FuncError> {
         let spec = lookup(name).unwrap_or_else(|| panic!("no function {name}"));
         call(spec, &FuncContext { base_dir: dir }, a)
-    }
-
-    fn s(v: &str) -> Value {
-        Value::from(v)
     }
 
     fn fixture() -> tempfile::TempDir {

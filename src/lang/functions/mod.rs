@@ -329,10 +329,25 @@ pub(crate) mod args {
 pub(crate) mod testing {
     use super::*;
 
+    /// Calls a built-in that must succeed.
+    pub fn call(name: &str, a: &[Value]) -> Value {
+        call_named(name, a).unwrap_or_else(|e| panic!("{name}: {e:?}"))
+    }
+
+    /// Calls a built-in that must fail.
+    pub fn err(name: &str, a: &[Value]) -> FuncError {
+        call_named(name, a).expect_err(name)
+    }
+
+    /// A string value.
+    pub fn s(v: &str) -> Value {
+        Value::from(v)
+    }
+
     /// Calls a built-in by name with a base directory of `.`.
     pub fn call_named(name: &str, args: &[Value]) -> Result<Value, FuncError> {
         let spec = lookup(name).unwrap_or_else(|| panic!("no function {name}"));
-        call(
+        super::call(
             spec,
             &FuncContext {
                 base_dir: Path::new("."),

@@ -338,20 +338,8 @@ fn cidrsubnets(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::call_named;
+    use super::super::testing::{call, err, s};
     use super::*;
-
-    fn call(name: &str, a: &[Value]) -> Value {
-        call_named(name, a).unwrap_or_else(|e| panic!("{name}: {e:?}"))
-    }
-
-    fn err(name: &str, a: &[Value]) -> FuncError {
-        call_named(name, a).expect_err(name)
-    }
-
-    fn s(v: &str) -> Value {
-        Value::from(v)
-    }
 
     fn subnet(prefix: &str, newbits: i64, netnum: i64) -> Value {
         call("cidrsubnet", &[s(prefix), newbits.into(), netnum.into()])
