@@ -29,10 +29,10 @@ fn err(expr: &Expression, detail: impl Into<String>) -> TypeExprError {
 
 /// Parses a type constraint expression.
 pub fn parse_constraint(expr: &Expression) -> Result<Constraint, TypeExprError> {
-    parse(expr, false)
+    parse(expr)
 }
 
-fn parse(expr: &Expression, in_object: bool) -> Result<Constraint, TypeExprError> {
+fn parse(expr: &Expression) -> Result<Constraint, TypeExprError> {
     match expr {
         Expression::Variable(v) => match v.as_str() {
             "any" => Ok(Constraint::Any),
@@ -80,18 +80,9 @@ fn parse(expr: &Expression, in_object: bool) -> Result<Constraint, TypeExprError
                 }
             };
             match name {
-                "list" => Ok(Constraint::List(Box::new(parse(
-                    one_arg("element type")?,
-                    false,
-                )?))),
-                "set" => Ok(Constraint::Set(Box::new(parse(
-                    one_arg("element type")?,
-                    false,
-                )?))),
-                "map" => Ok(Constraint::Map(Box::new(parse(
-                    one_arg("element type")?,
-                    false,
-                )?))),
+                "list" => Ok(Constraint::List(Box::new(parse(one_arg("element type")?)?))),
+                "set" => Ok(Constraint::Set(Box::new(parse(one_arg("element type")?)?))),
+                "map" => Ok(Constraint::Map(Box::new(parse(one_arg("element type")?)?))),
                 "tuple" => {
                     let Expression::Array(items) = one_arg("element types")? else {
                         return Err(err(
@@ -100,10 +91,7 @@ fn parse(expr: &Expression, in_object: bool) -> Result<Constraint, TypeExprError
                         ));
                     };
                     Ok(Constraint::Tuple(
-                        items
-                            .iter()
-                            .map(|e| parse(e, false))
-                            .collect::<Result<_, _>>()?,
+                        items.iter().map(parse).collect::<Result<_, _>>()?,
                     ))
                 }
                 "object" => {
@@ -132,7 +120,8 @@ fn parse(expr: &Expression, in_object: bool) -> Result<Constraint, TypeExprError
                     }
                     Ok(Constraint::Object(attrs))
                 }
-                "optional" if in_object => unreachable!("optional handled by parse_attr"),
+                // `optional(...)` directly on an attribute is handled by
+                // `parse_attr`; here it is nested inside something else.
                 "optional" => Err(err(
                     expr,
                     "Keyword \"optional\" is valid only as a modifier for object type attributes.",
@@ -157,12 +146,12 @@ fn parse_attr(expr: &Expression) -> Result<ObjectAttr, TypeExprError> {
         let args: Vec<&Expression> = call.args.iter().collect();
         return match args.as_slice() {
             [ty] => Ok(ObjectAttr {
-                ty: parse(ty, true)?,
+                ty: parse(ty)?,
                 optional: true,
                 default: None,
             }),
             [ty, default] => {
-                let ty = parse(ty, true)?;
+                let ty = parse(ty)?;
                 let value = constant_value(default).map_err(|detail| TypeExprError {
                     span: default.span(),
                     detail,
@@ -184,7 +173,7 @@ fn parse_attr(expr: &Expression) -> Result<ObjectAttr, TypeExprError> {
         };
     }
     Ok(ObjectAttr {
-        ty: parse(expr, true)?,
+        ty: parse(expr)?,
         optional: false,
         default: None,
     })
@@ -267,6 +256,7 @@ mod tests {
                 .contains("not a valid type specification")
         );
         assert!(constraint("optional(string)").is_err());
+        assert!(constraint("object({ a = optional(optional(string)) })").is_err());
         assert!(
             constraint("object({ a = optional(number, \"x\") })")
                 .unwrap_err()
