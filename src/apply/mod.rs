@@ -929,6 +929,95 @@ mod tests {
         (result, events, n)
     }
 
+    /// Remembers steps where the test can see them; fails from the
+    /// `fail_from`-th call on.
+    struct SharedRecorder {
+        steps: Arc<Mutex<Vec<Step>>>,
+        calls: usize,
+        fail_from: usize,
+    }
+
+    impl Recorder for SharedRecorder {
+        fn record(&mut self, steps: &[Step]) -> Result<(), String> {
+            self.calls += 1;
+            if self.calls >= self.fail_from {
+                return Err("disk full".into());
+            }
+            lock(&self.steps).extend_from_slice(steps);
+            Ok(())
+        }
+    }
+
+    async fn apply_recorded(run: &Run, plan: Plan, fail_from: usize) -> (ApplyResult, Vec<Step>) {
+        let steps = Arc::new(Mutex::new(Vec::new()));
+        let result = apply(ApplyRequest {
+            config: run.config.clone(),
+            graph: run.graph.clone(),
+            providers: Providers::builtin(),
+            plan: Arc::new(plan),
+            base: State::new(),
+            parallelism: 1,
+            cancel: Cancel::new(),
+            hooks: Arc::new(hooks::Silent),
+            recorder: Box::new(SharedRecorder {
+                steps: steps.clone(),
+                calls: 0,
+                fail_from,
+            }),
+        })
+        .await
+        .unwrap();
+        let steps = lock(&steps).clone();
+        (result, steps)
+    }
+
+    #[tokio::test]
+    async fn every_create_is_announced_before_it_is_recorded() {
+        let v1 = load(V1);
+        let plan = plan_for(&v1, &State::new(), PlanMode::Normal).await;
+        let (result, steps) = apply_recorded(&v1, plan, usize::MAX).await;
+        assert!(result.succeeded());
+        let puts: Vec<(usize, &str)> = steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Step::Put(r) => Some((i, r.address.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(puts.len(), 3);
+        for (i, address) in puts {
+            let announced = steps[..i]
+                .iter()
+                .any(|s| matches!(s, Step::Intent { address: a, .. } if a == address));
+            assert!(
+                announced,
+                "{address} was recorded without an intent before it"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_journal_that_cannot_be_written_stops_the_run() {
+        let v1 = load(V1);
+        let plan = plan_for(&v1, &State::new(), PlanMode::Normal).await;
+        // The first call (an intent) succeeds; everything after fails.
+        let (result, steps) = apply_recorded(&v1, plan, 2).await;
+        assert_eq!(
+            result
+                .record_error
+                .as_deref()
+                .map(|e| e.contains("disk full")),
+            Some(true)
+        );
+        assert_eq!(steps.len(), 1, "only the first intent was recorded");
+        assert_eq!(
+            result.not_started,
+            ["terraform_data.srv[0]", "terraform_data.srv[1]"],
+            "nothing new starts"
+        );
+    }
+
     fn actions(plan: &Plan) -> Vec<String> {
         plan.changes
             .iter()

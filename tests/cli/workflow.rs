@@ -382,3 +382,86 @@ fn the_journal_of_a_run_that_died_is_replayed() {
         state["serial"].as_u64().map(|s| s + 1)
     );
 }
+
+#[test]
+fn init_checks_the_configuration() {
+    let ws = stack();
+    ws.run(&["init", "-input=false"])
+        .ok()
+        .stdout_has("stackform has been successfully initialized!");
+    ws.file("main.tf", "resource \"terraform_data\" \"a\" {\n");
+    ws.run(&["init"])
+        .code(1)
+        .stderr_has("Error: Invalid syntax");
+}
+
+#[test]
+fn version_as_json() {
+    let v = Workspace::new().run(&["version", "-json"]).json();
+    assert_eq!(v["stackform_version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn output_raw_prints_primitives_only() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "output \"s\" { value = \"plain\" }\noutput \"l\" { value = [1] }\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let run = ws.run(&["output", "-raw", "s"]);
+    run.ok();
+    assert_eq!(run.stdout, "plain");
+    ws.run(&["output", "-raw", "l"])
+        .code(1)
+        .stderr_has("only supports strings, numbers, and boolean values");
+    ws.run(&["output", "s"]).ok().stdout_has("\"plain\"");
+    ws.run(&["output", "nope"])
+        .code(1)
+        .stderr_has("Output \"nope\" not found");
+}
+
+#[test]
+fn tf_input_disables_prompts() {
+    let ws = stack();
+    let run = super::Run::from(
+        ws.command(&["apply"])
+            .env("TF_INPUT", "0")
+            .output()
+            .unwrap(),
+    );
+    run.code(1).stderr_has("-auto-approve");
+}
+
+#[test]
+fn output_to_a_pipe_has_no_colour() {
+    let ws = stack();
+    let out = ws
+        .command(&["plan"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!out.stdout.contains(&0x1b), "escape codes in piped output");
+}
+
+#[test]
+fn plan_without_lock_reads_a_locked_state() {
+    let ws = stack();
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let mut holder = ws.start(&["apply", "-var", "names=[\"z\"]"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ws.read("state/default.lock").is_none_or(|l| l.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    ws.run(&["plan"]).code(1).stderr_has("locked by pid");
+    ws.run(&["plan", "-lock=false"])
+        .ok()
+        .stdout_has("No changes.");
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+}
