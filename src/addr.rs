@@ -5,6 +5,7 @@
 //! error messages all spell an address the same way.
 
 use crate::lang::refs::ResourceMode;
+use crate::lang::value::quote;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
@@ -55,30 +56,9 @@ impl fmt::Display for InstanceKey {
         match self {
             InstanceKey::None => Ok(()),
             InstanceKey::Int(i) => write!(f, "[{i}]"),
-            InstanceKey::Str(s) => {
-                f.write_str("[")?;
-                write_quoted(f, s)?;
-                f.write_str("]")
-            }
+            InstanceKey::Str(s) => write!(f, "[{}]", quote(s)),
         }
     }
-}
-
-/// A string in HCL's double-quoted form.
-fn write_quoted(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
-    f.write_str("\"")?;
-    for c in s.chars() {
-        match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
-            c => write!(f, "{c}")?,
-        }
-    }
-    f.write_str("\"")
 }
 
 /// A resource block of the configuration: `terraform_data.web` or

@@ -126,6 +126,16 @@ impl Diagnostics {
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
+
+    /// Orders the diagnostics by file and position, those without a place
+    /// first, so they read in the order of the source.
+    pub fn sort_by_position(&mut self) {
+        self.0.sort_by_key(|d| {
+            d.subject
+                .as_ref()
+                .map(|s| (s.filename.clone(), s.start.byte))
+        });
+    }
 }
 
 impl From<Diagnostic> for Diagnostics {

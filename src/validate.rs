@@ -76,14 +76,7 @@ pub fn validate(config: &Config, providers: &Providers) -> Result<ConfigGraph, D
     {
         type_check(config, g, providers, &mut diags);
     }
-    diags.0.sort_by(|a, b| {
-        let key = |d: &Diagnostic| {
-            d.subject
-                .as_ref()
-                .map(|s| (s.filename.clone(), s.start.byte))
-        };
-        key(a).cmp(&key(b))
-    });
+    diags.sort_by_position();
     match graph {
         Some(g) if !diags.has_errors() => Ok(g),
         _ => Err(diags),

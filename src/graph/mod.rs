@@ -330,14 +330,7 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
         }
     }
     if diags.has_errors() {
-        diags.0.sort_by(|a, b| {
-            let key = |d: &Diagnostic| {
-                d.subject
-                    .as_ref()
-                    .map(|s| (s.filename.clone(), s.start.byte))
-            };
-            key(a).cmp(&key(b))
-        });
+        diags.sort_by_position();
         return Err(diags);
     }
     let cycles = cycle_reports(config, &graph);

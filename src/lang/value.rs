@@ -191,6 +191,25 @@ pub fn path_to_string(path: &[PathStep]) -> String {
     out
 }
 
+/// A string in the language's quoted form.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    // `${` and `%{` would start a template sequence if pasted back.
+    out.replace("${", "$${").replace("%{", "%%{") + "\""
+}
+
 #[derive(Clone, Debug)]
 pub enum Value {
     /// `null` of a type (`Dynamic` when the type is not known).

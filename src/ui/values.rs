@@ -2,6 +2,7 @@
 //! own syntax, with `tolist`/`toset`/`tomap` where the type is not what
 //! the bare literal would make, and `<sensitive>` for sensitive values.
 
+pub use crate::lang::value::quote;
 use crate::lang::value::{Type, Value};
 
 /// A value in the language's syntax, indented for nesting.
@@ -64,25 +65,6 @@ fn entries(items: &std::collections::BTreeMap<String, Value>, indent: usize) -> 
     }
     out.push_str(&format!("{}}}", "  ".repeat(indent)));
     out
-}
-
-/// A string in the language's quoted form.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    // `${` and `%{` would start a template sequence if pasted back.
-    out.replace("${", "$${").replace("%{", "%%{") + "\""
 }
 
 /// `name = value` lines for a set of outputs, as `output` and the end of
