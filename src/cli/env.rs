@@ -1,5 +1,7 @@
 //! Every environment variable stackform reads, in one place. Commands do
-//! not read the environment: `Settings` does, once.
+//! not read the environment: `Settings` does, once. (One more is read
+//! elsewhere: the state lock records `$USER` as the holder's name, see
+//! `state::lock::USER_ENV`.)
 
 /// Disables colour when set to anything (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";

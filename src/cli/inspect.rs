@@ -121,7 +121,14 @@ pub fn show(settings: &Settings, a: &ShowArgs, output: &mut Output) -> Result<i3
         }
         return Ok(0);
     }
-    let state = read_state(settings)?.unwrap_or_default();
+    let Some(state) = read_state(settings)? else {
+        if a.json {
+            output.out(&ui::json::to_text(&json!({ "format_version": "1.0" })));
+        } else {
+            output.out("No state.\n");
+        }
+        return Ok(0);
+    };
     let values = decoded_values(&state)?;
     if a.json {
         output.out(&ui::json::to_text(&ui::json::state(&state, &values)));

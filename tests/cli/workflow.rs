@@ -243,6 +243,7 @@ fn missing_variables_are_prompted_for() {
 #[test]
 fn show_and_graph() {
     let ws = stack();
+    ws.run(&["show"]).ok().stdout_has("No state.");
     ws.run(&["apply", "-auto-approve"]).ok();
     let run = ws.run(&["show"]);
     run.ok()
