@@ -14,6 +14,7 @@ pub mod addr;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod devcloud;
 pub mod diag;
 pub mod graph;
 pub mod lang;

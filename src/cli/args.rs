@@ -47,6 +47,45 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print the version.
     Version(VersionArgs),
+    /// The embedded OpenStack-compatible cloud.
+    Devcloud(DevcloudArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DevcloudArgs {
+    #[command(subcommand)]
+    pub command: DevcloudCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DevcloudCommand {
+    /// Serve Keystone, Glance, Nova and Neutron on one loopback port until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Where to listen (loopback only; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
+    pub listen: std::net::SocketAddr,
+    /// Where the data and clouds.yaml live.
+    #[arg(long, value_name = "DIR", default_value = ".stackform/devcloud")]
+    pub data: PathBuf,
+    /// Seconds a new server stays in BUILD.
+    #[arg(long = "build-time", value_name = "SECONDS", default_value_t = 2.0)]
+    pub build_time: f64,
+    /// Seconds a deleted server stays visible before it is gone.
+    #[arg(long = "delete-time", value_name = "SECONDS", default_value_t = 1.0)]
+    pub delete_time: f64,
+    /// Milliseconds added to every request.
+    #[arg(long = "latency-ms", value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Seconds a token is valid.
+    #[arg(long = "token-ttl", value_name = "SECONDS", default_value_t = 3600)]
+    pub token_ttl: u64,
+    /// Do not log a line per request.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// A boolean flag that Terraform writes as `-flag` or `-flag=false`.

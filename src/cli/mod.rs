@@ -4,6 +4,7 @@
 //! with `plan -detailed-exitcode`.
 
 pub mod args;
+mod devcloud;
 mod env;
 mod inspect;
 mod prompt;
@@ -252,6 +253,11 @@ fn dispatch(
         Command::Output(a) => inspect::output(settings, a, output),
         Command::Graph(a) => inspect::graph(settings, a, output),
         Command::Version(a) => inspect::version(a, output),
+        Command::Devcloud(a) => match &a.command {
+            args::DevcloudCommand::Serve(s) => {
+                runtime()?.block_on(devcloud::serve(settings, s, output))
+            }
+        },
         Command::Plan(a) => runtime()?.block_on(workflow::plan(
             settings,
             a,

@@ -1,0 +1,73 @@
+//! `stackform devcloud serve`: runs devcloud until Ctrl-C, logging a line
+//! per request on stderr.
+
+use super::args::ServeArgs;
+use super::{CliError, Settings, display_path};
+use crate::devcloud::{self, Options};
+use crate::ui::Output;
+use crate::ui::style::{self, paint};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn seconds(flag: &str, s: f64) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(s).map_err(|_| {
+        CliError::message(
+            "Invalid duration",
+            format!("--{flag} must be a number of seconds ≥ 0, not {s}."),
+        )
+    })
+}
+
+pub async fn serve(
+    settings: &Settings,
+    a: &ServeArgs,
+    output: &mut Output,
+) -> Result<i32, CliError> {
+    let data_dir = if a.data.is_absolute() {
+        a.data.clone()
+    } else {
+        settings.dir.join(&a.data)
+    };
+    let log: Option<devcloud::server::LogSink> = if a.quiet {
+        None
+    } else {
+        Some(Arc::new(|line: &str| {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{line}");
+        }))
+    };
+    let options = Options {
+        listen: a.listen,
+        data_dir: data_dir.clone(),
+        build_time: seconds("build-time", a.build_time)?,
+        delete_time: seconds("delete-time", a.delete_time)?,
+        latency: Duration::from_millis(a.latency_ms),
+        token_ttl: Duration::from_secs(a.token_ttl),
+        log,
+    };
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let mut started = String::new();
+    let result = devcloud::serve_until(options, stop, |cloud| {
+        started = format!(
+            "{} {}\n  Keystone  {}/identity/v3\n  Glance    {}/image\n  Nova      {}/compute/v2.1\n  Neutron   {}/network\n  control   {}/devcloud/\nclouds.yaml: {} (clouds {} and {})\nPress Ctrl-C to stop.\n",
+            paint(style::SUCCESS, "devcloud is listening on"),
+            cloud.url(),
+            cloud.url(),
+            cloud.url(),
+            cloud.url(),
+            cloud.url(),
+            cloud.url(),
+            display_path(&settings.dir, &cloud.clouds_yaml()),
+            devcloud::ADMIN_CLOUD,
+            devcloud::DEMO_CLOUD,
+        );
+        output.err(&started);
+    })
+    .await;
+    result.map_err(|e| CliError::message("devcloud failed", super::error_chain(&e)))?;
+    output.err("devcloud stopped; its data is saved.\n");
+    Ok(0)
+}

@@ -1,0 +1,199 @@
+//! devcloud's own control API, under `/devcloud/`, for tests and
+//! benchmarks (documented in the README):
+//!
+//! - `GET|PUT /devcloud/settings`: `build_time` and `delete_time`
+//!   (seconds), `latency_ms`, `token_ttl` (seconds); PUT changes the
+//!   fields it is given;
+//! - `GET|DELETE /devcloud/requests`: requests served, by method and
+//!   route template, and their total; DELETE resets the counts;
+//! - `GET|POST|DELETE /devcloud/faults`, `DELETE /devcloud/faults/{id}`:
+//!   fault rules (respond to a method and path pattern with a status,
+//!   for the next N requests or with a probability);
+//! - `GET|POST|DELETE /devcloud/server-errors`: servers whose name
+//!   matches a pattern go to ERROR with a fault message.
+//!
+//! It needs no token: devcloud listens on loopback only.
+
+use super::error::{ApiError, ApiResult, Service};
+use super::server::{App, FaultRule, ServerErrorRule};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(index))
+        .route("/settings", get(settings).put(change_settings))
+        .route("/requests", get(requests).delete(reset_requests))
+        .route("/faults", get(faults).post(add_fault).delete(clear_faults))
+        .route("/faults/{id}", delete(remove_fault))
+        .route(
+            "/server-errors",
+            get(server_errors)
+                .post(add_server_error)
+                .delete(clear_server_errors),
+        )
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(Service::Control, message)
+}
+
+fn json_body(body: &[u8]) -> ApiResult<Value> {
+    serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON: {e}")))
+}
+
+async fn index(State(app): State<Arc<App>>) -> Json<Value> {
+    let base = format!("{}/devcloud", app.base_url);
+    Json(json!({
+        "settings": format!("{base}/settings"),
+        "requests": format!("{base}/requests"),
+        "faults": format!("{base}/faults"),
+        "server_errors": format!("{base}/server-errors"),
+    }))
+}
+
+fn settings_doc(app: &App) -> Value {
+    let k = app.knobs();
+    json!({
+        "build_time": k.build_time.as_secs_f64(),
+        "delete_time": k.delete_time.as_secs_f64(),
+        "latency_ms": k.latency.as_millis() as u64,
+        "token_ttl": k.token_ttl.as_secs(),
+    })
+}
+
+async fn settings(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(settings_doc(&app))
+}
+
+fn seconds(v: &Value, name: &str) -> ApiResult<Duration> {
+    v.as_f64()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| bad(format!("{name} must be a number of seconds ≥ 0")))
+}
+
+async fn change_settings(
+    State(app): State<Arc<App>>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let body = json_body(&body)?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| bad("expected a JSON object"))?;
+    let mut knobs = app.knobs();
+    for (key, value) in obj {
+        match key.as_str() {
+            "build_time" => knobs.build_time = seconds(value, key)?,
+            "delete_time" => knobs.delete_time = seconds(value, key)?,
+            "token_ttl" => knobs.token_ttl = seconds(value, key)?,
+            "latency_ms" => {
+                knobs.latency = Duration::from_millis(
+                    value
+                        .as_u64()
+                        .ok_or_else(|| bad("latency_ms must be a whole number ≥ 0"))?,
+                )
+            }
+            other => return Err(bad(format!("unknown setting {other:?}"))),
+        }
+    }
+    *app.knobs.write().unwrap_or_else(|e| e.into_inner()) = knobs;
+    Ok(Json(settings_doc(&app)))
+}
+
+async fn requests(State(app): State<Arc<App>>) -> Json<Value> {
+    let counts = app
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let total: u64 = counts.values().sum();
+    Json(json!({"requests": counts, "total": total}))
+}
+
+async fn reset_requests(State(app): State<Arc<App>>) -> StatusCode {
+    app.requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({"faults": app.knobs().faults}))
+}
+
+async fn add_fault(State(app): State<Arc<App>>, body: axum::body::Bytes) -> ApiResult<Response> {
+    let mut rule: FaultRule =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("invalid fault rule: {e}")))?;
+    if StatusCode::from_u16(rule.status).is_err() || rule.status < 100 {
+        return Err(bad("status must be an HTTP status code"));
+    }
+    if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return Err(bad("probability must be between 0 and 1"));
+    }
+    rule.id = uuid::Uuid::new_v4().to_string();
+    app.knobs
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .faults
+        .push(rule.clone());
+    Ok((StatusCode::CREATED, Json(json!({"fault": rule}))).into_response())
+}
+
+async fn clear_faults(State(app): State<Arc<App>>) -> StatusCode {
+    app.knobs
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .faults
+        .clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_fault(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let mut knobs = app.knobs.write().unwrap_or_else(|e| e.into_inner());
+    let before = knobs.faults.len();
+    knobs.faults.retain(|r| r.id != id);
+    if knobs.faults.len() == before {
+        return Err(ApiError::not_found(
+            Service::Control,
+            format!("no fault rule {id}"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn server_errors(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({"server_errors": app.knobs().server_errors}))
+}
+
+async fn add_server_error(
+    State(app): State<Arc<App>>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let rule: ServerErrorRule = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("invalid server error rule: {e}")))?;
+    app.knobs
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .server_errors
+        .push(rule.clone());
+    Ok((StatusCode::CREATED, Json(json!({"server_error": rule}))).into_response())
+}
+
+async fn clear_server_errors(State(app): State<Arc<App>>) -> StatusCode {
+    app.knobs
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .server_errors
+        .clear();
+    StatusCode::NO_CONTENT
+}
