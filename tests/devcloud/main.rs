@@ -2,7 +2,11 @@
 //! loopback port with its own data directory, talks to it with reqwest,
 //! and stops it.
 
+mod compute;
+mod control;
 mod identity;
+mod image;
+mod network;
 
 use serde_json::Value;
 use stackform::devcloud::{DevCloud, Options};
@@ -136,4 +140,3 @@ impl Cloud {
     }
 }
 
-mod control;
