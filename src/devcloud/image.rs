@@ -718,6 +718,12 @@ fn create_image(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         if d.images.contains_key(&id) {
             return Err(conflict(format!("Image ID {id} already exists!")));
         }
+        // Strictly increasing, so that images made within one millisecond
+        // still list in the order they were made.
+        let latest = d.images.values().map(|i| i.created_millis).max();
+        image.created_millis = latest.map_or(image.created_millis, |latest| {
+            image.created_millis.max(latest + 1)
+        });
         d.images.insert(id.clone(), image.clone());
         Ok(())
     })?;

@@ -143,9 +143,10 @@ pub struct Image {
     /// version 1 shipped, hence the default).
     #[serde(default)]
     pub member_details: BTreeMap<String, ImageMember>,
-    /// Unix milliseconds of creation: `created_at` has whole seconds only,
-    /// and listing sorts images made within one second by it (added after
-    /// data version 1 shipped, hence the default).
+    /// Unix milliseconds of creation, made strictly increasing:
+    /// `created_at` has whole seconds only, and listing sorts images made
+    /// within one second by this (added after data version 1 shipped,
+    /// hence the default).
     #[serde(default)]
     pub created_millis: u64,
 }
