@@ -119,6 +119,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v2/schemas/member", get(schema::member))
         .route("/v2/schemas/members", get(schema::members))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// The caller of an image API request: the app, who is calling, and
@@ -200,6 +201,15 @@ fn parse_body(bytes: &[u8]) -> ApiResult<Value> {
         return Err(bad("Body expected in request."));
     }
     serde_json::from_slice(bytes).map_err(|_| bad("Malformed JSON in request body."))
+}
+
+/// webob's 405 (axum adds the `Allow` header).
+async fn method_not_allowed(ctx: Ctx, method: axum::http::Method) -> Response {
+    ctx.answer(Err(ApiError::new(
+        SERVICE,
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("The method {method} is not allowed for this resource."),
+    )))
 }
 
 async fn not_found(ctx: Ctx) -> Response {

@@ -815,8 +815,56 @@ async fn projects_see_their_own_public_and_shared_images() {
             "You are not authorized to complete delete_image action."
         );
     }
+    // Demo may make its image community, not public.
+    let r = patch(
+        &c,
+        &demo,
+        &id(&own),
+        json!([{"op": "replace", "path": "/visibility", "value": "public"}]),
+    )
+    .await;
+    r.expect(403);
+    assert_eq!(
+        r.json["message"],
+        "You are not authorized to complete publicize_image action."
+    );
+    let r = patch(
+        &c,
+        &demo,
+        &id(&own),
+        json!([{"op": "replace", "path": "/visibility", "value": "community"}]),
+    )
+    .await;
+    r.expect(200);
+    assert_eq!(r.json["visibility"], "community");
+    patch(
+        &c,
+        &demo,
+        &id(&own),
+        json!([{"op": "replace", "path": "/visibility", "value": "private"}]),
+    )
+    .await
+    .expect(200);
+    // Nor give it away.
+    let r = patch(
+        &c,
+        &demo,
+        &id(&own),
+        json!([{"op": "replace", "path": "/owner", "value": "x"}]),
+    )
+    .await;
+    r.expect(403);
+    assert_eq!(r.json["message"], "Owner can't be updated by non admin.");
     // Admin sees and changes everything.
     show(&c, &admin, &id(&own)).await.expect(200);
+    patch(
+        &c,
+        &admin,
+        &id(&own),
+        json!([{"op": "add", "path": "/checked_by", "value": "admin"}]),
+    )
+    .await
+    .expect(200);
     // Non-UUID ids are simply not found.
     let r = show(&c, &demo, "cirros").await;
     r.expect(404);
@@ -1262,5 +1310,20 @@ async fn tags_deactivation_and_schemas() {
     c.call("GET", "/image/v2/nothing-here", Some(&demo), None)
         .await
         .expect(404);
+    let r = c
+        .send(
+            "POST",
+            &format!("/image/v2/images/{id}"),
+            Some(&demo),
+            None,
+            &[("Accept", "application/json")],
+        )
+        .await;
+    r.expect(405);
+    assert_eq!(
+        r.json["message"],
+        "The method POST is not allowed for this resource."
+    );
+    assert!(r.header("allow").unwrap().contains("PATCH"));
     c.stop().await;
 }
