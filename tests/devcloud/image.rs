@@ -1327,3 +1327,48 @@ async fn tags_deactivation_and_schemas() {
     assert!(r.header("allow").unwrap().contains("PATCH"));
     c.stop().await;
 }
+
+#[tokio::test]
+async fn an_image_deleted_during_its_upload_is_gone() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let image = create(
+        &c,
+        &admin,
+        json!({"disk_format": "raw", "container_format": "bare"}),
+    )
+    .await;
+    let id = image["id"].as_str().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(c.cloud.addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "PUT /image/v2/images/{id}/file HTTP/1.1\r\nHost: localhost\r\nX-Auth-Token: {admin}\r\nAccept: application/json\r\nContent-Type: application/octet-stream\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&[1u8; 1000]).await.unwrap();
+    stream.flush().await.unwrap();
+    for _ in 0..50 {
+        if show(&c, &admin, id).await.json["status"] == "saving" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    c.call(
+        "DELETE",
+        &format!("/image/v2/images/{id}"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(204);
+    stream.write_all(&[2u8; 1000]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 410"), "{answer}");
+    assert!(answer.contains("could not be found after upload"));
+    let data_dir = c.cloud.clouds_yaml().parent().unwrap().join("images");
+    assert_eq!(std::fs::read_dir(&data_dir).unwrap().count(), 0);
+    c.stop().await;
+}

@@ -256,9 +256,22 @@ async fn upload_data(ctx: &Ctx, id: &str, headers: &HeaderMap, body: Body) -> Ap
     } else {
         None
     };
+    let gone = || {
+        ApiError::new(
+            SERVICE,
+            StatusCode::GONE,
+            format!(
+                "Image {id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded."
+            ),
+        )
+    };
     let final_path = ctx.app.store.image_path(id);
     if let Err(e) = tokio::fs::rename(&part, &final_path).await {
         abandon(&ctx.app, id, &part).await;
+        // Deleting the image mid-upload removes the part file too.
+        if !ctx.app.store.read(|d| d.images.contains_key(id)) {
+            return Err(gone());
+        }
         return Err(ApiError::new(
             SERVICE,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -280,13 +293,7 @@ async fn upload_data(ctx: &Ctx, id: &str, headers: &HeaderMap, body: Body) -> Ap
     });
     if !saved {
         let _ = tokio::fs::remove_file(&final_path).await;
-        return Err(ApiError::new(
-            SERVICE,
-            StatusCode::GONE,
-            format!(
-                "Image {id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded."
-            ),
-        ));
+        return Err(gone());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
