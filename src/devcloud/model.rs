@@ -136,8 +136,28 @@ pub struct Image {
     /// User properties (`os_distro`, `hw_disk_bus`, ...): Glance stores
     /// them as strings.
     pub properties: BTreeMap<String, String>,
-    /// Projects the image is shared with (visibility `shared`).
+    /// Projects the image is shared with (visibility `shared`), whatever
+    /// their member status.
     pub members: BTreeSet<String>,
+    /// Each member's status and times, by project id (added after data
+    /// version 1 shipped, hence the default).
+    #[serde(default)]
+    pub member_details: BTreeMap<String, ImageMember>,
+    /// Unix milliseconds of creation, made strictly increasing:
+    /// `created_at` has whole seconds only, and listing sorts images made
+    /// within one second by this (added after data version 1 shipped,
+    /// hence the default).
+    #[serde(default)]
+    pub created_millis: u64,
+}
+
+/// A project's membership of a shared image.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImageMember {
+    /// pending, accepted or rejected.
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

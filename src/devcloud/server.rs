@@ -154,6 +154,7 @@ fn needs_auth(method: &Method, path: &str) -> bool {
             | "/identity/v3"
             | "/image"
             | "/image/versions"
+            | "/image/v2"
             | "/compute"
             | "/compute/v2.1"
             | "/compute/v2"
@@ -374,6 +375,8 @@ mod tests {
     #[test]
     fn version_documents_and_token_issue_need_no_token() {
         assert!(!needs_auth(&Method::GET, "/compute/v2.1/"));
+        assert!(!needs_auth(&Method::GET, "/image/v2/"));
+        assert!(needs_auth(&Method::GET, "/image/v2/images"));
         assert!(!needs_auth(&Method::POST, "/identity/v3/auth/tokens"));
         assert!(needs_auth(&Method::GET, "/identity/v3/auth/tokens"));
         assert!(needs_auth(&Method::GET, "/network/v2.0/networks"));

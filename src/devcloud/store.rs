@@ -16,6 +16,9 @@ pub struct Store {
     data: Mutex<Data>,
     dir: PathBuf,
     dirty: AtomicBool,
+    /// Held while saving: the persister and `stop` may flush at once, and
+    /// both write the same temporary file.
+    saving: Mutex<()>,
     changed: Notify,
     /// Unix milliseconds of the earliest pending timer (a build ending, a
     /// deleted server disappearing); `u64::MAX` when there is none, so
@@ -95,6 +98,7 @@ impl Store {
             data: Mutex::new(data),
             dir: dir.to_path_buf(),
             dirty: AtomicBool::new(fresh),
+            saving: Mutex::new(()),
             changed: Notify::new(),
             next_timer: AtomicU64::new(0),
         };
@@ -153,6 +157,7 @@ impl Store {
 
     /// Saves the data now if it changed.
     pub fn flush(&self) -> Result<(), StoreError> {
+        let _saving = self.saving.lock().unwrap_or_else(|e| e.into_inner());
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
