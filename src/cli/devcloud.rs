@@ -46,9 +46,7 @@ pub async fn serve(
         token_ttl: Duration::from_secs(a.token_ttl),
         log,
     };
-    let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let stop = stop_signal();
     let mut started = String::new();
     let result = devcloud::serve_until(options, stop, |cloud| {
         started = format!(
@@ -70,4 +68,21 @@ pub async fn serve(
     result.map_err(|e| CliError::message("devcloud failed", super::error_chain(&e)))?;
     output.err("devcloud stopped; its data is saved.\n");
     Ok(0)
+}
+
+/// Ctrl-C, or a SIGTERM from a process manager or a test harness: either
+/// stops devcloud after it has saved its data.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

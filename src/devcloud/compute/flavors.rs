@@ -147,9 +147,9 @@ fn listed<'d>(d: &'d Data, auth: &Auth, q: &HashMap<String, String>) -> ApiResul
         flavors.drain(..=at);
     }
     if let Some(limit) = q.get("limit") {
-        let n: usize = limit.parse().map_err(|_| {
-            ApiError::bad_request(SERVICE, "limit param must be an integer")
-        })?;
+        let n: usize = limit
+            .parse()
+            .map_err(|_| ApiError::bad_request(SERVICE, "limit param must be an integer"))?;
         flavors.truncate(n);
     }
     Ok(flavors)
