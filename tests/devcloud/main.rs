@@ -139,4 +139,3 @@ impl Cloud {
         self.cloud.stop().await.expect("devcloud stops");
     }
 }
-
