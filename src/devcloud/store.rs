@@ -16,6 +16,9 @@ pub struct Store {
     data: Mutex<Data>,
     dir: PathBuf,
     dirty: AtomicBool,
+    /// Held while saving: the background writer and a final flush at
+    /// stop must not share the temp file.
+    saving: Mutex<()>,
     changed: Notify,
     /// Unix milliseconds of the earliest pending timer (a build ending, a
     /// deleted server disappearing); `u64::MAX` when there is none, so
@@ -95,6 +98,7 @@ impl Store {
             data: Mutex::new(data),
             dir: dir.to_path_buf(),
             dirty: AtomicBool::new(fresh),
+            saving: Mutex::new(()),
             changed: Notify::new(),
             next_timer: AtomicU64::new(0),
         };
@@ -153,6 +157,9 @@ impl Store {
 
     /// Saves the data now if it changed.
     pub fn flush(&self) -> Result<(), StoreError> {
+        // One save at a time; a caller that waited here finds the data
+        // already saved unless it changed meanwhile.
+        let _saving = self.saving.lock().unwrap_or_else(|e| e.into_inner());
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
@@ -240,5 +247,28 @@ mod tests {
             Store::open(dir.path(), seed),
             Err(StoreError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn concurrent_flushes_do_not_trip_over_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path(), Data::default).unwrap());
+        let workers: Vec<_> = (0..4)
+            .map(|n| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        store.write(|d| d.token_key = format!("{n}-{i}"));
+                        store.flush().expect("flush");
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let saved = std::fs::read(dir.path().join("devcloud.json")).unwrap();
+        let saved: Data = serde_json::from_slice(&saved).unwrap();
+        assert_eq!(saved.token_key, store.read(|d| d.token_key.clone()));
     }
 }
