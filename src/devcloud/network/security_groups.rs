@@ -537,6 +537,50 @@ fn protocol(value: Option<&Value>) -> ApiResult<Option<String>> {
     }
 }
 
+/// IANA numbers of the protocol names Neutron accepts, for comparing
+/// rules; `icmpv6` is Neutron's legacy name for `ipv6-icmp`.
+const PROTOCOL_NUMBERS: &[(&str, &str)] = &[
+    ("hopopt", "0"),
+    ("icmp", "1"),
+    ("igmp", "2"),
+    ("ipip", "4"),
+    ("tcp", "6"),
+    ("egp", "8"),
+    ("pgm", "113"),
+    ("udp", "17"),
+    ("ipv6-encap", "41"),
+    ("ipv6-route", "43"),
+    ("ipv6-frag", "44"),
+    ("rsvp", "46"),
+    ("gre", "47"),
+    ("esp", "50"),
+    ("ah", "51"),
+    ("ipv6-icmp", "58"),
+    ("icmpv6", "58"),
+    ("ipv6-nonxt", "59"),
+    ("ipv6-opts", "60"),
+    ("ospf", "89"),
+    ("vrrp", "112"),
+    ("dccp", "33"),
+    ("sctp", "132"),
+    ("udplite", "136"),
+];
+
+/// A rule's protocol as a number where it has one.
+fn protocol_number(protocol: Option<&str>) -> Option<&str> {
+    protocol.map(|p| {
+        PROTOCOL_NUMBERS
+            .iter()
+            .find(|(name, _)| *name == p)
+            .map_or(p, |(_, number)| number)
+    })
+}
+
+/// A remote prefix for comparing rules: "anywhere" is no prefix.
+fn prefix_key(prefix: Option<&str>) -> Option<&str> {
+    prefix.filter(|p| *p != "0.0.0.0/0" && *p != "::/0")
+}
+
 fn port_value(value: Option<&Value>) -> ApiResult<Option<u16>> {
     let Some(v) = value.filter(|v| !v.is_null()) else {
         return Ok(None);
@@ -600,7 +644,7 @@ fn create_rule_one(d: &mut Data, item: &Map<String, Value>, auth: &Auth) -> ApiR
                 return Err(error(
                     StatusCode::BAD_REQUEST,
                     "SecurityGroupRuleParameterConflict",
-                    format!("Conflicting value ethertype {ethertype} for CIDR {shown}"),
+                    format!("Conflicting value ethertype {ethertype} for CIDR {text}"),
                 ));
             }
             Some(shown)
@@ -630,9 +674,10 @@ fn create_rule_one(d: &mut Data, item: &Map<String, Value>, auth: &Auth) -> ApiR
                     "Invalid value for port 0",
                 ));
             }
-            if let (Some(a), Some(b)) = (min, max)
-                && a > b
-            {
+            // Both ends or neither: a port protocol with just one end
+            // is not a range.
+            let ordered = matches!((min, max), (Some(a), Some(b)) if a <= b);
+            if (min.is_some() || max.is_some()) && !ordered {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
                     "SecurityGroupInvalidPortRange",
@@ -685,14 +730,16 @@ fn create_rule_one(d: &mut Data, item: &Map<String, Value>, auth: &Auth) -> ApiR
         ));
     }
     let description = text("description").unwrap_or_default();
+    // Neutron compares rules with protocols by number and "anywhere"
+    // prefixes as no prefix.
     let same = |r: &&SecurityGroupRule| {
         r.security_group_id == group.id
             && r.direction == item["direction"].as_str().unwrap_or_default()
             && r.ethertype == ethertype
-            && r.protocol == protocol
+            && protocol_number(r.protocol.as_deref()) == protocol_number(protocol.as_deref())
             && r.port_range_min == min
             && r.port_range_max == max
-            && r.remote_ip_prefix == prefix
+            && prefix_key(r.remote_ip_prefix.as_deref()) == prefix_key(prefix.as_deref())
             && r.remote_group_id == remote_group
     };
     if let Some(existing) = d.security_group_rules.values().find(same) {
