@@ -462,8 +462,12 @@ fn create_one(d: &mut Data, item: &Map<String, Value>, auth: &Auth) -> ApiResult
         Some(Value::Null) => None,
         Some(v) => ip_of(v).map(ipam::to_u128),
     };
+    // No pools, null or an empty list alike, means the IPAM driver's
+    // pools around the gateway.
     let pools = match item.get("allocation_pools") {
-        Some(p) if !p.is_null() => check_requested_pools(p, &cidr, gateway)?,
+        Some(p @ Value::Array(list)) if !list.is_empty() => {
+            check_requested_pools(p, &cidr, gateway)?
+        }
         _ => ipam::generate_pools(&cidr, gateway),
     };
     if cidr.prefix == 0 {
@@ -707,12 +711,16 @@ pub async fn update(
 }
 
 /// Removes a subnet; ports of networks' own services (DHCP) lose their
-/// addresses in it, any other port holding one blocks the delete.
+/// addresses in it, any other port holding one blocks the delete, except
+/// on SLAAC subnets, whose addresses ports were given automatically and
+/// lose the same way.
 pub fn delete_subnet(d: &mut Data, id: &str) -> ApiResult<()> {
-    let in_use = d.ports.values().any(|p| {
-        !AUTO_DELETE_OWNERS.contains(&p.device_owner.as_str())
-            && p.fixed_ips.iter().any(|ip| ip.subnet_id == id)
-    });
+    let automatic = d.subnets.get(id).is_some_and(is_auto_address);
+    let in_use = !automatic
+        && d.ports.values().any(|p| {
+            !AUTO_DELETE_OWNERS.contains(&p.device_owner.as_str())
+                && p.fixed_ips.iter().any(|ip| ip.subnet_id == id)
+        });
     if in_use {
         return Err(error(
             StatusCode::CONFLICT,
