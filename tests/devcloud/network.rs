@@ -922,6 +922,18 @@ async fn subnet_gateways_and_allocation_pools() {
     let r = post_subnet(
         &c,
         &token,
+        body("10.0.9.0/24", json!({"allocation_pools": []})),
+    )
+    .await;
+    r.expect(201);
+    assert_eq!(
+        r.json["subnet"]["allocation_pools"],
+        json!([{"start": "10.0.9.2", "end": "10.0.9.254"}])
+    );
+
+    let r = post_subnet(
+        &c,
+        &token,
         body(
             "10.0.4.0/24",
             json!({"allocation_pools": [{"start": "10.0.4.1", "end": "10.0.4.50"}]}),
@@ -1513,6 +1525,75 @@ async fn security_groups_and_rules() {
         )
         .await;
     neutron_error(&r, 400, "SecurityGroupInvalidPortRange");
+    // A port protocol needs both ends of the range.
+    let r = c
+        .call(
+            "POST",
+            RULES,
+            Some(&token),
+            Some(json!({"security_group_rule": {
+                "security_group_id": web, "direction": "ingress", "protocol": "tcp",
+                "port_range_min": 22,
+            }})),
+        )
+        .await;
+    let message = neutron_error(&r, 400, "SecurityGroupInvalidPortRange");
+    assert_eq!(
+        message,
+        "For TCP/UDP protocols, port_range_min must be <= port_range_max"
+    );
+    // The same rule written differently is still the same rule: protocol
+    // by number, "anywhere" as 0.0.0.0/0.
+    let r = c
+        .call(
+            "POST",
+            RULES,
+            Some(&token),
+            Some(json!({"security_group_rule": {
+                "security_group_id": web, "direction": "ingress", "protocol": "tcp",
+                "port_range_min": 22, "port_range_max": 22,
+            }})),
+        )
+        .await;
+    r.expect(201);
+    let ssh = id_of(&r, "security_group_rule");
+    for (protocol, prefix) in [(json!("6"), json!("0.0.0.0/0")), (json!(6), Value::Null)] {
+        let r = c
+            .call(
+                "POST",
+                RULES,
+                Some(&token),
+                Some(json!({"security_group_rule": {
+                    "security_group_id": web, "direction": "ingress", "protocol": protocol,
+                    "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": prefix,
+                }})),
+            )
+            .await;
+        let message = neutron_error(&r, 409, "SecurityGroupRuleExists");
+        assert!(
+            message.ends_with(&format!("Rule id is {ssh}.")),
+            "{message}"
+        );
+    }
+    c.call("DELETE", &format!("{RULES}/{ssh}"), Some(&token), None)
+        .await
+        .expect(204);
+    let r = c
+        .call(
+            "POST",
+            RULES,
+            Some(&token),
+            Some(json!({"security_group_rule": {
+                "security_group_id": web, "direction": "ingress", "ethertype": "IPv6",
+                "remote_ip_prefix": "10.0.0.1",
+            }})),
+        )
+        .await;
+    let message = neutron_error(&r, 400, "SecurityGroupRuleParameterConflict");
+    assert_eq!(
+        message,
+        "Conflicting value ethertype IPv6 for CIDR 10.0.0.1"
+    );
     let r = c
         .call(
             "POST",
@@ -1937,5 +2018,51 @@ async fn resources_survive_a_restart() {
     // Allocation carries on from the stored state.
     let next = create_port(&c, &token, json!({"network_id": net})).await;
     assert_eq!(next["fixed_ips"][0]["ip_address"], "10.3.0.3");
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn slaac_addresses_do_not_keep_a_subnet() {
+    let c = Cloud::start().await;
+    let token = c.token("demo").await;
+    let net = create_network(&c, &token, json!({"name": "n"})).await;
+    let v4 = create_subnet(&c, &token, &net, "10.0.0.0/24").await;
+    let r = post_subnet(
+        &c,
+        &token,
+        json!({"network_id": net, "cidr": "2001:db8::/64", "ip_version": 6,
+               "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"}),
+    )
+    .await;
+    r.expect(201);
+    let v6 = id_of(&r, "subnet");
+    let port = create_port(
+        &c,
+        &token,
+        json!({"network_id": net, "mac_address": "fa:16:3e:00:00:01"}),
+    )
+    .await;
+    let port_id = port["id"].as_str().unwrap();
+    assert_eq!(
+        port["fixed_ips"],
+        json!([
+            {"subnet_id": v4["id"], "ip_address": "10.0.0.2"},
+            {"subnet_id": v6, "ip_address": "2001:db8::f816:3eff:fe00:1"},
+        ])
+    );
+    c.call("DELETE", &format!("{SUBNETS}/{v6}"), Some(&token), None)
+        .await
+        .expect(204);
+    let r = c
+        .call("GET", &format!("{PORTS}/{port_id}"), Some(&token), None)
+        .await;
+    assert_eq!(
+        r.json["port"]["fixed_ips"],
+        json!([{"subnet_id": v4["id"], "ip_address": "10.0.0.2"}])
+    );
+    let v4_id = v4["id"].as_str().unwrap();
+    c.call("DELETE", &format!("{SUBNETS}/{v4_id}"), Some(&token), None)
+        .await
+        .expect(409);
     c.stop().await;
 }
