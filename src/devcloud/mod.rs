@@ -16,6 +16,7 @@ pub mod control;
 pub mod error;
 pub mod identity;
 pub mod image;
+pub mod ipam;
 pub mod model;
 pub mod network;
 pub mod server;

@@ -272,6 +272,12 @@ pub struct Network {
     pub created_at: String,
     pub updated_at: String,
     pub revision_number: u64,
+    /// `provider:physical_network` (flat and VLAN networks).
+    #[serde(default)]
+    pub physical_network: Option<String>,
+    /// Creation order among networks (lists and `usable_networks`).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -307,6 +313,9 @@ pub struct Subnet {
     pub created_at: String,
     pub updated_at: String,
     pub revision_number: u64,
+    /// Creation order among subnets (a network's `subnets`, allocation).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -335,6 +344,37 @@ pub struct Port {
     pub created_at: String,
     pub updated_at: String,
     pub revision_number: u64,
+    /// Creation order among ports.
+    #[serde(default)]
+    pub seq: u64,
+    #[serde(default)]
+    pub allowed_address_pairs: Vec<AddressPair>,
+    /// `binding:host_id`; empty while unbound.
+    #[serde(default)]
+    pub binding_host_id: String,
+    /// `binding:vnic_type`; empty means `normal`.
+    #[serde(default)]
+    pub binding_vnic_type: String,
+    /// `binding:profile`.
+    #[serde(default)]
+    pub binding_profile: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub extra_dhcp_opts: Vec<ExtraDhcpOpt>,
+}
+
+/// An address (and optionally a MAC) a port may also use.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AddressPair {
+    pub ip_address: String,
+    pub mac_address: String,
+}
+
+/// A DHCP option sent to a port.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExtraDhcpOpt {
+    pub opt_name: String,
+    pub opt_value: String,
+    pub ip_version: u8,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -348,6 +388,9 @@ pub struct SecurityGroup {
     pub created_at: String,
     pub updated_at: String,
     pub revision_number: u64,
+    /// Creation order among security groups.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -368,4 +411,7 @@ pub struct SecurityGroupRule {
     pub created_at: String,
     pub updated_at: String,
     pub revision_number: u64,
+    /// Creation order among rules.
+    #[serde(default)]
+    pub seq: u64,
 }

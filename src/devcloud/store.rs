@@ -246,4 +246,27 @@ mod tests {
             Err(StoreError::Parse { .. })
         ));
     }
+
+    #[test]
+    fn concurrent_flushes_do_not_trip_over_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path(), Data::default).unwrap());
+        let workers: Vec<_> = (0..4)
+            .map(|n| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        store.write(|d| d.token_key = format!("{n}-{i}"));
+                        store.flush().expect("flush");
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let saved = std::fs::read(dir.path().join("devcloud.json")).unwrap();
+        let saved: Data = serde_json::from_slice(&saved).unwrap();
+        assert_eq!(saved.token_key, store.read(|d| d.token_key.clone()));
+    }
 }
