@@ -247,7 +247,9 @@ pub async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Nex
         .get::<MatchedPath>()
         .map_or_else(|| path.clone(), |m| m.as_str().to_string());
     let service = service_of(&path);
-    {
+    // The counts are of the cloud's API calls: asking for them, or
+    // steering devcloud, is not one.
+    if !path.starts_with("/devcloud") {
         let mut counts = app.requests.lock().unwrap_or_else(|e| e.into_inner());
         *counts.entry(format!("{method} {route}")).or_default() += 1;
     }

@@ -7,6 +7,7 @@ mod control;
 mod identity;
 mod image;
 mod network;
+mod servers;
 
 use serde_json::Value;
 use stackform::devcloud::{DevCloud, Options};

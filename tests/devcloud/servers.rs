@@ -1,0 +1,547 @@
+//! Nova servers: builds, addresses from Neutron ports, the rules for
+//! choosing networks, failed builds, deletion, scoping and restarts.
+
+use super::{Cloud, Reply};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn mv(v: &str) -> [(&'static str, String); 1] {
+    [("OpenStack-API-Version", format!("compute {v}"))]
+}
+
+/// An active public image of a few bytes, uploaded as `raw`.
+async fn active_image(c: &Cloud, admin: &str, name: &str) -> String {
+    let r = c
+        .call(
+            "POST",
+            "/image/v2/images",
+            Some(admin),
+            Some(json!({"name": name, "disk_format": "raw", "container_format": "bare", "visibility": "public"})),
+        )
+        .await;
+    r.expect(201);
+    let id = r.json["id"].as_str().expect("image id").to_string();
+    c.send(
+        "PUT",
+        &format!("/image/v2/images/{id}/file"),
+        Some(admin),
+        Some(("application/octet-stream".into(), b"a tiny disk".to_vec())),
+        &[],
+    )
+    .await
+    .expect(204);
+    id
+}
+
+/// A network with one IPv4 subnet; answers (network id, subnet id).
+async fn network_with_subnet(c: &Cloud, token: &str, name: &str, cidr: &str) -> (String, String) {
+    let r = c
+        .call(
+            "POST",
+            "/network/v2.0/networks",
+            Some(token),
+            Some(json!({"network": {"name": name}})),
+        )
+        .await;
+    r.expect(201);
+    let net = r.json["network"]["id"]
+        .as_str()
+        .expect("network id")
+        .to_string();
+    let r = c
+        .call(
+            "POST",
+            "/network/v2.0/subnets",
+            Some(token),
+            Some(json!({"subnet": {"network_id": net, "cidr": cidr, "ip_version": 4, "name": format!("{name}-subnet")}})),
+        )
+        .await;
+    r.expect(201);
+    let subnet = r.json["subnet"]["id"]
+        .as_str()
+        .expect("subnet id")
+        .to_string();
+    (net, subnet)
+}
+
+async fn create_server(c: &Cloud, token: &str, version: &str, server: Value) -> Reply {
+    let headers = mv(version);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    c.send(
+        "POST",
+        "/compute/v2.1/servers",
+        Some(token),
+        Some((
+            "application/json".into(),
+            serde_json::to_vec(&json!({"server": server})).expect("json"),
+        )),
+        &headers,
+    )
+    .await
+}
+
+async fn show(c: &Cloud, token: &str, id: &str) -> Reply {
+    c.call(
+        "GET",
+        &format!("/compute/v2.1/servers/{id}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// Polls the server until its status is `status`; answers its document.
+async fn wait_for(c: &Cloud, token: &str, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = show(c, token, id).await;
+        r.expect(200);
+        if r.json["server"]["status"] == status {
+            return r.json["server"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server {id} never became {status}: {}",
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_gone(c: &Cloud, token: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while show(c, token, id).await.status != 404 {
+        assert!(Instant::now() < deadline, "server {id} was never deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list["servers"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_server_builds_gets_a_port_on_its_network_and_is_deleted_with_it() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    c.call(
+        "PUT",
+        "/devcloud/settings",
+        None,
+        Some(json!({"build_time": 1.0})),
+    )
+    .await
+    .expect(200);
+    let image = active_image(&c, &admin, "cirros").await;
+    let (net, subnet) = network_with_subnet(&c, &admin, "private", "10.1.0.0/24").await;
+
+    let r = create_server(
+        &c,
+        &admin,
+        "2.90",
+        json!({"name": "web-1", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}]}),
+    )
+    .await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+    assert!(r.json["server"]["adminPass"].is_string());
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.ends_with(&format!("/compute/v2.1/servers/{id}")))
+    );
+    assert_eq!(
+        show(&c, &admin, &id).await.json["server"]["status"],
+        "BUILD"
+    );
+
+    let server = wait_for(&c, &admin, &id, "ACTIVE").await;
+    assert_eq!(server["OS-EXT-STS:vm_state"], "active");
+    let address = &server["addresses"]["private"][0];
+    assert_eq!(address["version"], 4);
+    assert_eq!(address["OS-EXT-IPS:type"], "fixed");
+    let ip = address["addr"].as_str().expect("an address").to_string();
+    assert!(ip.starts_with("10.1.0."), "{ip}");
+    assert_ne!(ip, "10.1.0.1", "the gateway is not handed out");
+
+    let ports = c
+        .call(
+            "GET",
+            &format!("/network/v2.0/ports?device_id={id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    ports.expect(200);
+    let port = &ports.json["ports"][0];
+    assert_eq!(port["device_owner"], "compute:nova");
+    assert_eq!(port["network_id"], net.as_str());
+    assert_eq!(port["fixed_ips"][0]["subnet_id"], subnet.as_str());
+    assert_eq!(port["fixed_ips"][0]["ip_address"], ip.as_str());
+
+    let found = c
+        .call(
+            "GET",
+            "/compute/v2.1/servers/detail?name=^web",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&found.json), vec![id.as_str()]);
+    let none = c
+        .call(
+            "GET",
+            "/compute/v2.1/servers?status=ERROR",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&none.json), Vec::<&str>::new());
+
+    let r = c
+        .call(
+            "PUT",
+            &format!("/compute/v2.1/servers/{id}"),
+            Some(&admin),
+            Some(json!({"server": {"name": "web-2"}})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["server"]["name"], "web-2");
+
+    // Neutron refuses to drop a subnet a server still has an address on.
+    let r = c
+        .call(
+            "DELETE",
+            &format!("/network/v2.0/subnets/{subnet}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    r.expect(409);
+    assert_eq!(r.json["NeutronError"]["type"], "SubnetInUse");
+
+    c.call(
+        "DELETE",
+        &format!("/compute/v2.1/servers/{id}"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(204);
+    wait_gone(&c, &admin, &id).await;
+    let ports = c
+        .call(
+            "GET",
+            &format!("/network/v2.0/ports?device_id={id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(ports.json["ports"], json!([]));
+    c.call(
+        "DELETE",
+        &format!("/network/v2.0/subnets/{subnet}"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(204);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn without_networks_a_server_joins_the_only_network_and_several_conflict() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let demo = c.token("demo").await;
+    let image = active_image(&c, &admin, "cirros").await;
+    let server = |name: &str| json!({"name": name, "imageRef": image, "flavorRef": "1"});
+
+    // No network at all: Nova has nothing to attach the server to.
+    let r = create_server(&c, &demo, "2.1", server("lonely")).await;
+    r.expect(400);
+    assert!(r.json["badRequest"]["message"].is_string(), "{}", r.text);
+
+    network_with_subnet(&c, &demo, "only", "192.168.10.0/24").await;
+    let r = create_server(&c, &demo, "2.1", server("one")).await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+    let active = wait_for(&c, &demo, &id, "ACTIVE").await;
+    assert!(active["addresses"]["only"][0]["addr"].is_string());
+
+    network_with_subnet(&c, &demo, "second", "192.168.20.0/24").await;
+    let r = create_server(&c, &demo, "2.1", server("two")).await;
+    r.expect(409);
+    assert_eq!(
+        r.json["conflictingRequest"]["message"],
+        "Multiple possible networks found, use a Network ID to be more specific."
+    );
+
+    // From 2.37 `networks` is required, and "none" means no network.
+    create_server(&c, &demo, "2.37", server("strict"))
+        .await
+        .expect(400);
+    let mut detached = server("detached");
+    detached["networks"] = json!("none");
+    let r = create_server(&c, &demo, "2.37", detached).await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+    let active = wait_for(&c, &demo, &id, "ACTIVE").await;
+    assert_eq!(active["addresses"], json!({}));
+    // "none" is only a word from 2.37 on.
+    let mut early = server("early");
+    early["networks"] = json!("none");
+    create_server(&c, &demo, "2.36", early).await.expect(400);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_matching_an_error_rule_fails_its_build_with_a_fault() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let image = active_image(&c, &admin, "cirros").await;
+    let (net, _) = network_with_subnet(&c, &admin, "private", "10.2.0.0/24").await;
+    c.call(
+        "POST",
+        "/devcloud/server-errors",
+        None,
+        Some(json!({"name": "doomed-*", "message": "No valid host was found. "})),
+    )
+    .await
+    .expect(201);
+    let r = create_server(
+        &c,
+        &admin,
+        "2.1",
+        json!({"name": "doomed-1", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}]}),
+    )
+    .await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+    let failed = wait_for(&c, &admin, &id, "ERROR").await;
+    assert_eq!(failed["fault"]["code"], 500);
+    assert_eq!(failed["fault"]["message"], "No valid host was found. ");
+    assert!(
+        failed["fault"]["created"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    // A failed build gives its address back.
+    let ports = c
+        .call(
+            "GET",
+            &format!("/network/v2.0/ports?device_id={id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(ports.json["ports"], json!([]));
+    let errored = c
+        .call(
+            "GET",
+            "/compute/v2.1/servers?status=ERROR",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&errored.json), vec![id.as_str()]);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn bad_server_requests_name_what_is_wrong() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let image = active_image(&c, &admin, "cirros").await;
+    let (net, _) = network_with_subnet(&c, &admin, "private", "10.3.0.0/24").await;
+    let missing = "5a3c3d0e-8d5f-4f9a-9e57-2b8a0f2b6c11";
+    let cases = [
+        (
+            json!({"name": "x", "imageRef": image, "flavorRef": "999", "networks": [{"uuid": net}]}),
+            "Flavor 999 could not be found.".to_string(),
+        ),
+        (
+            json!({"name": "x", "imageRef": missing, "flavorRef": "1", "networks": [{"uuid": net}]}),
+            format!("Image {missing} could not be found."),
+        ),
+        (
+            json!({"name": "x", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": missing}]}),
+            format!("Network {missing} could not be found."),
+        ),
+        (
+            json!({"name": "x", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}], "security_groups": [{"name": "nope"}]}),
+            "Security group nope not found for project".to_string(),
+        ),
+    ];
+    for (server, message) in cases {
+        let r = create_server(&c, &admin, "2.1", server).await;
+        r.expect(400);
+        let got = r.json["badRequest"]["message"].as_str().unwrap_or_default();
+        assert!(
+            got.starts_with(&message),
+            "{got:?} should start with {message:?}"
+        );
+        assert_eq!(r.json["badRequest"]["code"], 400);
+    }
+    // Missing name, an unknown field and malformed JSON.
+    create_server(
+        &c,
+        &admin,
+        "2.1",
+        json!({"imageRef": image, "flavorRef": "1"}),
+    )
+    .await
+    .expect(400);
+    create_server(
+        &c,
+        &admin,
+        "2.1",
+        json!({"name": "x", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}], "colour": "blue"}),
+    )
+    .await
+    .expect(400);
+    let r = c
+        .send(
+            "POST",
+            "/compute/v2.1/servers",
+            Some(&admin),
+            Some(("application/json".into(), b"{\"server\": ".to_vec())),
+            &[],
+        )
+        .await;
+    r.expect(400);
+    assert!(r.json["badRequest"].is_object(), "{}", r.text);
+    // Security groups are accepted by name.
+    create_server(
+        &c,
+        &admin,
+        "2.1",
+        json!({"name": "ok", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}], "security_groups": [{"name": "default"}]}),
+    )
+    .await
+    .expect(202);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn servers_are_visible_to_their_project_and_to_admins_asking_for_all() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let demo = c.token("demo").await;
+    let image = active_image(&c, &admin, "cirros").await;
+    network_with_subnet(&c, &demo, "demo-net", "10.4.0.0/24").await;
+    let r = create_server(
+        &c,
+        &demo,
+        "2.1",
+        json!({"name": "mine", "imageRef": image, "flavorRef": "1"}),
+    )
+    .await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+
+    let own = c
+        .call("GET", "/compute/v2.1/servers", Some(&admin), None)
+        .await;
+    assert_eq!(ids(&own.json), Vec::<&str>::new());
+    let all = c
+        .call(
+            "GET",
+            "/compute/v2.1/servers?all_tenants=1",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&all.json), vec![id.as_str()]);
+    c.call(
+        "GET",
+        "/compute/v2.1/servers?all_tenants=1",
+        Some(&demo),
+        None,
+    )
+    .await
+    .expect(403);
+
+    let (admin_net, _) = network_with_subnet(&c, &admin, "admin-net", "10.5.0.0/24").await;
+    let r = create_server(
+        &c,
+        &admin,
+        "2.1",
+        json!({"name": "theirs", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": admin_net}]}),
+    )
+    .await;
+    r.expect(202);
+    let theirs = r.json["server"]["id"].as_str().expect("id").to_string();
+    let r = show(&c, &demo, &theirs).await;
+    r.expect(404);
+    assert_eq!(r.json["itemNotFound"]["code"], 404);
+    c.call(
+        "DELETE",
+        &format!("/compute/v2.1/servers/{theirs}"),
+        Some(&demo),
+        None,
+    )
+    .await
+    .expect(404);
+    // Another project's private network is not the demo project's to use.
+    create_server(
+        &c,
+        &demo,
+        "2.1",
+        json!({"name": "sneaky", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": admin_net}]}),
+    )
+    .await
+    .expect(400);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn servers_images_and_networks_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let c = Cloud::start_in(dir).await;
+    let admin = c.token("admin").await;
+    let image = active_image(&c, &admin, "cirros").await;
+    let (net, subnet) = network_with_subnet(&c, &admin, "private", "10.6.0.0/24").await;
+    let r = create_server(
+        &c,
+        &admin,
+        "2.1",
+        json!({"name": "keeper", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}]}),
+    )
+    .await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+    let before = wait_for(&c, &admin, &id, "ACTIVE").await;
+
+    let Cloud {
+        cloud, _dir: dir, ..
+    } = c;
+    cloud.stop().await.expect("devcloud stops");
+    let c = Cloud::start_in(dir).await;
+    let after = wait_for(&c, &admin, &id, "ACTIVE").await;
+    assert_eq!(after["addresses"], before["addresses"]);
+    assert_eq!(after["created"], before["created"]);
+    let data = c
+        .send(
+            "GET",
+            &format!("/image/v2/images/{image}/file"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    data.expect(200);
+    assert_eq!(data.text, "a tiny disk");
+    c.call(
+        "GET",
+        &format!("/network/v2.0/subnets/{subnet}"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(200);
+    c.stop().await;
+}
