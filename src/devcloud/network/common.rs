@@ -7,7 +7,9 @@
 use crate::devcloud::error::{ApiError, ApiResult, Service};
 use crate::devcloud::ipam;
 use crate::devcloud::server::Auth;
+use axum::Json;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 
@@ -903,6 +905,31 @@ fn url_encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// A create's answer: the resource under its singular name, or all of a
+/// bulk create under the plural.
+pub fn created_response(singular: &str, plural: &str, bulk: bool, docs: Vec<Value>) -> Response {
+    let mut body = Map::new();
+    if bulk {
+        body.insert(plural.into(), Value::Array(docs));
+    } else {
+        let one = docs.into_iter().next().unwrap_or(Value::Null);
+        body.insert(singular.into(), one);
+    }
+    (StatusCode::CREATED, Json(Value::Object(body))).into_response()
+}
+
+/// The resources a caller sees, in creation order (`seq`), as Neutron
+/// lists them.
+pub fn visible_in_order<'a, T: 'a>(
+    all: impl Iterator<Item = &'a T>,
+    seq: impl Fn(&T) -> u64,
+    visible: impl Fn(&T) -> bool,
+) -> Vec<&'a T> {
+    let mut shown: Vec<&T> = all.filter(|item| visible(item)).collect();
+    shown.sort_by_key(|item| seq(item));
+    shown
 }
 
 /// Where a list lives, for pagination links.

@@ -1,8 +1,9 @@
 //! Networks and their IP availability.
 
 use super::common::{
-    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, error, invalid_input,
-    list_response, new_id, policy_denied, policy_rule, prepare, select_fields, strings, wrap,
+    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, created_response, error,
+    invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, select_fields,
+    strings, visible_in_order, wrap,
 };
 use super::{AVAILABILITY_ZONE, network_visible, next_seq, ports, security_groups};
 use crate::devcloud::error::{ApiError, ApiResult};
@@ -12,7 +13,7 @@ use crate::devcloud::server::{App, Auth};
 use crate::devcloud::time::now_iso;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -440,12 +441,7 @@ pub async fn create(
             .map(|n| Value::Object(render(d, n, admin)))
             .collect())
     })?;
-    let body = if bulk {
-        json!({ "networks": docs })
-    } else {
-        json!({ "network": docs.into_iter().next().unwrap_or(Value::Null) })
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(created_response("network", "networks", bulk, docs))
 }
 
 pub async fn list(
@@ -455,12 +451,11 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let q = ListQuery::parse(&pairs)?;
     let items = app.store.read(|d| {
-        let mut visible: Vec<&Network> = d
-            .networks
-            .values()
-            .filter(|n| network_visible(n, &auth))
-            .collect();
-        visible.sort_by_key(|n| n.seq);
+        let visible = visible_in_order(
+            d.networks.values(),
+            |n: &Network| n.seq,
+            |n| network_visible(n, &auth),
+        );
         visible
             .into_iter()
             .map(|n| render(d, n, auth.is_admin()))

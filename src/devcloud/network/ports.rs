@@ -2,9 +2,9 @@
 //! groups, bindings; and the port side of Nova's calls.
 
 use super::common::{
-    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, error, invalid_input,
-    list_response, new_id, policy_denied, policy_rule, prepare, required, resource_not_found,
-    select_fields, strings, wrap,
+    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, created_response, error,
+    invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, required,
+    resource_not_found, select_fields, strings, visible_in_order, wrap,
 };
 use super::security_groups;
 use super::subnets::{self, is_auto_address, pools_of};
@@ -16,7 +16,7 @@ use crate::devcloud::server::{App, Auth};
 use crate::devcloud::time::now_iso;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -773,12 +773,7 @@ pub async fn create(
             .map(|p| Value::Object(render(p, admin)))
             .collect())
     })?;
-    let body = if bulk {
-        json!({ "ports": docs })
-    } else {
-        json!({ "port": docs.into_iter().next().unwrap_or(Value::Null) })
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(created_response("port", "ports", bulk, docs))
 }
 
 pub async fn list(
@@ -789,12 +784,11 @@ pub async fn list(
     let q = ListQuery::parse(&pairs)?;
     let admin = auth.is_admin();
     let items = app.store.read(|d| {
-        let mut visible: Vec<&Port> = d
-            .ports
-            .values()
-            .filter(|p| port_visible(d, p, &auth))
-            .collect();
-        visible.sort_by_key(|p| p.seq);
+        let visible = visible_in_order(
+            d.ports.values(),
+            |p: &Port| p.seq,
+            |p| port_visible(d, p, &auth),
+        );
         visible
             .into_iter()
             .map(|p| render(p, admin))

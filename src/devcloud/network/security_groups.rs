@@ -2,9 +2,9 @@
 //! made on first use.
 
 use super::common::{
-    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, error, invalid_input,
-    list_response, new_id, policy_denied, policy_rule, prepare, py_list, py_str, required,
-    select_fields, strings, to_int, wrap,
+    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, created_response, error,
+    invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, py_list, py_str,
+    required, select_fields, strings, to_int, visible_in_order, wrap,
 };
 use super::{next_seq, security_group_visible};
 use crate::devcloud::error::{ApiError, ApiResult};
@@ -14,7 +14,7 @@ use crate::devcloud::server::{App, Auth};
 use crate::devcloud::time::now_iso;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -345,12 +345,12 @@ pub async fn create(
             .map(|sg| Value::Object(render(d, sg)))
             .collect())
     })?;
-    let body = if bulk {
-        json!({ "security_groups": docs })
-    } else {
-        json!({ "security_group": docs.into_iter().next().unwrap_or(Value::Null) })
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(created_response(
+        "security_group",
+        "security_groups",
+        bulk,
+        docs,
+    ))
 }
 
 pub async fn list(
@@ -365,12 +365,11 @@ pub async fn list(
         if let Some(project) = auth.project_id.as_deref() {
             ensure_default(d, project);
         }
-        let mut visible: Vec<&SecurityGroup> = d
-            .security_groups
-            .values()
-            .filter(|sg| security_group_visible(sg, &auth))
-            .collect();
-        visible.sort_by_key(|sg| sg.seq);
+        let visible = visible_in_order(
+            d.security_groups.values(),
+            |sg: &SecurityGroup| sg.seq,
+            |sg| security_group_visible(sg, &auth),
+        );
         visible
             .into_iter()
             .map(|sg| render(d, sg))
@@ -811,12 +810,12 @@ pub async fn create_rule(
             .map(|r| Value::Object(render_rule(d, r)))
             .collect())
     })?;
-    let body = if bulk {
-        json!({ "security_group_rules": docs })
-    } else {
-        json!({ "security_group_rule": docs.into_iter().next().unwrap_or(Value::Null) })
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(created_response(
+        "security_group_rule",
+        "security_group_rules",
+        bulk,
+        docs,
+    ))
 }
 
 fn rule_visible(r: &SecurityGroupRule, auth: &Auth) -> bool {
@@ -833,12 +832,11 @@ pub async fn list_rules(
         if let Some(project) = auth.project_id.as_deref() {
             ensure_default(d, project);
         }
-        let mut visible: Vec<&SecurityGroupRule> = d
-            .security_group_rules
-            .values()
-            .filter(|r| rule_visible(r, &auth))
-            .collect();
-        visible.sort_by_key(|r| r.seq);
+        let visible = visible_in_order(
+            d.security_group_rules.values(),
+            |r: &SecurityGroupRule| r.seq,
+            |r| rule_visible(r, &auth),
+        );
         visible
             .into_iter()
             .map(|r| render_rule(d, r))

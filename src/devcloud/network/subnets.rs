@@ -3,8 +3,8 @@
 
 use super::common::{
     Attr, Check, ListContext, ListQuery, Prepared, attr, bad_resource_request, check_revision,
-    error, invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, required,
-    resource_not_found, select_fields, strings, wrap,
+    created_response, error, invalid_input, list_response, new_id, policy_denied, policy_rule,
+    prepare, required, resource_not_found, select_fields, strings, visible_in_order, wrap,
 };
 use super::networks::{self, AUTO_DELETE_OWNERS};
 use super::{network_visible, next_seq, subnet_visible};
@@ -15,7 +15,7 @@ use crate::devcloud::server::{App, Auth};
 use crate::devcloud::time::now_iso;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
@@ -561,12 +561,7 @@ pub async fn create(
             .map(|s| Value::Object(render(s)))
             .collect())
     })?;
-    let body = if bulk {
-        json!({ "subnets": docs })
-    } else {
-        json!({ "subnet": docs.into_iter().next().unwrap_or(Value::Null) })
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(created_response("subnet", "subnets", bulk, docs))
 }
 
 pub async fn list(
@@ -576,12 +571,11 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let q = ListQuery::parse(&pairs)?;
     let items = app.store.read(|d| {
-        let mut visible: Vec<&Subnet> = d
-            .subnets
-            .values()
-            .filter(|s| subnet_visible(d, s, &auth))
-            .collect();
-        visible.sort_by_key(|s| s.seq);
+        let visible = visible_in_order(
+            d.subnets.values(),
+            |s: &Subnet| s.seq,
+            |s| subnet_visible(d, s, &auth),
+        );
         visible.into_iter().map(render).collect::<Vec<_>>()
     });
     let ctx = ListContext {
