@@ -12,6 +12,7 @@
 //! The functions at the bottom are what Nova calls to wire servers to
 //! networks.
 
+mod collection;
 mod common;
 mod discovery;
 mod networks;
@@ -21,7 +22,7 @@ mod subnets;
 mod tags;
 
 use super::error::ApiError;
-use super::model::{Data, Network, Port, SecurityGroup, Subnet};
+use super::model::{Data, Network, Port, SecurityGroup, SecurityGroupRule, Subnet};
 use super::server::{App, Auth};
 use axum::Router;
 use axum::routing::get;
@@ -59,42 +60,53 @@ pub fn router() -> Router<Arc<App>> {
             "/v2.0/network-ip-availabilities/{id}",
             get(networks::show_ip_availability),
         )
-        .route("/v2.0/networks", get(networks::list).post(networks::create))
+        .route(
+            "/v2.0/networks",
+            get(collection::list::<Network>).post(networks::create),
+        )
         .route(
             "/v2.0/networks/{id}",
-            get(networks::show)
+            get(collection::show::<Network>)
                 .put(networks::update)
                 .delete(networks::delete),
         )
-        .route("/v2.0/subnets", get(subnets::list).post(subnets::create))
+        .route(
+            "/v2.0/subnets",
+            get(collection::list::<Subnet>).post(subnets::create),
+        )
         .route(
             "/v2.0/subnets/{id}",
-            get(subnets::show)
+            get(collection::show::<Subnet>)
                 .put(subnets::update)
                 .delete(subnets::delete),
         )
-        .route("/v2.0/ports", get(ports::list).post(ports::create))
+        .route(
+            "/v2.0/ports",
+            get(collection::list::<Port>).post(ports::create),
+        )
         .route(
             "/v2.0/ports/{id}",
-            get(ports::show).put(ports::update).delete(ports::delete),
+            get(collection::show::<Port>)
+                .put(ports::update)
+                .delete(ports::delete),
         )
         .route(
             "/v2.0/security-groups",
-            get(security_groups::list).post(security_groups::create),
+            get(collection::list::<SecurityGroup>).post(security_groups::create),
         )
         .route(
             "/v2.0/security-groups/{id}",
-            get(security_groups::show)
+            get(collection::show::<SecurityGroup>)
                 .put(security_groups::update)
                 .delete(security_groups::delete),
         )
         .route(
             "/v2.0/security-group-rules",
-            get(security_groups::list_rules).post(security_groups::create_rule),
+            get(collection::list::<SecurityGroupRule>).post(security_groups::create_rule),
         )
         .route(
             "/v2.0/security-group-rules/{id}",
-            get(security_groups::show_rule).delete(security_groups::delete_rule),
+            get(collection::show::<SecurityGroupRule>).delete(security_groups::delete_rule),
         )
         .route(
             "/v2.0/{collection}/{id}/tags",

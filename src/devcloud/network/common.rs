@@ -920,18 +920,6 @@ pub fn created_response(singular: &str, plural: &str, bulk: bool, docs: Vec<Valu
     (StatusCode::CREATED, Json(Value::Object(body))).into_response()
 }
 
-/// The resources a caller sees, in creation order (`seq`), as Neutron
-/// lists them.
-pub fn visible_in_order<'a, T: 'a>(
-    all: impl Iterator<Item = &'a T>,
-    seq: impl Fn(&T) -> u64,
-    visible: impl Fn(&T) -> bool,
-) -> Vec<&'a T> {
-    let mut shown: Vec<&T> = all.filter(|item| visible(item)).collect();
-    shown.sort_by_key(|item| seq(item));
-    shown
-}
-
 /// Where a list lives, for pagination links.
 pub struct ListContext<'a> {
     /// `networks`, `security_groups`: the JSON key.

@@ -1,9 +1,9 @@
 //! Networks and their IP availability.
 
+use super::collection::Collection;
 use super::common::{
     Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, created_response, error,
-    invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, select_fields,
-    strings, visible_in_order, wrap,
+    invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, strings, wrap,
 };
 use super::{AVAILABILITY_ZONE, network_visible, next_seq, ports, security_groups};
 use crate::devcloud::error::{ApiError, ApiResult};
@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -444,52 +445,6 @@ pub async fn create(
     Ok(created_response("network", "networks", bulk, docs))
 }
 
-pub async fn list(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    let items = app.store.read(|d| {
-        let visible = visible_in_order(
-            d.networks.values(),
-            |n: &Network| n.seq,
-            |n| network_visible(n, &auth),
-        );
-        visible
-            .into_iter()
-            .map(|n| render(d, n, auth.is_admin()))
-            .collect::<Vec<_>>()
-    });
-    let ctx = ListContext {
-        collection: "networks",
-        url: format!("{}/network/v2.0/networks", app.base_url),
-        keys: KEYS,
-        marker_missing: &not_found,
-    };
-    Ok(Json(list_response(&ctx, &q, items)?))
-}
-
-pub async fn show(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Path(id): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    app.store.read(|d| {
-        let n = d
-            .networks
-            .get(&id)
-            .filter(|n| network_visible(n, &auth))
-            .ok_or_else(|| not_found(&id))?;
-        Ok(Json(wrap(
-            "network",
-            select_fields(render(d, n, auth.is_admin()), &q.fields),
-        )))
-    })
-}
-
 /// Refuses to stop sharing a network other projects use.
 fn check_unshare(d: &Data, n: &Network) -> ApiResult<()> {
     let mut users: BTreeSet<&str> = d
@@ -747,4 +702,31 @@ pub async fn show_ip_availability(
             availability_doc(d, n),
         )))
     })
+}
+
+impl Collection for Network {
+    const SINGULAR: &'static str = "network";
+    const PLURAL: &'static str = "networks";
+    const PATH: &'static str = "networks";
+    const KEYS: &'static [&'static str] = KEYS;
+
+    fn table(d: &Data) -> &BTreeMap<String, Self> {
+        &d.networks
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn visible(&self, _d: &Data, auth: &Auth) -> bool {
+        network_visible(self, auth)
+    }
+
+    fn render(&self, d: &Data, auth: &Auth) -> Map<String, Value> {
+        render(d, self, auth.is_admin())
+    }
+
+    fn not_found(id: &str) -> ApiError {
+        not_found(id)
+    }
 }

@@ -1,10 +1,10 @@
 //! Ports: addresses from the network's subnets, MAC addresses, security
 //! groups, bindings; and the port side of Nova's calls.
 
+use super::collection::Collection;
 use super::common::{
-    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, created_response, error,
-    invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, required,
-    resource_not_found, select_fields, strings, visible_in_order, wrap,
+    Attr, Check, Prepared, attr, check_revision, created_response, error, invalid_input, new_id,
+    policy_denied, policy_rule, prepare, required, resource_not_found, strings, wrap,
 };
 use super::security_groups;
 use super::subnets::{self, is_auto_address, pools_of};
@@ -14,11 +14,12 @@ use crate::devcloud::ipam::{self, Cidr};
 use crate::devcloud::model::{AddressPair, Data, ExtraDhcpOpt, FixedIp, Network, Port, Subnet};
 use crate::devcloud::server::{App, Auth};
 use crate::devcloud::time::now_iso;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -776,53 +777,6 @@ pub async fn create(
     Ok(created_response("port", "ports", bulk, docs))
 }
 
-pub async fn list(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    let admin = auth.is_admin();
-    let items = app.store.read(|d| {
-        let visible = visible_in_order(
-            d.ports.values(),
-            |p: &Port| p.seq,
-            |p| port_visible(d, p, &auth),
-        );
-        visible
-            .into_iter()
-            .map(|p| render(p, admin))
-            .collect::<Vec<_>>()
-    });
-    let ctx = ListContext {
-        collection: "ports",
-        url: format!("{}/network/v2.0/ports", app.base_url),
-        keys: KEYS,
-        marker_missing: &not_found,
-    };
-    Ok(Json(list_response(&ctx, &q, items)?))
-}
-
-pub async fn show(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Path(id): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    app.store.read(|d| {
-        let p = d
-            .ports
-            .get(&id)
-            .filter(|p| port_visible(d, p, &auth))
-            .ok_or_else(|| not_found(&id))?;
-        Ok(Json(wrap(
-            "port",
-            select_fields(render(p, auth.is_admin()), &q.fields),
-        )))
-    })
-}
-
 /// New addresses for a port whose `fixed_ips` are replaced: addresses
 /// it keeps stay, subnet-only requests reuse its address on that subnet.
 fn reallocate(
@@ -1137,5 +1091,32 @@ pub fn release(d: &mut Data, port_id: &str, delete: bool) {
         p.status = status_for("");
         p.revision_number += 1;
         p.updated_at = now_iso();
+    }
+}
+
+impl Collection for Port {
+    const SINGULAR: &'static str = "port";
+    const PLURAL: &'static str = "ports";
+    const PATH: &'static str = "ports";
+    const KEYS: &'static [&'static str] = KEYS;
+
+    fn table(d: &Data) -> &BTreeMap<String, Self> {
+        &d.ports
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn visible(&self, d: &Data, auth: &Auth) -> bool {
+        port_visible(d, self, auth)
+    }
+
+    fn render(&self, _d: &Data, auth: &Auth) -> Map<String, Value> {
+        render(self, auth.is_admin())
+    }
+
+    fn not_found(id: &str) -> ApiError {
+        not_found(id)
     }
 }

@@ -1,10 +1,10 @@
 //! Security groups and their rules. Every project has a `default` group,
 //! made on first use.
 
+use super::collection::Collection;
 use super::common::{
-    Attr, Check, ListContext, ListQuery, Prepared, attr, check_revision, created_response, error,
-    invalid_input, list_response, new_id, policy_denied, policy_rule, prepare, py_list, py_str,
-    required, select_fields, strings, to_int, visible_in_order, wrap,
+    Attr, Check, Prepared, attr, check_revision, created_response, error, invalid_input, new_id,
+    policy_denied, policy_rule, prepare, py_list, py_str, required, strings, to_int, wrap,
 };
 use super::{next_seq, security_group_visible};
 use crate::devcloud::error::{ApiError, ApiResult};
@@ -12,11 +12,12 @@ use crate::devcloud::ipam;
 use crate::devcloud::model::{Data, SecurityGroup, SecurityGroupRule};
 use crate::devcloud::server::{App, Auth};
 use crate::devcloud::time::now_iso;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const DEFAULT: &str = "default";
@@ -351,57 +352,6 @@ pub async fn create(
         bulk,
         docs,
     ))
-}
-
-pub async fn list(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    // Listing is one of the moments Neutron makes the caller's default
-    // group.
-    let items = app.store.write(|d| {
-        if let Some(project) = auth.project_id.as_deref() {
-            ensure_default(d, project);
-        }
-        let visible = visible_in_order(
-            d.security_groups.values(),
-            |sg: &SecurityGroup| sg.seq,
-            |sg| security_group_visible(sg, &auth),
-        );
-        visible
-            .into_iter()
-            .map(|sg| render(d, sg))
-            .collect::<Vec<_>>()
-    });
-    let ctx = ListContext {
-        collection: "security_groups",
-        url: format!("{}/network/v2.0/security-groups", app.base_url),
-        keys: GROUP_KEYS,
-        marker_missing: &not_found,
-    };
-    Ok(Json(list_response(&ctx, &q, items)?))
-}
-
-pub async fn show(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Path(id): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    app.store.read(|d| {
-        let sg = d
-            .security_groups
-            .get(&id)
-            .filter(|sg| security_group_visible(sg, &auth))
-            .ok_or_else(|| not_found(&id))?;
-        Ok(Json(wrap(
-            "security_group",
-            select_fields(render(d, sg), &q.fields),
-        )))
-    })
 }
 
 pub async fn update(
@@ -822,55 +772,6 @@ fn rule_visible(r: &SecurityGroupRule, auth: &Auth) -> bool {
     auth.owns(&r.project_id)
 }
 
-pub async fn list_rules(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    let items = app.store.write(|d| {
-        if let Some(project) = auth.project_id.as_deref() {
-            ensure_default(d, project);
-        }
-        let visible = visible_in_order(
-            d.security_group_rules.values(),
-            |r: &SecurityGroupRule| r.seq,
-            |r| rule_visible(r, &auth),
-        );
-        visible
-            .into_iter()
-            .map(|r| render_rule(d, r))
-            .collect::<Vec<_>>()
-    });
-    let ctx = ListContext {
-        collection: "security_group_rules",
-        url: format!("{}/network/v2.0/security-group-rules", app.base_url),
-        keys: RULE_KEYS,
-        marker_missing: &rule_not_found,
-    };
-    Ok(Json(list_response(&ctx, &q, items)?))
-}
-
-pub async fn show_rule(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Path(id): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    app.store.read(|d| {
-        let r = d
-            .security_group_rules
-            .get(&id)
-            .filter(|r| rule_visible(r, &auth))
-            .ok_or_else(|| rule_not_found(&id))?;
-        Ok(Json(wrap(
-            "security_group_rule",
-            select_fields(render_rule(d, r), &q.fields),
-        )))
-    })
-}
-
 pub async fn delete_rule(
     State(app): State<Arc<App>>,
     Extension(auth): Extension<Auth>,
@@ -896,6 +797,78 @@ pub async fn delete_rule(
         }
         Ok(StatusCode::NO_CONTENT)
     })
+}
+
+/// Listing groups or rules is one of the moments Neutron makes the
+/// caller's default group.
+fn ensure_callers_default(app: &App, auth: &Auth) {
+    if let Some(project) = auth.project_id.as_deref()
+        && app.store.read(|d| default_group_id(d, project).is_none())
+    {
+        app.store.write(|d| ensure_default(d, project));
+    }
+}
+
+impl Collection for SecurityGroup {
+    const SINGULAR: &'static str = "security_group";
+    const PLURAL: &'static str = "security_groups";
+    const PATH: &'static str = "security-groups";
+    const KEYS: &'static [&'static str] = GROUP_KEYS;
+
+    fn table(d: &Data) -> &BTreeMap<String, Self> {
+        &d.security_groups
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn visible(&self, _d: &Data, auth: &Auth) -> bool {
+        security_group_visible(self, auth)
+    }
+
+    fn render(&self, d: &Data, _auth: &Auth) -> Map<String, Value> {
+        render(d, self)
+    }
+
+    fn not_found(id: &str) -> ApiError {
+        not_found(id)
+    }
+
+    fn before_listing(app: &App, auth: &Auth) {
+        ensure_callers_default(app, auth);
+    }
+}
+
+impl Collection for SecurityGroupRule {
+    const SINGULAR: &'static str = "security_group_rule";
+    const PLURAL: &'static str = "security_group_rules";
+    const PATH: &'static str = "security-group-rules";
+    const KEYS: &'static [&'static str] = RULE_KEYS;
+
+    fn table(d: &Data) -> &BTreeMap<String, Self> {
+        &d.security_group_rules
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn visible(&self, _d: &Data, auth: &Auth) -> bool {
+        rule_visible(self, auth)
+    }
+
+    fn render(&self, d: &Data, _auth: &Auth) -> Map<String, Value> {
+        render_rule(d, self)
+    }
+
+    fn not_found(id: &str) -> ApiError {
+        rule_not_found(id)
+    }
+
+    fn before_listing(app: &App, auth: &Auth) {
+        ensure_callers_default(app, auth);
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Subnets: CIDRs, gateways, allocation pools, DNS servers and host
 //! routes, checked in the order Neutron checks them.
 
+use super::collection::Collection;
 use super::common::{
-    Attr, Check, ListContext, ListQuery, Prepared, attr, bad_resource_request, check_revision,
-    created_response, error, invalid_input, list_response, new_id, policy_denied, policy_rule,
-    prepare, required, resource_not_found, select_fields, strings, visible_in_order, wrap,
+    Attr, Check, Prepared, attr, bad_resource_request, check_revision, created_response, error,
+    invalid_input, new_id, policy_denied, policy_rule, prepare, required, resource_not_found,
+    strings, wrap,
 };
 use super::networks::{self, AUTO_DELETE_OWNERS};
 use super::{network_visible, next_seq, subnet_visible};
@@ -13,11 +14,12 @@ use crate::devcloud::ipam::{self, Cidr, PoolError, Range};
 use crate::devcloud::model::{AllocationPool, Data, HostRoute, Subnet};
 use crate::devcloud::server::{App, Auth};
 use crate::devcloud::time::now_iso;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -564,46 +566,6 @@ pub async fn create(
     Ok(created_response("subnet", "subnets", bulk, docs))
 }
 
-pub async fn list(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    let items = app.store.read(|d| {
-        let visible = visible_in_order(
-            d.subnets.values(),
-            |s: &Subnet| s.seq,
-            |s| subnet_visible(d, s, &auth),
-        );
-        visible.into_iter().map(render).collect::<Vec<_>>()
-    });
-    let ctx = ListContext {
-        collection: "subnets",
-        url: format!("{}/network/v2.0/subnets", app.base_url),
-        keys: KEYS,
-        marker_missing: &not_found,
-    };
-    Ok(Json(list_response(&ctx, &q, items)?))
-}
-
-pub async fn show(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Path(id): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
-    let q = ListQuery::parse(&pairs)?;
-    app.store.read(|d| {
-        let s = d
-            .subnets
-            .get(&id)
-            .filter(|s| subnet_visible(d, s, &auth))
-            .ok_or_else(|| not_found(&id))?;
-        Ok(Json(wrap("subnet", select_fields(render(s), &q.fields))))
-    })
-}
-
 /// Whether the caller may change a subnet: its owner, the network's
 /// owner, or an admin.
 fn may_change(d: &Data, s: &Subnet, auth: &Auth) -> bool {
@@ -755,6 +717,33 @@ pub async fn delete(
         delete_subnet(d, &id)?;
         Ok(StatusCode::NO_CONTENT)
     })
+}
+
+impl Collection for Subnet {
+    const SINGULAR: &'static str = "subnet";
+    const PLURAL: &'static str = "subnets";
+    const PATH: &'static str = "subnets";
+    const KEYS: &'static [&'static str] = KEYS;
+
+    fn table(d: &Data) -> &BTreeMap<String, Self> {
+        &d.subnets
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn visible(&self, d: &Data, auth: &Auth) -> bool {
+        subnet_visible(d, self, auth)
+    }
+
+    fn render(&self, _d: &Data, _auth: &Auth) -> Map<String, Value> {
+        render(self)
+    }
+
+    fn not_found(id: &str) -> ApiError {
+        not_found(id)
+    }
 }
 
 #[cfg(test)]
