@@ -120,6 +120,11 @@ async fn version_discovery_and_extensions() {
     ] {
         assert!(aliases.contains(&alias), "{alias} missing from {aliases:?}");
     }
+    // What devcloud does not implement it does not claim, so clients
+    // that look before they call do not call.
+    for alias in ["router", "extraroute", "fip-port-details", "address-scope"] {
+        assert!(!aliases.contains(&alias), "{alias} claimed in {aliases:?}");
+    }
     let r = c
         .call(
             "GET",

@@ -25,7 +25,6 @@ pub async fn resources(State(app): State<Arc<App>>) -> Json<Value> {
     let resources: Vec<Value> = [
         ("network", "networks"),
         ("subnet", "subnets"),
-        ("subnetpool", "subnetpools"),
         ("port", "ports"),
     ]
     .iter()
@@ -36,15 +35,11 @@ pub async fn resources(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({ "resources": resources }))
 }
 
-/// The extensions ML2 with Open vSwitch loads that devcloud answers for:
+/// The extensions ML2 with Open vSwitch loads that devcloud implements
+/// (routers, floating IPs and subnet pools it does not, so it does not
+/// claim them):
 /// (alias, name, description, updated).
 const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
-    (
-        "address-scope",
-        "Address scope",
-        "Address scopes extension.",
-        "2015-07-26T10:00:00-00:00",
-    ),
     (
         "agent",
         "agent",
@@ -68,12 +63,6 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "Port Binding",
         "Expose port bindings of a virtual port to external application",
         "2014-02-03T10:00:00-00:00",
-    ),
-    (
-        "default-subnetpools",
-        "Default Subnetpools",
-        "Provides ability to mark and use a subnetpool as the default.",
-        "2016-02-18T18:00:00-00:00",
     ),
     (
         "dns-integration",
@@ -100,22 +89,10 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "2013-03-17T12:00:00-00:00",
     ),
     (
-        "extraroute",
-        "Neutron Extra Route",
-        "Extra routes configuration for L3 router",
-        "2013-02-01T10:00:00-00:00",
-    ),
-    (
         "filter-validation",
         "Filter parameters validation",
         "Provides validation on filter parameters.",
         "2018-03-21T10:00:00-00:00",
-    ),
-    (
-        "fip-port-details",
-        "Floating IP Port Details Extension",
-        "Add port_details attribute to Floating IP resource",
-        "2018-04-09T10:00:00-00:00",
     ),
     (
         "ip-substring-filtering",
@@ -188,12 +165,6 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "If-Match constraints based on revision_number",
         "Extension indicating that If-Match based on revision_number is supported.",
         "2016-12-11T00:00:00-00:00",
-    ),
-    (
-        "router",
-        "Neutron L3 Router",
-        "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.",
-        "2012-07-20T10:00:00-00:00",
     ),
     (
         "security-group",
@@ -287,7 +258,6 @@ pub async fn availability_zones(Extension(_auth): Extension<Auth>) -> Json<Value
     let zone = super::AVAILABILITY_ZONE;
     Json(json!({"availability_zones": [
         {"name": zone, "resource": "network", "state": "available"},
-        {"name": zone, "resource": "router", "state": "available"},
     ]}))
 }
 
