@@ -24,39 +24,40 @@ pub fn validate(config: &Config, providers: &Providers) -> Result<ConfigGraph, D
     for (addr, resource) in &config.resources {
         let context = resource.describe();
         let type_span = resource.span.clone().map(|s| s.start..s.end);
-        if addr.mode == ResourceMode::Data {
-            diags.push(
-                Diagnostic::error(
-                    "Invalid data source",
-                    format!(
-                        "There is no data source of type {:?} in this version of stackform.",
-                        addr.type_name
-                    ),
-                )
-                .with_subject(config.range(resource.file, type_span))
-                .with_context(context),
-            );
-            continue;
-        }
-        match providers.resource(&addr.type_name) {
-            Some(rt) => check_body(
+        match providers.schema(addr.mode, &addr.type_name) {
+            Some(schema) => check_body(
                 config,
                 resource.file,
                 &resource.body,
-                rt.schema(),
+                schema,
                 &context,
                 &mut diags,
             ),
             None => {
-                let known: Vec<&str> = providers.resource_type_names().collect();
+                let (what, kinds, known): (_, _, Vec<&str>) = match addr.mode {
+                    ResourceMode::Managed => (
+                        "Invalid resource type",
+                        "resource type",
+                        providers.resource_type_names().collect(),
+                    ),
+                    ResourceMode::Data => (
+                        "Invalid data source",
+                        "data source",
+                        providers.data_source_type_names().collect(),
+                    ),
+                };
+                let listed = if known.is_empty() {
+                    format!("This version of stackform knows no {kinds}s.")
+                } else {
+                    format!(
+                        "The {kinds}s this version of stackform knows are: {}.",
+                        known.join(", ")
+                    )
+                };
                 diags.push(
                     Diagnostic::error(
-                        "Invalid resource type",
-                        format!(
-                            "There is no resource type named {:?}. The resource types this version of stackform knows are: {}.",
-                            addr.type_name,
-                            known.join(", ")
-                        ),
+                        what,
+                        format!("There is no {kinds} named {:?}. {listed}", addr.type_name),
                     )
                     .with_subject(config.range(resource.file, type_span))
                     .with_context(context),
@@ -121,7 +122,7 @@ fn type_check(
             }
             NodeId::Resource(addr) => {
                 let resource = &config.resources[addr];
-                let Some(rt) = providers.resource(&addr.type_name) else {
+                let Some(schema) = providers.schema(addr.mode, &addr.type_name) else {
                     continue;
                 };
                 let context = resource.describe();
@@ -141,12 +142,12 @@ fn type_check(
                     config,
                     resource.file,
                     &resource.body,
-                    rt.schema(),
+                    schema,
                     &mut eval,
                     &context,
                     diags,
                 );
-                let instance = unknown_of(rt.schema());
+                let instance = unknown_of(schema);
                 let value = if resource.count.is_some() {
                     Value::Unknown(Type::list(instance.type_of()))
                 } else if resource.for_each.is_some() {

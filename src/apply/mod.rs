@@ -518,7 +518,7 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
     let Some(config_value) = instance_config(
         &ctx.config,
         resource,
-        rt.as_ref(),
+        rt.schema(),
         &addr.key,
         &expansion,
         &ctx.run,
@@ -969,6 +969,170 @@ mod tests {
         .unwrap();
         let steps = lock(&steps).clone();
         (result, steps)
+    }
+
+    /// A data source that "finds" an object by name: `id` is derived
+    /// from the name; the name `missing` finds nothing.
+    struct LookupByName(crate::provider::Schema);
+
+    #[async_trait::async_trait]
+    impl crate::provider::DataSourceType for LookupByName {
+        fn type_name(&self) -> &'static str {
+            "test_lookup"
+        }
+        fn provider(&self) -> &'static str {
+            "test"
+        }
+        fn schema(&self) -> &crate::provider::Schema {
+            &self.0
+        }
+        async fn read(&self, config: &Value) -> Result<Value, crate::provider::ProviderError> {
+            let name = config
+                .get_attr("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            if name == "missing" {
+                return Err(crate::provider::ProviderError::new(
+                    "No object found",
+                    format!("No object matches name = {name:?}."),
+                ));
+            }
+            Ok(Value::object(
+                [
+                    ("name".to_string(), Value::from(name)),
+                    ("id".to_string(), Value::string(format!("id-of-{name}"))),
+                ]
+                .into_iter()
+                .collect(),
+            ))
+        }
+    }
+
+    fn with_lookup() -> Providers {
+        use crate::provider::{AttrMode, AttributeSchema};
+        let mut schema = crate::provider::Schema::default();
+        schema.attributes.insert(
+            "name".into(),
+            AttributeSchema::new(crate::lang::value::Type::String, AttrMode::Required),
+        );
+        schema.attributes.insert(
+            "id".into(),
+            AttributeSchema::new(crate::lang::value::Type::String, AttrMode::Computed),
+        );
+        let mut providers = Providers::builtin();
+        providers.register_data_source(Arc::new(LookupByName(schema)));
+        providers
+    }
+
+    async fn plan_with_lookup(src: &str) -> Result<(Run, Plan), Diagnostics> {
+        let config = load_sources(
+            FsPath::new("."),
+            vec![SourceFile::new("main.tf", "main.tf", src)],
+        )
+        .unwrap();
+        let providers = with_lookup();
+        let graph = crate::validate::validate(&config, &providers)?;
+        let run = Run {
+            config: Arc::new(config),
+            graph: Arc::new(graph),
+        };
+        let plan = plan(PlanRequest {
+            config: &run.config,
+            graph: &run.graph,
+            providers: &providers,
+            variables: BTreeMap::new(),
+            prior: &State::new(),
+            mode: PlanMode::Normal,
+            refresh: true,
+            parallelism: 4,
+        })
+        .await?;
+        Ok((run, plan))
+    }
+
+    #[tokio::test]
+    async fn data_sources_are_read_while_planning_and_feed_resources() {
+        let (run, plan) = plan_with_lookup(
+            r#"
+data "test_lookup" "img" {
+  name = "cirros"
+}
+resource "terraform_data" "vm" {
+  input = data.test_lookup.img.id
+}
+output "image_id" {
+  value = data.test_lookup.img.id
+}
+"#,
+        )
+        .await
+        .unwrap();
+        let vm = plan
+            .changes
+            .iter()
+            .find(|c| c.addr.to_string() == "terraform_data.vm")
+            .unwrap();
+        assert_eq!(vm.action, Action::Create);
+        let input = vm.after.as_ref().and_then(|a| a.get_attr("input")).unwrap();
+        assert_eq!(input.as_str(), Some("id-of-cirros"), "known at plan time");
+        let read = plan
+            .changes
+            .iter()
+            .find(|c| c.addr.to_string() == "data.test_lookup.img")
+            .unwrap();
+        assert_eq!(read.action, Action::NoOp);
+
+        let result = apply(ApplyRequest {
+            config: run.config.clone(),
+            graph: run.graph.clone(),
+            providers: with_lookup(),
+            plan: Arc::new(plan),
+            base: State::new(),
+            parallelism: 4,
+            cancel: Cancel::new(),
+            hooks: Arc::new(hooks::Silent),
+            recorder: Box::new(MemoryRecorder::default()),
+        })
+        .await
+        .unwrap();
+        assert!(result.succeeded());
+        let vm = result.state.resource("terraform_data.vm").unwrap();
+        assert_eq!(vm.attributes["input"]["value"], "id-of-cirros");
+        assert_eq!(result.state.outputs["image_id"].value, "id-of-cirros");
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_or_an_unknown_argument_is_an_error_naming_the_data_source() {
+        let missing = plan_with_lookup("data \"test_lookup\" \"img\" {\n  name = \"missing\"\n}\n")
+            .await
+            .err()
+            .expect("the plan fails");
+        let d = &missing.0[0];
+        assert_eq!(d.summary, "No object found");
+        assert!(d.detail.contains("name = \"missing\""), "{}", d.detail);
+        assert_eq!(d.address.as_deref(), Some("data.test_lookup.img"));
+
+        let unknown = plan_with_lookup(
+            "resource \"terraform_data\" \"a\" {}\ndata \"test_lookup\" \"img\" {\n  name = terraform_data.a.id\n}\n",
+        )
+        .await
+        .err()
+        .expect("the plan fails");
+        assert!(
+            unknown.0[0].summary.contains("known only after apply"),
+            "{:?}",
+            unknown.0[0]
+        );
+
+        let unknown_type = plan_with_lookup("data \"test_nothing\" \"x\" {}\n")
+            .await
+            .err()
+            .expect("the plan fails");
+        assert_eq!(unknown_type.0[0].summary, "Invalid data source");
+        assert!(
+            unknown_type.0[0].detail.contains("test_lookup"),
+            "lists the known ones"
+        );
     }
 
     #[tokio::test]

@@ -22,7 +22,7 @@ use crate::graph::{ConfigGraph, NodeId};
 use crate::lang::eval::Evaluator;
 use crate::lang::refs::ResourceMode;
 use crate::lang::value::{Path, Type, Value};
-use crate::provider::{Providers, ResourceType};
+use crate::provider::{Providers, ResourceType, Schema};
 use crate::state::{State, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -280,7 +280,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         diags: Diagnostics::default(),
     };
     match req.mode {
-        PlanMode::Normal => planner.plan_config(),
+        PlanMode::Normal => planner.plan_config().await,
         PlanMode::Destroy => {}
     }
     planner.plan_orphans(req.mode);
@@ -390,7 +390,7 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    fn plan_config(&mut self) {
+    async fn plan_config(&mut self) {
         for &ix in &self.graph.order {
             match self.graph.graph[ix].clone() {
                 NodeId::Variable(_) => {}
@@ -410,6 +410,9 @@ impl Planner<'_> {
                     };
                     self.run.set_local(&name, value);
                 }
+                NodeId::Resource(addr) if addr.mode == ResourceMode::Data => {
+                    self.read_data_source(&addr).await;
+                }
                 NodeId::Resource(addr) => self.plan_resource(&addr),
                 NodeId::Output(name) => self.plan_output(&name),
             }
@@ -418,19 +421,6 @@ impl Planner<'_> {
 
     fn plan_resource(&mut self, addr: &ConfigAddr) {
         let resource = &self.config.resources[addr];
-        if addr.mode == ResourceMode::Data {
-            self.diags.push(
-                Diagnostic::error(
-                    "Unsupported data source",
-                    format!(
-                        "There is no data source of type {:?} in this version of stackform.",
-                        addr.type_name
-                    ),
-                )
-                .with_subject(self.config.range(resource.file, resource.span.clone())),
-            );
-            return;
-        }
         let Some(rt) = self.providers.resource(&addr.type_name).cloned() else {
             // `validate` reported it.
             self.run.set_resource(addr, Value::unknown());
@@ -453,7 +443,7 @@ impl Planner<'_> {
             let Some(config_value) = instance_config(
                 self.config,
                 resource,
-                rt.as_ref(),
+                rt.schema(),
                 &key,
                 &expansion,
                 &self.run,
@@ -480,6 +470,87 @@ impl Planner<'_> {
                 }
                 Err(d) => {
                     self.diags.push(d);
+                    instances.insert(key, Value::unknown());
+                }
+            }
+        }
+        self.run.set_resource(addr, expansion.aggregate(&instances));
+    }
+
+    /// Reads each instance of a data source now, so that the plan shows
+    /// what the configuration will be built from; the plan carries the
+    /// values read (as no-op changes) to apply.
+    async fn read_data_source(&mut self, addr: &ConfigAddr) {
+        let resource = &self.config.resources[addr];
+        let Some(ds) = self.providers.data_source(&addr.type_name).cloned() else {
+            // `validate` reported it.
+            self.run.set_resource(addr, Value::unknown());
+            return;
+        };
+        let expansion = match expand::expand(self.config, resource, &self.run.scope()) {
+            Ok(e) => e,
+            Err(d) => {
+                self.diags.push(d);
+                self.run.set_resource(addr, Value::unknown());
+                return;
+            }
+        };
+        let dependencies = self
+            .graph
+            .resource_dependencies_transitive(&NodeId::Resource(addr.clone()));
+        let mut instances = HashMap::new();
+        for key in expansion.keys() {
+            let instance = addr.instance(key.clone());
+            let subject = self.config.range(resource.file, resource.span.clone());
+            let Some(config_value) = instance_config(
+                self.config,
+                resource,
+                ds.schema(),
+                &key,
+                &expansion,
+                &self.run,
+                &mut self.diags,
+            ) else {
+                instances.insert(key, Value::unknown());
+                continue;
+            };
+            if !config_value.is_wholly_known() {
+                self.diags.push(
+                    Diagnostic::error(
+                        "Data source depends on values known only after apply",
+                        format!(
+                            "{instance} is read while planning, but its arguments refer to values that only apply can tell (attributes of resources not created yet). Refer to values known now, or apply the resources it depends on first with -target."
+                        ),
+                    )
+                    .with_subject(subject)
+                    .with_address(instance.to_string()),
+                );
+                instances.insert(key, Value::unknown());
+                continue;
+            }
+            let (plain, marks) = config_value.unmark_with_paths();
+            match ds.read(&plain).await {
+                Ok(read) => {
+                    let value = read.mark_paths(&marks);
+                    instances.insert(key, value.clone());
+                    self.changes.push(ResourceChange {
+                        addr: instance,
+                        provider: ds.provider().to_string(),
+                        action: Action::NoOp,
+                        reason: None,
+                        before: None,
+                        after: Some(value),
+                        replace_paths: Vec::new(),
+                        dependencies: dependencies.clone(),
+                        create_before_destroy: false,
+                    });
+                }
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::error(e.summary, e.detail)
+                            .with_subject(subject)
+                            .with_address(instance.to_string()),
+                    );
                     instances.insert(key, Value::unknown());
                 }
             }
@@ -623,7 +694,7 @@ fn parse_config_addr(text: &str) -> Option<ConfigAddr> {
 pub fn instance_config(
     config: &Config,
     resource: &Resource,
-    rt: &dyn ResourceType,
+    schema: &Schema,
     key: &InstanceKey,
     expansion: &Expansion,
     run: &RunValues,
@@ -637,7 +708,7 @@ pub fn instance_config(
         config,
         resource.file,
         &resource.body,
-        rt.schema(),
+        schema,
         &mut eval,
         &resource.describe(),
         diags,

@@ -9,6 +9,7 @@
 
 pub mod builtin;
 
+use crate::lang::refs::ResourceMode;
 use crate::lang::value::{Path, PathStep, Type, Value};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -199,6 +200,20 @@ pub trait ResourceType: Send + Sync {
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError>;
 }
 
+/// A data source: reads an existing object that a configuration selects
+/// by its arguments (a name, filters), at plan time.
+#[async_trait]
+pub trait DataSourceType: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    /// The provider that owns it.
+    fn provider(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    /// Reads what `config` (wholly known) selects and returns the whole
+    /// value: the arguments as given plus what was read. No match, or
+    /// several where one is wanted, is an error naming the filters.
+    async fn read(&self, config: &Value) -> Result<Value, ProviderError>;
+}
+
 /// The planning rule most resource types follow: the configuration wins
 /// for what the user set; computed attributes keep their prior value (or
 /// become unknown on create); a change of a `force_new` attribute forces
@@ -263,6 +278,7 @@ pub fn plan_by_schema(schema: &Schema, prior: Option<&Value>, config: &Value) ->
 #[derive(Clone, Default)]
 pub struct Providers {
     resources: BTreeMap<&'static str, Arc<dyn ResourceType>>,
+    data_sources: BTreeMap<&'static str, Arc<dyn DataSourceType>>,
 }
 
 impl Providers {
@@ -284,6 +300,27 @@ impl Providers {
 
     pub fn resource_type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.resources.keys().copied()
+    }
+
+    pub fn register_data_source(&mut self, data_source: Arc<dyn DataSourceType>) {
+        self.data_sources
+            .insert(data_source.type_name(), data_source);
+    }
+
+    pub fn data_source(&self, type_name: &str) -> Option<&Arc<dyn DataSourceType>> {
+        self.data_sources.get(type_name)
+    }
+
+    pub fn data_source_type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.data_sources.keys().copied()
+    }
+
+    /// The schema of a resource type (`Managed`) or data source (`Data`).
+    pub fn schema(&self, mode: ResourceMode, type_name: &str) -> Option<&Schema> {
+        match mode {
+            ResourceMode::Managed => self.resource(type_name).map(|r| r.schema()),
+            ResourceMode::Data => self.data_source(type_name).map(|d| d.schema()),
+        }
     }
 }
 
