@@ -65,6 +65,7 @@ pub fn validate(config: &Config, providers: &Providers) -> Result<ConfigGraph, D
             }
         }
     }
+    check_provider_blocks(config, providers, &mut diags);
     let graph = match graph::build(config) {
         Ok(g) => Some(g),
         Err(d) => {
@@ -81,6 +82,53 @@ pub fn validate(config: &Config, providers: &Providers) -> Result<ConfigGraph, D
     match graph {
         Some(g) if !diags.has_errors() => Ok(g),
         _ => Err(diags),
+    }
+}
+
+/// Every `provider` block names a known provider, once, and fits its
+/// schema.
+fn check_provider_blocks(config: &Config, providers: &Providers, diags: &mut Diagnostics) {
+    let mut seen = BTreeMap::new();
+    for block in &config.providers {
+        let context = format!("provider \"{}\"", block.name);
+        let subject = config.range(block.file, block.span.clone());
+        if let Some(first) = seen.insert(block.name.as_str(), subject.clone()) {
+            let at = first.map_or_else(String::new, |r| {
+                format!(" at {}:{}", r.filename, r.start.line)
+            });
+            diags.push(
+                Diagnostic::error(
+                    "Duplicate provider configuration",
+                    format!(
+                        "A provider \"{}\" block was already given{at}. Each provider is configured once.",
+                        block.name
+                    ),
+                )
+                .with_subject(subject),
+            );
+            continue;
+        }
+        match providers.provider(&block.name) {
+            Some(p) => check_body(config, block.file, &block.body, p.schema(), &context, diags),
+            None => {
+                let known: Vec<&str> = providers.provider_names().collect();
+                let listed = if known.is_empty() {
+                    "This version of stackform has no configurable providers.".to_string()
+                } else {
+                    format!(
+                        "The providers this version of stackform knows are: {}.",
+                        known.join(", ")
+                    )
+                };
+                diags.push(
+                    Diagnostic::error(
+                        "Invalid provider",
+                        format!("There is no provider named {:?}. {listed}", block.name),
+                    )
+                    .with_subject(subject),
+                );
+            }
+        }
     }
 }
 

@@ -158,6 +158,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Applies a plan.
 pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
     let plan = req.plan.clone();
+    crate::plan::configure_providers(&req.config, &req.graph, &req.providers, &plan.variables)?;
     let (graph, tasks) = build_graph(&req.config, &req.graph, &plan)?;
     let run = RunValues::new(&req.config.dir, plan.variables.clone());
     seed_values(&req.config, &plan, &run);
@@ -1133,6 +1134,139 @@ output "image_id" {
             unknown_type.0[0].detail.contains("test_lookup"),
             "lists the known ones"
         );
+    }
+
+    /// A provider that remembers the configuration it was given, and
+    /// refuses the region `nowhere`.
+    struct RememberingProvider {
+        schema: crate::provider::Schema,
+        configured: Mutex<Vec<Value>>,
+    }
+
+    impl crate::provider::ProviderType for RememberingProvider {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn schema(&self) -> &crate::provider::Schema {
+            &self.schema
+        }
+        fn configure(&self, config: &Value) -> Result<(), crate::provider::ProviderError> {
+            if config.get_attr("region").and_then(|r| r.as_str()) == Some("nowhere") {
+                return Err(crate::provider::ProviderError::new(
+                    "Invalid provider configuration",
+                    "There is no region \"nowhere\".",
+                ));
+            }
+            lock(&self.configured).push(config.clone());
+            Ok(())
+        }
+    }
+
+    async fn plan_with_provider(src: &str) -> (Result<Plan, Diagnostics>, Vec<Value>) {
+        use crate::provider::{AttrMode, AttributeSchema};
+        let mut schema = crate::provider::Schema::default();
+        schema.attributes.insert(
+            "region".into(),
+            AttributeSchema::new(crate::lang::value::Type::String, AttrMode::Optional),
+        );
+        let provider = Arc::new(RememberingProvider {
+            schema,
+            configured: Mutex::default(),
+        });
+        let mut providers = Providers::builtin();
+        providers.register_provider(provider.clone());
+        let config = load_sources(
+            FsPath::new("."),
+            vec![SourceFile::new("main.tf", "main.tf", src)],
+        )
+        .unwrap();
+        let result = match crate::validate::validate(&config, &providers) {
+            Err(d) => Err(d),
+            Ok(graph) => {
+                let variables =
+                    crate::config::variables::resolve(&config, &Default::default(), None).unwrap();
+                plan(PlanRequest {
+                    config: &config,
+                    graph: &graph,
+                    providers: &providers,
+                    variables,
+                    prior: &State::new(),
+                    mode: PlanMode::Normal,
+                    refresh: true,
+                    parallelism: 1,
+                })
+                .await
+            }
+        };
+        let configured = lock(&provider.configured).clone();
+        (result, configured)
+    }
+
+    #[tokio::test]
+    async fn providers_are_configured_from_their_block_before_planning() {
+        let (plan, configured) = plan_with_provider(
+            "variable \"region\" {\n  default = \"RegionOne\"\n}\nlocals {\n  r = upper(var.region)\n}\nprovider \"test\" {\n  region = local.r\n}\n",
+        )
+        .await;
+        assert!(plan.is_ok());
+        assert_eq!(configured.len(), 1);
+        assert_eq!(
+            configured[0].get_attr("region").and_then(|r| r.as_str()),
+            Some("REGIONONE")
+        );
+        // Without a block, the provider is configured with null.
+        let (_, configured) = plan_with_provider("").await;
+        assert_eq!(configured.len(), 1);
+        assert!(configured[0].is_null());
+    }
+
+    #[tokio::test]
+    async fn bad_provider_blocks_are_errors_at_the_block() {
+        let errors = |r: Result<Plan, Diagnostics>| -> Vec<(String, String, Option<usize>)> {
+            r.expect_err("the plan fails")
+                .0
+                .into_iter()
+                .map(|d| (d.summary, d.detail, d.subject.map(|s| s.start.line)))
+                .collect()
+        };
+        let unknown = errors(plan_with_provider("provider \"nope\" {}\n").await.0);
+        assert_eq!(unknown[0].0, "Invalid provider");
+        assert!(unknown[0].1.contains("test"), "lists the known providers");
+        assert_eq!(unknown[0].2, Some(1));
+
+        let twice = errors(
+            plan_with_provider("provider \"test\" {}\n\nprovider \"test\" {}\n")
+                .await
+                .0,
+        );
+        assert_eq!(twice[0].0, "Duplicate provider configuration");
+        assert!(twice[0].1.contains("main.tf:1"), "{}", twice[0].1);
+        assert_eq!(twice[0].2, Some(3));
+
+        let unknown_arg = errors(
+            plan_with_provider("provider \"test\" {\n  zone = 1\n}\n")
+                .await
+                .0,
+        );
+        assert_eq!(unknown_arg[0].0, "Unsupported argument");
+
+        let late = errors(
+            plan_with_provider(
+                "resource \"terraform_data\" \"a\" {}\nprovider \"test\" {\n  region = terraform_data.a.id\n}\n",
+            )
+            .await
+            .0,
+        );
+        assert!(late[0].0.contains("known only after apply"), "{late:?}");
+        assert_eq!(late[0].2, Some(2));
+
+        let refused = errors(
+            plan_with_provider("provider \"test\" {\n  region = \"nowhere\"\n}\n")
+                .await
+                .0,
+        );
+        assert_eq!(refused[0].0, "Invalid provider configuration");
+        assert_eq!(refused[0].2, Some(1));
     }
 
     #[tokio::test]

@@ -259,8 +259,79 @@ pub fn decode_state(
     }
 }
 
+/// Evaluates each `provider` block and configures every provider (with
+/// null when it has no block). Provider blocks may refer to variables and
+/// locals: nothing else is known before planning.
+pub fn configure_providers(
+    config: &Config,
+    graph: &ConfigGraph,
+    providers: &Providers,
+    variables: &BTreeMap<String, Value>,
+) -> Result<(), Diagnostics> {
+    let run = RunValues::new(&config.dir, variables.clone());
+    for &ix in &graph.order {
+        if let NodeId::Local(name) = &graph.graph[ix] {
+            let scope = run.scope();
+            // A local that fails here is reported by the plan; a provider
+            // block using it sees an unknown.
+            let value = Evaluator::new(&scope)
+                .eval(&config.locals[name].value.expr)
+                .unwrap_or_else(|_| Value::unknown());
+            run.set_local(name, value);
+        }
+    }
+    let mut diags = Diagnostics::default();
+    for provider in providers.all_providers() {
+        let block = config.providers.iter().find(|b| b.name == provider.name());
+        let (value, subject) = match block {
+            Some(block) => {
+                let scope = run.scope();
+                let mut eval = Evaluator::new(&scope);
+                let before = diags.0.len();
+                let value = body::eval_body(
+                    config,
+                    block.file,
+                    &block.body,
+                    provider.schema(),
+                    &mut eval,
+                    &format!("provider \"{}\"", block.name),
+                    &mut diags,
+                );
+                if diags.0.len() > before {
+                    continue;
+                }
+                (value, config.range(block.file, block.span.clone()))
+            }
+            None => (Value::NULL, None),
+        };
+        if !value.is_wholly_known() {
+            diags.push(
+                Diagnostic::error(
+                    "Provider configuration depends on values known only after apply",
+                    format!(
+                        "The provider \"{}\" is configured before anything is planned, so its block may refer only to variables and to locals built from them.",
+                        provider.name()
+                    ),
+                )
+                .with_subject(subject),
+            );
+            continue;
+        }
+        let (plain, _) = value.unmark_deep();
+        if let Err(e) = provider.configure(&plain) {
+            diags.push(Diagnostic::error(e.summary, e.detail).with_subject(subject));
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
+}
+
 /// Makes a plan.
 pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
+    configure_providers(req.config, req.graph, req.providers, &req.variables)?;
     let mut prior = decode_state(req.prior, req.providers)?;
     let drift = if req.refresh {
         refresh(&mut prior, req.providers, req.parallelism).await?

@@ -200,6 +200,18 @@ pub trait ResourceType: Send + Sync {
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError>;
 }
 
+/// A provider: its `provider` block is checked against its schema by
+/// `validate`, evaluated, and handed over once per run before any of its
+/// types is used.
+pub trait ProviderType: Send + Sync {
+    /// `openstack`: the name its `provider` block and type prefixes use.
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    /// Takes the evaluated `provider` block (null when there is none).
+    /// Contacts nothing: a run that needs no API call makes none.
+    fn configure(&self, config: &Value) -> Result<(), ProviderError>;
+}
+
 /// A data source: reads an existing object that a configuration selects
 /// by its arguments (a name, filters), at plan time.
 #[async_trait]
@@ -279,6 +291,7 @@ pub fn plan_by_schema(schema: &Schema, prior: Option<&Value>, config: &Value) ->
 pub struct Providers {
     resources: BTreeMap<&'static str, Arc<dyn ResourceType>>,
     data_sources: BTreeMap<&'static str, Arc<dyn DataSourceType>>,
+    providers: BTreeMap<&'static str, Arc<dyn ProviderType>>,
 }
 
 impl Providers {
@@ -313,6 +326,23 @@ impl Providers {
 
     pub fn data_source_type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.data_sources.keys().copied()
+    }
+
+    pub fn register_provider(&mut self, provider: Arc<dyn ProviderType>) {
+        self.providers.insert(provider.name(), provider);
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&Arc<dyn ProviderType>> {
+        self.providers.get(name)
+    }
+
+    pub fn provider_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.providers.keys().copied()
+    }
+
+    /// Every provider, by name.
+    pub fn all_providers(&self) -> impl Iterator<Item = &Arc<dyn ProviderType>> + '_ {
+        self.providers.values()
     }
 
     /// The schema of a resource type (`Managed`) or data source (`Data`).
