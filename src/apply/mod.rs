@@ -1269,6 +1269,198 @@ output "image_id" {
         assert_eq!(refused[0].2, Some(1));
     }
 
+    /// A resource type whose objects live in a shared map (id → name)
+    /// and which refreshes them all with one bulk read.
+    struct BulkReader {
+        schema: crate::provider::Schema,
+        cloud: Arc<Mutex<BTreeMap<String, String>>>,
+        single_reads: Arc<Mutex<usize>>,
+        bulk_reads: Arc<Mutex<Vec<usize>>>,
+    }
+
+    fn named(id: &str, name: &str) -> Value {
+        Value::object(
+            [
+                ("id".to_string(), Value::from(id)),
+                ("name".to_string(), Value::from(name)),
+            ]
+            .into_iter()
+            .collect(),
+        )
+    }
+
+    #[async_trait::async_trait]
+    impl ResourceType for BulkReader {
+        fn type_name(&self) -> &'static str {
+            "test_bulk"
+        }
+        fn provider(&self) -> &'static str {
+            "test"
+        }
+        fn schema(&self) -> &crate::provider::Schema {
+            &self.schema
+        }
+        async fn create(&self, planned: &Value) -> Result<Value, crate::provider::ApplyFailure> {
+            let name = planned
+                .get_attr("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let id = format!("id-{name}");
+            lock(&self.cloud).insert(id.clone(), name.clone());
+            Ok(named(&id, &name))
+        }
+        async fn update(
+            &self,
+            prior: &Value,
+            planned: &Value,
+        ) -> Result<Value, crate::provider::ApplyFailure> {
+            let id = prior
+                .get_attr("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let name = planned
+                .get_attr("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            lock(&self.cloud).insert(id.clone(), name.clone());
+            Ok(named(&id, &name))
+        }
+        async fn delete(&self, prior: &Value) -> Result<(), crate::provider::ProviderError> {
+            let id = prior
+                .get_attr("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            lock(&self.cloud).remove(id);
+            Ok(())
+        }
+        async fn read(
+            &self,
+            _current: &Value,
+        ) -> Result<Option<Value>, crate::provider::ProviderError> {
+            *lock(&self.single_reads) += 1;
+            Err(crate::provider::ProviderError::new(
+                "read",
+                "refresh should read in bulk",
+            ))
+        }
+        fn reads_in_bulk(&self) -> bool {
+            true
+        }
+        async fn read_all(
+            &self,
+            current: &[Value],
+        ) -> Result<Vec<Option<Value>>, crate::provider::ProviderError> {
+            lock(&self.bulk_reads).push(current.len());
+            let cloud = lock(&self.cloud);
+            Ok(current
+                .iter()
+                .map(|c| {
+                    let id = c
+                        .get_attr("id")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default();
+                    cloud.get(id).map(|name| named(id, name))
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn refresh_reads_bulk_types_in_one_call_and_plans_drift_back() {
+        use crate::lang::value::Type;
+        use crate::provider::{AttrMode, AttributeSchema};
+        let mut schema = crate::provider::Schema::default();
+        schema.attributes.insert(
+            "name".into(),
+            AttributeSchema::new(Type::String, AttrMode::Required),
+        );
+        schema.attributes.insert(
+            "id".into(),
+            AttributeSchema::new(Type::String, AttrMode::Computed),
+        );
+        let bulk = Arc::new(BulkReader {
+            schema,
+            cloud: Arc::default(),
+            single_reads: Arc::default(),
+            bulk_reads: Arc::default(),
+        });
+        let mut providers = Providers::builtin();
+        providers.register(bulk.clone());
+        let config = load_sources(
+            FsPath::new("."),
+            vec![SourceFile::new(
+                "main.tf",
+                "main.tf",
+                "resource \"test_bulk\" \"n\" {\n  count = 3\n  name  = \"n${count.index}\"\n}\n",
+            )],
+        )
+        .unwrap();
+        let graph = crate::validate::validate(&config, &providers).unwrap();
+        let run = Run {
+            config: Arc::new(config),
+            graph: Arc::new(graph),
+        };
+        let plan_from = |state: State| {
+            let (run, providers) = (&run, &providers);
+            async move {
+                plan(PlanRequest {
+                    config: &run.config,
+                    graph: &run.graph,
+                    providers,
+                    variables: BTreeMap::new(),
+                    prior: &state,
+                    mode: PlanMode::Normal,
+                    refresh: true,
+                    parallelism: 4,
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let first = plan_from(State::new()).await;
+        let applied = apply(ApplyRequest {
+            config: run.config.clone(),
+            graph: run.graph.clone(),
+            providers: providers.clone(),
+            plan: Arc::new(first),
+            base: State::new(),
+            parallelism: 4,
+            cancel: Cancel::new(),
+            hooks: Arc::new(hooks::Silent),
+            recorder: Box::new(MemoryRecorder::default()),
+        })
+        .await
+        .unwrap();
+        assert!(applied.succeeded());
+        assert_eq!(lock(&bulk.cloud).len(), 3);
+
+        // Outside stackform: n0 is deleted, n1 renamed.
+        lock(&bulk.cloud).remove("id-n0");
+        lock(&bulk.cloud).insert("id-n1".into(), "renamed".into());
+        let second = plan_from(applied.state).await;
+        assert_eq!(
+            *lock(&bulk.bulk_reads),
+            vec![3],
+            "one bulk read of all three"
+        );
+        assert_eq!(*lock(&bulk.single_reads), 0);
+        let action = |a: &str| {
+            second
+                .changes
+                .iter()
+                .find(|c| c.addr.to_string() == a)
+                .map(|c| c.action)
+        };
+        assert_eq!(action("test_bulk.n[0]"), Some(Action::Create));
+        assert_eq!(action("test_bulk.n[1]"), Some(Action::Update));
+        assert_eq!(action("test_bulk.n[2]"), Some(Action::NoOp));
+        let drifted: Vec<String> = second.drift.iter().map(|d| d.addr.to_string()).collect();
+        assert_eq!(drifted, ["test_bulk.n[0]", "test_bulk.n[1]"]);
+    }
+
     #[tokio::test]
     async fn every_create_is_announced_before_it_is_recorded() {
         let v1 = load(V1);

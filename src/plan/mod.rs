@@ -22,7 +22,7 @@ use crate::graph::{ConfigGraph, NodeId};
 use crate::lang::eval::Evaluator;
 use crate::lang::refs::ResourceMode;
 use crate::lang::value::{Path, Type, Value};
-use crate::provider::{Providers, ResourceType, Schema};
+use crate::provider::{ProviderError, Providers, ResourceType, Schema};
 use crate::state::{State, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -384,6 +384,9 @@ async fn refresh(
 ) -> Result<Vec<ResourceDrift>, Diagnostics> {
     let permits = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // Types that read in bulk get all their instances in one task.
+    type BulkRead = (Arc<dyn ResourceType>, Vec<ResourceAddr>, Vec<Value>);
+    let mut bulk: BTreeMap<&str, BulkRead> = BTreeMap::new();
     for (addr, p) in prior.iter() {
         if addr.resource.mode != ResourceMode::Managed {
             continue;
@@ -392,24 +395,66 @@ async fn refresh(
             continue;
         };
         let (plain, _) = p.value.unmark_deep();
+        if rt.reads_in_bulk() {
+            let entry = bulk
+                .entry(rt.type_name())
+                .or_insert_with(|| (rt.clone(), Vec::new(), Vec::new()));
+            entry.1.push(addr.clone());
+            entry.2.push(plain);
+            continue;
+        }
         let addr = addr.clone();
         let permits = permits.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let read = rt.read(&plain).await;
-            (addr, read)
+            vec![(addr, read)]
+        });
+    }
+    for (_, (rt, addrs, values)) in bulk {
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            match rt.read_all(&values).await {
+                Ok(read) if read.len() == addrs.len() => {
+                    addrs.into_iter().zip(read.into_iter().map(Ok)).collect()
+                }
+                Ok(_) => addrs
+                    .into_iter()
+                    .map(|a| {
+                        let e = ProviderError::new(
+                            "Refresh failed",
+                            format!(
+                                "The provider's bulk read of {} gave a wrong number of answers.",
+                                rt.type_name()
+                            ),
+                        );
+                        (a, Err(e))
+                    })
+                    .collect(),
+                // One failed list call is one error, not one per instance.
+                Err(e) => addrs
+                    .into_iter()
+                    .next()
+                    .map(|a| (a, Err(e)))
+                    .into_iter()
+                    .collect(),
+            }
         });
     }
     let mut drift = Vec::new();
     let mut diags = Diagnostics::default();
+    let mut reads = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let Ok((addr, read)) = joined else {
-            diags.push(Diagnostic::error(
+        match joined {
+            Ok(batch) => reads.extend(batch),
+            Err(_) => diags.push(Diagnostic::error(
                 "Refresh failed",
                 "A provider read panicked.",
-            ));
-            continue;
-        };
+            )),
+        }
+    }
+    for (addr, read) in reads {
         let Some(p) = prior.get_mut(&addr) else {
             continue;
         };

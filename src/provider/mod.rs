@@ -198,6 +198,23 @@ pub trait ResourceType: Send + Sync {
     async fn delete(&self, prior: &Value) -> Result<(), ProviderError>;
     /// Reads the object as it is now; `None` when it no longer exists.
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError>;
+
+    /// Whether `read_all` reads many objects in fewer API calls than one
+    /// each (a filtered list), so that refresh hands it every instance of
+    /// the type at once.
+    fn reads_in_bulk(&self) -> bool {
+        false
+    }
+
+    /// Reads several objects of this type as they are now: one answer per
+    /// item of `current`, in order (`None`: gone).
+    async fn read_all(&self, current: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let mut read = Vec::with_capacity(current.len());
+        for c in current {
+            read.push(self.read(c).await?);
+        }
+        Ok(read)
+    }
 }
 
 /// A provider: its `provider` block is checked against its schema by
