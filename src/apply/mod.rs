@@ -1349,6 +1349,9 @@ output "image_id" {
         fn reads_in_bulk(&self) -> bool {
             true
         }
+        async fn import(&self, id: &str) -> Result<Option<Value>, crate::provider::ProviderError> {
+            Ok(lock(&self.cloud).get(id).map(|name| named(id, name)))
+        }
         async fn read_all(
             &self,
             current: &[Value],
@@ -1459,6 +1462,103 @@ output "image_id" {
         assert_eq!(action("test_bulk.n[2]"), Some(Action::NoOp));
         let drifted: Vec<String> = second.drift.iter().map(|d| d.addr.to_string()).collect();
         assert_eq!(drifted, ["test_bulk.n[0]", "test_bulk.n[1]"]);
+    }
+
+    #[tokio::test]
+    async fn import_records_an_existing_object_or_says_why_not() {
+        use crate::lang::value::Type;
+        use crate::plan::import::{ImportRequest, import};
+        use crate::provider::{AttrMode, AttributeSchema};
+        let mut schema = crate::provider::Schema::default();
+        schema.attributes.insert(
+            "name".into(),
+            AttributeSchema::new(Type::String, AttrMode::Required),
+        );
+        schema.attributes.insert(
+            "id".into(),
+            AttributeSchema::new(Type::String, AttrMode::Computed),
+        );
+        let bulk = Arc::new(BulkReader {
+            schema,
+            cloud: Arc::default(),
+            single_reads: Arc::default(),
+            bulk_reads: Arc::default(),
+        });
+        lock(&bulk.cloud).insert("abc".into(), "web".into());
+        let mut providers = Providers::builtin();
+        providers.register(bulk.clone());
+        let config = load_sources(
+            FsPath::new("."),
+            vec![SourceFile::new(
+                "main.tf",
+                "main.tf",
+                "resource \"test_bulk\" \"one\" {\n  name = \"web\"\n}\nresource \"test_bulk\" \"many\" {\n  count = 2\n  name  = \"x\"\n}\nresource \"terraform_data\" \"d\" {}\n",
+            )],
+        )
+        .unwrap();
+        let graph = crate::validate::validate(&config, &providers).unwrap();
+        let variables = BTreeMap::new();
+        let run = |addr: &str, id: &str, state: &State| {
+            let addr: ResourceAddr = addr.parse().unwrap();
+            let (config, graph, providers, variables) = (&config, &graph, &providers, &variables);
+            let state = state.clone();
+            let id = id.to_string();
+            async move {
+                import(ImportRequest {
+                    config,
+                    graph,
+                    providers,
+                    variables,
+                    state: &state,
+                    addr: &addr,
+                    id: &id,
+                })
+                .await
+                .map_err(|d| d.0[0].summary.clone())
+            }
+        };
+        let record = run("test_bulk.one", "abc", &State::new()).await.unwrap();
+        assert_eq!(record.address, "test_bulk.one");
+        assert_eq!(record.attributes["id"], "abc");
+        assert_eq!(record.attributes["name"], "web");
+        assert_eq!(
+            run("test_bulk.many[1]", "abc", &State::new())
+                .await
+                .unwrap()
+                .address,
+            "test_bulk.many[1]"
+        );
+
+        let mut state = State::new();
+        state.put_resource(record);
+        let refusals = [
+            (
+                "test_bulk.one",
+                "abc",
+                "Resource already managed by stackform",
+            ),
+            (
+                "test_bulk.many[0]",
+                "nope",
+                "Cannot import non-existent remote object",
+            ),
+            (
+                "test_bulk.other",
+                "abc",
+                "Configuration for import target does not exist",
+            ),
+            ("test_bulk.many", "abc", "Invalid import address"),
+            ("test_bulk.one[0]", "abc", "Invalid import address"),
+            ("data.test_bulk.one", "abc", "Invalid import address"),
+            (
+                "terraform_data.d",
+                "abc",
+                "Resource type does not support import",
+            ),
+        ];
+        for (addr, id, why) in refusals {
+            assert_eq!(run(addr, id, &state).await.unwrap_err(), why, "{addr}");
+        }
     }
 
     #[tokio::test]

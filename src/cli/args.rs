@@ -39,6 +39,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Destroy everything the state holds.
     Destroy(DestroyArgs),
+    /// Bring an existing object under management as ADDRESS.
+    Import(ImportArgs),
     /// Show the state, or a saved plan.
     Show(ShowArgs),
     /// Show output values from the state.
@@ -164,6 +166,20 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// The resource instance to import into, e.g. openstack_compute_instance_v2.web.
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+    /// The object's id in the cloud.
+    #[arg(value_name = "ID")]
+    pub id: String,
 }
 
 #[derive(Args, Debug)]

@@ -270,6 +270,12 @@ fn dispatch(
             var_inputs(settings, sub),
             output,
         )),
+        Command::Import(a) => runtime()?.block_on(workflow::import(
+            settings,
+            a,
+            var_inputs(settings, sub),
+            output,
+        )),
         Command::Destroy(a) => runtime()?.block_on(workflow::destroy(
             settings,
             a,

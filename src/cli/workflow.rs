@@ -2,7 +2,7 @@
 //! resolve variables, lock and read the state, plan, show the plan, ask,
 //! apply with progress, record the new state, report.
 
-use super::args::{ApplyArgs, DestroyArgs, LockArgs, PlanArgs, RunArgs};
+use super::args::{ApplyArgs, DestroyArgs, ImportArgs, LockArgs, PlanArgs, RunArgs, VarArgs};
 use super::{CliError, Settings, display_path, parse_duration, prompt};
 use crate::apply::{self, ApplyRequest, Recorder, Step};
 use crate::config::variables::{self, VarInputs};
@@ -39,18 +39,18 @@ fn prepare(settings: &Settings) -> Result<Prepared, CliError> {
     })
 }
 
-fn input_enabled(settings: &Settings, run: &RunArgs) -> bool {
-    settings.env_input && run.vars.input == "true"
+fn input_enabled(settings: &Settings, vars: &VarArgs) -> bool {
+    settings.env_input && vars.input == "true"
 }
 
 fn resolve_vars(
     settings: &Settings,
     config: &Config,
-    run: &RunArgs,
+    vars: &VarArgs,
     inputs: &VarInputs,
     output: &mut Output,
 ) -> Result<BTreeMap<String, Value>, CliError> {
-    if input_enabled(settings, run) {
+    if input_enabled(settings, vars) {
         let mut ask = |v: &config::Variable| prompt::variable(output, v);
         Ok(variables::resolve(config, inputs, Some(&mut ask))?)
     } else {
@@ -118,7 +118,7 @@ pub async fn plan(
     output: &mut Output,
 ) -> Result<i32, CliError> {
     let p = prepare(settings)?;
-    let variables = resolve_vars(settings, &p.config, &a.run, &inputs, output)?;
+    let variables = resolve_vars(settings, &p.config, &a.run.vars, &inputs, output)?;
     let mode = if a.destroy {
         PlanMode::Destroy
     } else {
@@ -239,6 +239,59 @@ pub async fn destroy(
     .await
 }
 
+/// `import ADDRESS ID`: reads the object under the lock and records it in
+/// the state; nothing is written unless the import succeeds.
+pub async fn import(
+    settings: &Settings,
+    a: &ImportArgs,
+    inputs: VarInputs,
+    output: &mut Output,
+) -> Result<i32, CliError> {
+    let p = prepare(settings)?;
+    let addr: crate::addr::ResourceAddr = a.address.parse().map_err(
+        |e: crate::addr::AddrParseError| {
+            CliError::message(
+                "Invalid resource address",
+                format!(
+                    "{}. Write the address as TYPE.NAME, TYPE.NAME[INDEX] or TYPE.NAME[\"KEY\"].",
+                    e.reason
+                ),
+            )
+        },
+    )?;
+    let variables = resolve_vars(settings, &p.config, &a.vars, &inputs, output)?;
+    let (mut locked, mut state) = lock_and_read(settings, &a.lock, "import", output)?;
+    output.out(&format!(
+        "{}\n",
+        paint(
+            style::HEADING,
+            &format!("{addr}: Importing from ID {:?}...", a.id)
+        )
+    ));
+    let record = plan::import::import(plan::import::ImportRequest {
+        config: &p.config,
+        graph: &p.graph,
+        providers: &p.providers,
+        variables: &variables,
+        state: &state,
+        addr: &addr,
+        id: &a.id,
+    })
+    .await?;
+    output.out(&format!(
+        "{}\n  Prepared {} for import\n",
+        paint(style::SUCCESS, &format!("{addr}: Import prepared!")),
+        addr.resource.type_name
+    ));
+    state.put_resource(record);
+    locked.write(&mut state)?;
+    output.out(&format!(
+        "\n{}\n\nThe resources that were imported are shown above. These resources are now in\nyour state and will henceforth be managed by stackform.\n",
+        paint(style::SUCCESS, "Import successful!")
+    ));
+    Ok(0)
+}
+
 /// `apply` without a saved plan, and `destroy`: plan under the lock, show
 /// the plan, ask (unless approved already), apply.
 async fn plan_approve_apply(
@@ -250,7 +303,7 @@ async fn plan_approve_apply(
     auto_approve: bool,
     output: &mut Output,
 ) -> Result<i32, CliError> {
-    let variables = resolve_vars(settings, &p.config, run, inputs, output)?;
+    let variables = resolve_vars(settings, &p.config, &run.vars, inputs, output)?;
     let operation = if mode == PlanMode::Destroy {
         "destroy"
     } else {
@@ -302,7 +355,7 @@ fn approve(
     explanation: &str,
     cancelled: &str,
 ) -> Result<(), CliError> {
-    if !input_enabled(settings, run) {
+    if !input_enabled(settings, &run.vars) {
         return Err(CliError::message(
             "Approval required",
             "Input is disabled (-input=false), so the plan cannot be approved interactively. Run again with -auto-approve to apply it without asking.",

@@ -12,6 +12,7 @@
 pub mod body;
 pub mod expand;
 pub mod file;
+pub mod import;
 pub mod stored;
 pub mod values;
 

@@ -199,6 +199,20 @@ pub trait ResourceType: Send + Sync {
     /// Reads the object as it is now; `None` when it no longer exists.
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError>;
 
+    /// The state of the existing object `id`, for `import`: `None` when
+    /// there is no such object. Types that cannot be imported say so (the
+    /// default).
+    async fn import(&self, id: &str) -> Result<Option<Value>, ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(
+            "Resource type does not support import",
+            format!(
+                "Objects of type {} cannot be imported: stackform can only create them.",
+                self.type_name()
+            ),
+        ))
+    }
+
     /// Whether `read_all` reads many objects in fewer API calls than one
     /// each (a filtered list), so that refresh hands it every instance of
     /// the type at once.

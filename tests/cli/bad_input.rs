@@ -235,3 +235,28 @@ fn diagnostics_are_rendered_with_a_caret() {
     assert_eq!(v["diagnostics"][0]["range"]["start"]["line"], 2);
     assert_eq!(v["diagnostics"][0]["range"]["filename"], "main.tf");
 }
+
+#[test]
+fn imports_that_cannot_happen_say_why_and_write_nothing() {
+    let (ws, state) = applied();
+    ws.run(&["import", "terraform_data.a[0]", "some-id"])
+        .code(1)
+        .stderr_has("Error: Resource already managed by stackform")
+        .stderr_has("terraform_data.a[0] is already in the state");
+    ws.run(&["import", "terraform_data.a[5]", "some-id"])
+        .code(1)
+        .stderr_has("Error: Resource type does not support import")
+        .stderr_has("Objects of type terraform_data cannot be imported");
+    ws.run(&["import", "terraform_data.b", "some-id"])
+        .code(1)
+        .stderr_has("Error: Configuration for import target does not exist")
+        .stderr_has("resource \"terraform_data\" \"b\" {");
+    ws.run(&["import", "terraform_data.a", "some-id"])
+        .code(1)
+        .stderr_has("Error: Invalid import address")
+        .stderr_has("write terraform_data.a[N], as it sets count");
+    ws.run(&["import", "not-an-address", "some-id"])
+        .code(1)
+        .stderr_has("Error: Invalid resource address");
+    assert_state_untouched(&ws, &state);
+}
