@@ -1010,18 +1010,8 @@ mod tests {
     }
 
     fn with_lookup() -> Providers {
-        use crate::provider::{AttrMode, AttributeSchema};
-        let mut schema = crate::provider::Schema::default();
-        schema.attributes.insert(
-            "name".into(),
-            AttributeSchema::new(crate::lang::value::Type::String, AttrMode::Required),
-        );
-        schema.attributes.insert(
-            "id".into(),
-            AttributeSchema::new(crate::lang::value::Type::String, AttrMode::Computed),
-        );
         let mut providers = Providers::builtin();
-        providers.register_data_source(Arc::new(LookupByName(schema)));
+        providers.register_data_source(Arc::new(LookupByName(name_and_id())));
         providers
     }
 
@@ -1278,6 +1268,33 @@ output "image_id" {
         bulk_reads: Arc<Mutex<Vec<usize>>>,
     }
 
+    /// `name` (required) and `id` (computed): the schema of the test types.
+    fn name_and_id() -> crate::provider::Schema {
+        use crate::lang::value::Type;
+        use crate::provider::{AttrMode, AttributeSchema};
+        let mut schema = crate::provider::Schema::default();
+        schema.attributes.insert(
+            "name".into(),
+            AttributeSchema::new(Type::String, AttrMode::Required),
+        );
+        schema.attributes.insert(
+            "id".into(),
+            AttributeSchema::new(Type::String, AttrMode::Computed),
+        );
+        schema
+    }
+
+    impl BulkReader {
+        fn new() -> Arc<BulkReader> {
+            Arc::new(BulkReader {
+                schema: name_and_id(),
+                cloud: Arc::default(),
+                single_reads: Arc::default(),
+                bulk_reads: Arc::default(),
+            })
+        }
+    }
+
     fn named(id: &str, name: &str) -> Value {
         Value::object(
             [
@@ -1373,23 +1390,7 @@ output "image_id" {
 
     #[tokio::test]
     async fn refresh_reads_bulk_types_in_one_call_and_plans_drift_back() {
-        use crate::lang::value::Type;
-        use crate::provider::{AttrMode, AttributeSchema};
-        let mut schema = crate::provider::Schema::default();
-        schema.attributes.insert(
-            "name".into(),
-            AttributeSchema::new(Type::String, AttrMode::Required),
-        );
-        schema.attributes.insert(
-            "id".into(),
-            AttributeSchema::new(Type::String, AttrMode::Computed),
-        );
-        let bulk = Arc::new(BulkReader {
-            schema,
-            cloud: Arc::default(),
-            single_reads: Arc::default(),
-            bulk_reads: Arc::default(),
-        });
+        let bulk = BulkReader::new();
         let mut providers = Providers::builtin();
         providers.register(bulk.clone());
         let config = load_sources(
@@ -1466,24 +1467,8 @@ output "image_id" {
 
     #[tokio::test]
     async fn import_records_an_existing_object_or_says_why_not() {
-        use crate::lang::value::Type;
         use crate::plan::import::{ImportRequest, import};
-        use crate::provider::{AttrMode, AttributeSchema};
-        let mut schema = crate::provider::Schema::default();
-        schema.attributes.insert(
-            "name".into(),
-            AttributeSchema::new(Type::String, AttrMode::Required),
-        );
-        schema.attributes.insert(
-            "id".into(),
-            AttributeSchema::new(Type::String, AttrMode::Computed),
-        );
-        let bulk = Arc::new(BulkReader {
-            schema,
-            cloud: Arc::default(),
-            single_reads: Arc::default(),
-            bulk_reads: Arc::default(),
-        });
+        let bulk = BulkReader::new();
         lock(&bulk.cloud).insert("abc".into(), "web".into());
         let mut providers = Providers::builtin();
         providers.register(bulk.clone());

@@ -536,6 +536,25 @@ impl Planner<'_> {
         }
     }
 
+    /// A block's instances (from `count`/`for_each`) and the resource
+    /// blocks it depends on; `None` (with the error reported and the
+    /// block's value unknown) when the expansion fails.
+    fn expand_block(&mut self, addr: &ConfigAddr) -> Option<(Expansion, Vec<ConfigAddr>)> {
+        let resource = &self.config.resources[addr];
+        match expand::expand(self.config, resource, &self.run.scope()) {
+            Ok(expansion) => Some((
+                expansion,
+                self.graph
+                    .resource_dependencies_transitive(&NodeId::Resource(addr.clone())),
+            )),
+            Err(d) => {
+                self.diags.push(d);
+                self.run.set_resource(addr, Value::unknown());
+                None
+            }
+        }
+    }
+
     fn plan_resource(&mut self, addr: &ConfigAddr) {
         let resource = &self.config.resources[addr];
         let Some(rt) = self.providers.resource(&addr.type_name).cloned() else {
@@ -543,17 +562,9 @@ impl Planner<'_> {
             self.run.set_resource(addr, Value::unknown());
             return;
         };
-        let expansion = match expand::expand(self.config, resource, &self.run.scope()) {
-            Ok(e) => e,
-            Err(d) => {
-                self.diags.push(d);
-                self.run.set_resource(addr, Value::unknown());
-                return;
-            }
+        let Some((expansion, dependencies)) = self.expand_block(addr) else {
+            return;
         };
-        let dependencies = self
-            .graph
-            .resource_dependencies_transitive(&NodeId::Resource(addr.clone()));
         let mut instances = HashMap::new();
         for key in expansion.keys() {
             let instance = addr.instance(key.clone());
@@ -604,17 +615,9 @@ impl Planner<'_> {
             self.run.set_resource(addr, Value::unknown());
             return;
         };
-        let expansion = match expand::expand(self.config, resource, &self.run.scope()) {
-            Ok(e) => e,
-            Err(d) => {
-                self.diags.push(d);
-                self.run.set_resource(addr, Value::unknown());
-                return;
-            }
+        let Some((expansion, dependencies)) = self.expand_block(addr) else {
+            return;
         };
-        let dependencies = self
-            .graph
-            .resource_dependencies_transitive(&NodeId::Resource(addr.clone()));
         let mut instances = HashMap::new();
         for key in expansion.keys() {
             let instance = addr.instance(key.clone());
