@@ -8,6 +8,7 @@
 //! is shown to the user.
 
 pub mod builtin;
+pub mod openstack;
 
 use crate::lang::value::{Path, PathStep, Type, Value};
 use async_trait::async_trait;
