@@ -679,3 +679,92 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::openstack::settings::{Interface, Scope, UserRef};
+
+    fn client() -> Client {
+        Client::new(CloudConfig {
+            auth_url: "http://keystone/v3".into(),
+            auth: AuthMethod::Password {
+                user: UserRef::Id("u".into()),
+                password: Secret::new("pw"),
+                scope: Scope::Unscoped,
+            },
+            region: None,
+            interface: Interface::Public,
+            insecure: false,
+            cacert_file: None,
+            max_retries: 5,
+            endpoint_overrides: Default::default(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn token() -> Token {
+        auth::parse_token(
+            Secret::new("tok"),
+            &serde_json::json!({"token": {}}),
+            Instant::now(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn header<'r>(r: &'r reqwest::Request, name: &str) -> Option<&'r str> {
+        r.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn every_request_carries_token_request_id_accept_and_user_agent() {
+        let c = client();
+        let request = Request::new(Service::Image, Method::GET, "/images?name=x");
+        let built = c
+            .build(&request, "http://glance/v2", &token(), "req-42")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(built.url().as_str(), "http://glance/v2/images?name=x");
+        assert_eq!(header(&built, "x-auth-token"), Some("tok"));
+        assert_eq!(header(&built, "x-openstack-request-id"), Some("req-42"));
+        assert_eq!(header(&built, "accept"), Some("application/json"));
+        assert_eq!(
+            header(&built, "user-agent").map(String::from),
+            Some(format!("stackform/{}", crate::VERSION))
+        );
+        assert_eq!(header(&built, "openstack-api-version"), None);
+        assert_eq!(request.display_path(), "/images");
+    }
+
+    #[test]
+    fn compute_requests_carry_the_microversion() {
+        let c = client();
+        let default = Request::new(Service::Compute, Method::GET, "/servers");
+        let built = c
+            .build(&default, "http://nova/v2.1", &token(), "req-1")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            header(&built, "openstack-api-version"),
+            Some("compute 2.79")
+        );
+        assert_eq!(header(&built, "x-openstack-nova-api-version"), Some("2.79"));
+        let chosen = Request::new(Service::Compute, Method::GET, "/servers").microversion("2.90");
+        let built = c
+            .build(&chosen, "http://nova/v2.1", &token(), "req-1")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            header(&built, "openstack-api-version"),
+            Some("compute 2.90")
+        );
+    }
+
+    #[test]
+    fn request_ids_look_like_openstack_ones() {
+        let id = new_request_id();
+        assert!(id.starts_with("req-"));
+        assert!(uuid::Uuid::parse_str(&id[4..]).is_ok());
+        assert_ne!(id, new_request_id());
+    }
+}
