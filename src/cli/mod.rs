@@ -5,6 +5,7 @@
 
 pub mod args;
 mod devcloud;
+pub mod embedded;
 mod env;
 mod inspect;
 mod prompt;

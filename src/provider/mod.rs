@@ -8,6 +8,7 @@
 //! is shown to the user.
 
 pub mod builtin;
+pub mod openstack;
 
 use crate::lang::refs::ResourceMode;
 use crate::lang::value::{Path, PathStep, Type, Value};
