@@ -7,7 +7,6 @@ use crate::config;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::lang::value::Value;
 use crate::plan;
-use crate::provider::Providers;
 use crate::state::{LocalBackend, State};
 use crate::ui::style::{self, paint};
 use crate::ui::{self, Output, diagnostics};
@@ -29,7 +28,7 @@ pub fn validate(
     output: &mut Output,
 ) -> Result<i32, CliError> {
     let result = config::load_dir(&settings.dir)
-        .and_then(|c| crate::validate::validate(&c, &Providers::builtin()).map(|_| ()));
+        .and_then(|c| crate::validate::validate(&c, &settings.providers()).map(|_| ()));
     let diags = match result {
         Ok(()) => Diagnostics::default(),
         Err(d) => d,
@@ -89,8 +88,8 @@ fn read_state(settings: &Settings) -> Result<Option<State>, CliError> {
 }
 
 /// Each resource's value, decoded with its type's schema.
-fn decoded_values(state: &State) -> Result<BTreeMap<String, Value>, CliError> {
-    let decoded = plan::decode_state(state, &Providers::builtin())?;
+fn decoded_values(settings: &Settings, state: &State) -> Result<BTreeMap<String, Value>, CliError> {
+    let decoded = plan::decode_state(state, &settings.providers())?;
     Ok(decoded
         .into_iter()
         .map(|(addr, p)| (addr.to_string(), p.value))
@@ -129,7 +128,7 @@ pub fn show(settings: &Settings, a: &ShowArgs, output: &mut Output) -> Result<i3
         }
         return Ok(0);
     };
-    let values = decoded_values(&state)?;
+    let values = decoded_values(settings, &state)?;
     if a.json {
         output.out(&ui::json::to_text(&ui::json::state(&state, &values)));
     } else {
@@ -216,7 +215,7 @@ pub fn output(settings: &Settings, a: &OutputArgs, output: &mut Output) -> Resul
 
 pub fn graph(settings: &Settings, _a: &GraphArgs, output: &mut Output) -> Result<i32, CliError> {
     let config = config::load_dir(&settings.dir)?;
-    let graph = crate::validate::validate(&config, &Providers::builtin())?;
+    let graph = crate::validate::validate(&config, &settings.providers())?;
     output.out(&graph.to_dot());
     Ok(0)
 }

@@ -13,12 +13,15 @@ mod workflow;
 
 use crate::config::variables::{VarArg, VarInputs};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::provider::Providers;
+use crate::provider::openstack::{self, EmbeddedClouds, Environment};
 use crate::ui::{ColorMode, Output, diagnostics};
 use args::{Cli, Command};
 use clap::{CommandFactory, FromArgMatches};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything a command needs from the outside world, resolved before
@@ -31,6 +34,9 @@ pub struct Settings {
     pub env_vars: BTreeMap<String, String>,
     /// False when `TF_INPUT` disables prompts.
     pub env_input: bool,
+    /// The clouds `devcloud://DIR` auth URLs start, stopped (and saved)
+    /// when the command ends.
+    pub clouds: Arc<embedded::EmbeddedDevClouds>,
 }
 
 impl Settings {
@@ -73,7 +79,23 @@ impl Settings {
             color,
             env_vars,
             env_input,
+            clouds: Arc::new(embedded::EmbeddedDevClouds::new()),
         })
+    }
+
+    /// Every provider, resource type and data source this build knows,
+    /// with the OpenStack ones reading `OS_*` and clouds.yaml as the
+    /// OpenStack CLI would from the working directory.
+    pub fn providers(&self) -> Providers {
+        let mut providers = Providers::builtin();
+        let environment = Environment::new(
+            std::env::vars(),
+            self.dir.clone(),
+            std::env::var_os("HOME").map(PathBuf::from),
+        );
+        let clouds: Arc<dyn EmbeddedClouds> = self.clouds.clone();
+        openstack::register(&mut providers, environment, Some(clouds));
+        providers
     }
 }
 
@@ -241,6 +263,24 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::message("Cannot start the async runtime", e.to_string()))
 }
 
+/// Runs a command that may start embedded clouds, and stops them after
+/// it (saving their data) whatever its outcome.
+fn with_clouds(
+    settings: &Settings,
+    command: impl std::future::Future<Output = Result<i32, CliError>>,
+) -> Result<i32, CliError> {
+    runtime()?.block_on(async {
+        let result = command.await;
+        if let Err(e) = settings.clouds.stop().await {
+            Output::new(settings.color).err(&diagnostics::render(&Diagnostic::warning(
+                "The embedded devcloud did not stop cleanly",
+                e,
+            )));
+        }
+        result
+    })
+}
+
 fn dispatch(
     command: &Command,
     settings: &Settings,
@@ -259,30 +299,22 @@ fn dispatch(
                 runtime()?.block_on(devcloud::serve(settings, s, output))
             }
         },
-        Command::Plan(a) => runtime()?.block_on(workflow::plan(
+        Command::Plan(a) => with_clouds(
             settings,
-            a,
-            var_inputs(settings, sub),
-            output,
-        )),
-        Command::Apply(a) => runtime()?.block_on(workflow::apply(
+            workflow::plan(settings, a, var_inputs(settings, sub), output),
+        ),
+        Command::Apply(a) => with_clouds(
             settings,
-            a,
-            var_inputs(settings, sub),
-            output,
-        )),
-        Command::Import(a) => runtime()?.block_on(workflow::import(
+            workflow::apply(settings, a, var_inputs(settings, sub), output),
+        ),
+        Command::Import(a) => with_clouds(
             settings,
-            a,
-            var_inputs(settings, sub),
-            output,
-        )),
-        Command::Destroy(a) => runtime()?.block_on(workflow::destroy(
+            workflow::import(settings, a, var_inputs(settings, sub), output),
+        ),
+        Command::Destroy(a) => with_clouds(
             settings,
-            a,
-            var_inputs(settings, sub),
-            output,
-        )),
+            workflow::destroy(settings, a, var_inputs(settings, sub), output),
+        ),
     }
 }
 

@@ -29,7 +29,7 @@ struct Prepared {
 }
 
 fn prepare(settings: &Settings) -> Result<Prepared, CliError> {
-    let providers = Providers::builtin();
+    let providers = settings.providers();
     let config = config::load_dir(&settings.dir)?;
     let graph = crate::validate::validate(&config, &providers)?;
     Ok(Prepared {

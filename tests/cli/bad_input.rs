@@ -260,3 +260,32 @@ fn imports_that_cannot_happen_say_why_and_write_nothing() {
         .stderr_has("Error: Invalid resource address");
     assert_state_untouched(&ws, &state);
 }
+
+#[test]
+fn the_openstack_provider_block_is_checked_and_costs_nothing_unused() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "provider \"openstack\" {\n  auth_url = \"devcloud://cloud\"\n  region   = \"RegionOne\"\n}\nresource \"terraform_data\" \"a\" {}\n",
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added");
+    assert!(
+        !ws.path().join("cloud").exists(),
+        "no cloud is started when no OpenStack type is used"
+    );
+    ws.file(
+        "main.tf",
+        "provider \"openstack\" {\n  auth_url = \"devcloud://cloud\"\n  regoin   = \"RegionOne\"\n}\n",
+    );
+    ws.run(&["validate"])
+        .code(1)
+        .stderr_has("Error: Unsupported argument")
+        .stderr_has("on main.tf:3:3, in provider \"openstack\":");
+    ws.file("main.tf", "provider \"openstak\" {}\n");
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("Error: Invalid provider")
+        .stderr_has("The providers this version of stackform knows are: openstack.");
+}

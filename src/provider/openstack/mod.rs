@@ -10,6 +10,7 @@ pub mod client;
 pub mod clouds;
 pub mod embedded;
 pub mod error;
+pub mod provider;
 pub mod retry;
 pub mod secret;
 pub mod service;
@@ -22,3 +23,18 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use service::Service;
 pub use settings::{CloudConfig, Environment, ProviderSettings, resolve};
+
+use crate::provider::Providers;
+use std::sync::Arc;
+
+/// Registers the `openstack` provider with its resource types and data
+/// sources, all sharing one session (one client, one token per run).
+pub fn register(
+    providers: &mut Providers,
+    environment: Environment,
+    embedded: Option<Arc<dyn EmbeddedClouds>>,
+) -> Arc<provider::Session> {
+    let session = Arc::new(provider::Session::new(environment, embedded));
+    providers.register_provider(Arc::new(provider::OpenStackProvider::new(session.clone())));
+    session
+}
