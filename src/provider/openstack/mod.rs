@@ -10,11 +10,13 @@ pub mod client;
 pub mod clouds;
 pub mod embedded;
 pub mod error;
+pub mod flavor;
 pub mod provider;
 pub mod retry;
 pub mod secret;
 pub mod service;
 pub mod settings;
+pub mod types;
 
 pub use client::{Client, DEFAULT_COMPUTE_MICROVERSION, Request, Response};
 pub use embedded::{EmbeddedCloud, EmbeddedClouds};
@@ -36,5 +38,6 @@ pub fn register(
 ) -> Arc<provider::Session> {
     let session = Arc::new(provider::Session::new(environment, embedded));
     providers.register_provider(Arc::new(provider::OpenStackProvider::new(session.clone())));
+    providers.register(Arc::new(flavor::Flavor::new(session.clone())));
     session
 }

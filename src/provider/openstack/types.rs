@@ -1,0 +1,202 @@
+//! What the OpenStack resource types and data sources share: schema
+//! building, moving between the engine's values and the APIs' JSON,
+//! error wording, `timeouts {}` and polling.
+
+use super::Client;
+use super::error::OpenStackError;
+use super::provider::Session;
+use crate::lang::value::{Type, Value};
+use crate::provider::{
+    ApplyFailure, AttrMode, AttributeSchema, BlockSchema, Nesting, ProviderError, Schema,
+};
+use serde_json::{Map, Value as Json};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Builds a schema attribute by attribute.
+#[derive(Default)]
+pub struct SchemaBuilder(Schema);
+
+impl SchemaBuilder {
+    pub fn attr(mut self, name: &str, ty: Type, mode: AttrMode) -> Self {
+        self.0
+            .attributes
+            .insert(name.into(), AttributeSchema::new(ty, mode));
+        self
+    }
+
+    /// An attribute whose change replaces the object.
+    pub fn replacing(mut self, name: &str, ty: Type, mode: AttrMode) -> Self {
+        self.0
+            .attributes
+            .insert(name.into(), AttributeSchema::new(ty, mode).force_new());
+        self
+    }
+
+    pub fn sensitive(mut self, name: &str, ty: Type, mode: AttrMode) -> Self {
+        self.0
+            .attributes
+            .insert(name.into(), AttributeSchema::new(ty, mode).sensitive());
+        self
+    }
+
+    pub fn block(mut self, name: &str, block: BlockSchema) -> Self {
+        self.0.blocks.insert(name.into(), block);
+        self
+    }
+
+    /// A `timeouts { create = "30m" ... }` block for the operations given.
+    pub fn timeouts(self, operations: &[&str]) -> Self {
+        let mut inner = SchemaBuilder::default();
+        for op in operations {
+            inner = inner.attr(op, Type::String, AttrMode::Optional);
+        }
+        self.block(
+            "timeouts",
+            BlockSchema {
+                nesting: Nesting::Single,
+                schema: inner.build(),
+                min_items: 0,
+                max_items: Some(1),
+                force_new: false,
+            },
+        )
+    }
+
+    /// `id` (computed) and `region` (optional, computed, replacing), which
+    /// every OpenStack type has.
+    pub fn with_id_and_region(self) -> Self {
+        self.attr("id", Type::String, AttrMode::Computed).replacing(
+            "region",
+            Type::String,
+            AttrMode::OptionalComputed,
+        )
+    }
+
+    pub fn build(self) -> Schema {
+        self.0
+    }
+}
+
+/// A value's attribute as JSON (null when absent or unknown).
+pub fn json_attr(value: &Value, name: &str) -> Json {
+    value.get_attr(name).map_or(Json::Null, Value::to_json)
+}
+
+pub fn str_attr(value: &Value, name: &str) -> Option<String> {
+    value
+        .get_attr(name)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+/// The object's id, which every state value of an OpenStack type has.
+pub fn id_of(value: &Value) -> Result<String, ProviderError> {
+    str_attr(value, "id").ok_or_else(|| {
+        ProviderError::new(
+            "Object has no id",
+            "The state of this object records no id, so it cannot be found in the cloud.",
+        )
+    })
+}
+
+/// A state value from the JSON object a type built, typed by its schema.
+pub fn state_value(schema: &Schema, json: Json) -> Result<Value, ProviderError> {
+    Value::from_json_typed(&json, &schema.value_type()).map_err(|e| {
+        ProviderError::new(
+            "Unexpected answer from the cloud",
+            format!("The object read does not fit its schema: {e}."),
+        )
+    })
+}
+
+/// Copies the configuration's `timeouts` block into a state object, so
+/// that it stays as written and is never drift.
+pub fn keep_timeouts(state: &mut Map<String, Json>, config: &Value) {
+    state.insert("timeouts".into(), json_attr(config, "timeouts"));
+}
+
+/// How long an operation may take: the `timeouts` block's value for it
+/// (`30s`, `10m`, `1h30m`), or `default`.
+pub fn timeout(
+    config: &Value,
+    operation: &str,
+    default: Duration,
+) -> Result<Duration, ProviderError> {
+    let Some(text) = config
+        .get_attr("timeouts")
+        .and_then(|t| t.get_attr(operation))
+        .and_then(|v| v.as_str())
+    else {
+        return Ok(default);
+    };
+    parse_duration(text).ok_or_else(|| {
+        ProviderError::new(
+            "Invalid timeout",
+            format!("timeouts.{operation} = {text:?} is not a duration; write it like 30s, 10m or 1h30m."),
+        )
+    })
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        total += n * match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+    }
+    (digits.is_empty() && total > 0).then(|| Duration::from_secs(total))
+}
+
+/// Polls `check` with backoff (0.25 s growing to 3 s) until it answers
+/// `Some`, or `limit` passes.
+pub async fn poll<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        if let Some(done) = check().await? {
+            return Ok(done);
+        }
+        if started.elapsed() + delay > limit {
+            return Err(ProviderError::new(
+                "Timed out",
+                format!(
+                    "{what} did not finish within {}s (see `timeouts {{}}`).",
+                    limit.as_secs()
+                ),
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(3));
+    }
+}
+
+/// An API failure in the user's words: the service's message with the
+/// method, path, status and request id.
+pub fn failed(what: &str, e: OpenStackError) -> ProviderError {
+    ProviderError::new(what, e.to_string())
+}
+
+pub fn apply_failed(what: &str, e: OpenStackError) -> ApplyFailure {
+    ApplyFailure::from(failed(what, e))
+}
+
+/// The client, for a type's operation.
+pub async fn client(session: &Arc<Session>) -> Result<Arc<Client>, ProviderError> {
+    session.client().await
+}

@@ -1,0 +1,236 @@
+//! The OpenStack resource types end to end: the real binary against the
+//! embedded devcloud (`auth_url = "devcloud://cloud"`), which each command
+//! starts on a free loopback port and stops, saving its data, when it
+//! ends. Between commands a test may start the same cloud itself to look
+//! at it or to change things behind stackform's back.
+
+use super::Workspace;
+use serde_json::{Value, json};
+use stackform::devcloud::{DevCloud, Options};
+
+const PROVIDER: &str = "provider \"openstack\" {\n  auth_url = \"devcloud://cloud\"\n}\n";
+
+/// The workspace's cloud, started in-process between two commands.
+struct Outside {
+    cloud: DevCloud,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Outside {
+    async fn start(ws: &Workspace) -> Outside {
+        let cloud = DevCloud::start(Options::ephemeral(&ws.path().join("cloud")))
+            .await
+            .expect("devcloud starts");
+        let http = reqwest::Client::new();
+        let password = cloud.password("admin").expect("admin password");
+        let body = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": password}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}
+        }});
+        let r = http
+            .post(format!("{}/identity/v3/auth/tokens", cloud.url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("token");
+        let token = r
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .expect("X-Subject-Token")
+            .to_string();
+        Outside { cloud, http, token }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.cloud.url()))
+            .header("X-Auth-Token", &self.token)
+            .header("OpenStack-API-Version", "compute 2.79");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn stop(self) {
+        self.cloud.stop().await.expect("devcloud stops");
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The attributes of a resource in the state file.
+fn state_attrs(ws: &Workspace, address: &str) -> Value {
+    let state: Value =
+        serde_json::from_slice(&ws.read("state/default.json").expect("state")).expect("json");
+    state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["address"] == address)
+        .map(|r| r["attributes"].clone())
+        .unwrap_or(Value::Null)
+}
+
+const FLAVOR: &str = r#"
+resource "openstack_compute_flavor_v2" "small" {
+  name        = "stack.small"
+  ram         = 512
+  vcpus       = 1
+  disk        = 5
+  description = "for tests"
+  extra_specs = {
+    "hw:cpu_policy" = "shared"
+    "quota:cpu_shares" = "1024"
+  }
+}
+"#;
+
+#[test]
+fn a_flavor_is_created_updated_in_place_replaced_refreshed_imported_and_destroyed() {
+    let ws = Workspace::new();
+    ws.file("main.tf", &format!("{PROVIDER}{FLAVOR}"));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("+ resource \"openstack_compute_flavor_v2\" \"small\"")
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    let created = state_attrs(&ws, "openstack_compute_flavor_v2.small");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["swap"], 0);
+    assert_eq!(created["is_public"], true);
+    assert_eq!(created["extra_specs"]["hw:cpu_policy"], "shared");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    // Description and extra specs change in place.
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}",
+            FLAVOR.replace("for tests", "for the tests").replace(
+                "    \"quota:cpu_shares\" = \"1024\"\n",
+                "    \"hw:mem_page_size\" = \"large\"\n"
+            )
+        ),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("~ resource \"openstack_compute_flavor_v2\" \"small\"")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let updated = state_attrs(&ws, "openstack_compute_flavor_v2.small");
+    assert_eq!(updated["id"], id.as_str(), "updated in place");
+    assert_eq!(updated["description"], "for the tests");
+    assert_eq!(
+        updated["extra_specs"],
+        json!({"hw:cpu_policy": "shared", "hw:mem_page_size": "large"})
+    );
+
+    // The shape replaces it.
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}",
+            FLAVOR.replace("ram         = 512", "ram         = 1024")
+        ),
+    );
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("-/+ resource \"openstack_compute_flavor_v2\" \"small\"")
+        .stdout_has("# forces replacement");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 1 destroyed.");
+    let replaced = state_attrs(&ws, "openstack_compute_flavor_v2.small");
+    assert_ne!(replaced["id"], id.as_str(), "replaced");
+    let id = replaced["id"].as_str().expect("id").to_string();
+
+    // Behind stackform's back: an extra spec is removed, and a flavor is
+    // made by hand to be imported.
+    let rt = runtime();
+    let imported_id = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, _) = outside
+            .call(
+                "DELETE",
+                &format!("/compute/v2.1/flavors/{id}/os-extra_specs/hw:cpu_policy"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, made) = outside
+            .call(
+                "POST",
+                "/compute/v2.1/flavors",
+                Some(json!({"flavor": {"name": "by.hand", "ram": 256, "vcpus": 1, "disk": 1}})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        outside.stop().await;
+        made["flavor"]["id"].as_str().expect("id").to_string()
+    });
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("Objects have changed outside of stackform")
+        .stdout_has("# openstack_compute_flavor_v2.small has changed")
+        .stdout_has("~ resource \"openstack_compute_flavor_v2\" \"small\"")
+        .stdout_has("+ \"hw:cpu_policy\"    = \"shared\"");
+
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}\nresource \"openstack_compute_flavor_v2\" \"by_hand\" {{\n  name  = \"by.hand\"\n  ram   = 256\n  vcpus = 1\n  disk  = 1\n}}\n",
+            FLAVOR.replace("ram         = 512", "ram         = 1024")
+        ),
+    );
+    ws.run(&[
+        "import",
+        "openstack_compute_flavor_v2.by_hand",
+        &imported_id,
+    ])
+    .ok()
+    .stdout_has("Import successful!");
+    assert_eq!(
+        state_attrs(&ws, "openstack_compute_flavor_v2.by_hand")["name"],
+        "by.hand"
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    ws.run(&["destroy", "-auto-approve"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 2 destroyed.");
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (_, listed) = outside
+            .call("GET", "/compute/v2.1/flavors?is_public=None", None)
+            .await;
+        let names: Vec<&str> = listed["flavors"]
+            .as_array()
+            .expect("flavors")
+            .iter()
+            .filter_map(|f| f["name"].as_str())
+            .collect();
+        assert!(
+            !names.contains(&"stack.small") && !names.contains(&"by.hand"),
+            "{names:?}"
+        );
+        outside.stop().await;
+    });
+}
