@@ -326,6 +326,26 @@ fn an_upload_glance_refuses_leaves_the_image_tainted_and_the_next_plan_replaces_
     let now = state_attrs(&ws, "openstack_images_image_v2.bad");
     assert_ne!(now["id"], id.as_str());
     assert_eq!(now["status"], "active");
+
+    // A protected image cannot be destroyed, and the error says what to do.
+    let main = String::from_utf8(ws.read("main.tf").expect("main.tf")).expect("utf-8");
+    ws.file(
+        "main.tf",
+        &main.replace(
+            "disk_format      = \"qcow2\"\n",
+            "disk_format      = \"qcow2\"\n  protected        = true\n",
+        ),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    ws.run(&["destroy", "-auto-approve"])
+        .code(1)
+        .stderr_has("is protected: set protected = false and apply before destroying it");
+    ws.file("main.tf", &main);
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
     ws.run(&["destroy", "-auto-approve"]).ok();
     let rt = runtime();
     rt.block_on(async {

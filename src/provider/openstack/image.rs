@@ -784,3 +784,83 @@ async fn open_image_file(path: &str) -> Result<tokio::fs::File, ProviderError> {
     }
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(json: Json) -> Value {
+        Value::from_json_dynamic(&json)
+    }
+
+    #[test]
+    fn only_user_properties_are_the_users() {
+        let doc = json!({
+            "name": "cirros", "status": "active", "os_hash_value": "ab", "stores": "file",
+            "os_glance_importing_to_stores": "", "direct_url": "file:///x",
+            "os_distro": "cirros", "hw_disk_bus": "virtio", "os_version": "0.6"
+        });
+        assert_eq!(
+            Json::Object(properties_of(&doc)),
+            json!({"os_distro": "cirros", "hw_disk_bus": "virtio", "os_version": "0.6"})
+        );
+    }
+
+    #[test]
+    fn a_patch_holds_only_what_changed() {
+        let prior = state(json!({
+            "name": "a", "min_ram_mb": 0, "visibility": "private", "tags": ["x", "y"],
+            "properties": {"keep": "1", "change": "old", "drop": "3"}
+        }));
+        let planned = state(json!({
+            "name": "a", "min_ram_mb": 512, "visibility": "private", "tags": ["y", "x"],
+            "properties": {"keep": "1", "change": "new", "a/b": "4"}
+        }));
+        assert_eq!(
+            patch_ops(&prior, &planned),
+            vec![
+                json!({"op": "replace", "path": "/min_ram", "value": 512}),
+                json!({"op": "remove", "path": "/drop"}),
+                json!({"op": "add", "path": "/a~1b", "value": "4"}),
+                json!({"op": "replace", "path": "/change", "value": "new"}),
+            ]
+        );
+        assert!(patch_ops(&prior, &prior).is_empty());
+    }
+
+    #[test]
+    fn unset_arguments_take_terraforms_defaults() {
+        let config = state(json!({"name": "a", "visibility": null, "min_ram_mb": 64}));
+        let config = with_defaults(&config);
+        assert_eq!(json_attr(&config, "visibility"), json!("private"));
+        assert_eq!(json_attr(&config, "min_ram_mb"), json!(64));
+    }
+
+    #[test]
+    fn what_glance_stored_is_checked_by_sha512_else_md5() {
+        let sent = Sent {
+            md5: "aa".into(),
+            sha512: "bb".into(),
+        };
+        let ok =
+            json!({"id": "i", "os_hash_algo": "sha512", "os_hash_value": "BB", "checksum": null});
+        assert!(verify(&ok, &sent).is_ok());
+        let corrupt =
+            json!({"id": "i", "os_hash_algo": "sha512", "os_hash_value": "cc", "checksum": "aa"});
+        let e = verify(&corrupt, &sent).unwrap_err();
+        assert!(
+            e.contains("SHA-512") && e.contains("cc") && e.contains("bb"),
+            "{e}"
+        );
+        let legacy = json!({"id": "i", "checksum": "aa"});
+        assert!(verify(&legacy, &sent).is_ok());
+        let legacy_bad = json!({"id": "i", "checksum": "ff"});
+        assert!(verify(&legacy_bad, &sent).unwrap_err().contains("MD5"));
+        let other = json!({"id": "i", "os_hash_algo": "sha256", "os_hash_value": "dd"});
+        assert!(
+            verify(&other, &sent)
+                .unwrap_err()
+                .contains("verify_checksum = false")
+        );
+    }
+}
