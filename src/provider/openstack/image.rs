@@ -68,7 +68,7 @@ const IMAGE_FIELDS: [&str; 25] = [
 
 /// Properties Glance sets itself (besides the `os_glance*` namespace):
 /// they are not the user's, so they never show as drift.
-const SERVER_PROPERTIES: [&str; 5] = ["location", "deleted", "deleted_at", "os_hidden", "stores"];
+const SERVER_PROPERTIES: [&str; 3] = ["location", "deleted", "deleted_at"];
 
 /// Whether a key of Glance's image document is a property the user may
 /// set (`os_distro`, `hw_disk_bus`, ...).
