@@ -46,7 +46,7 @@ impl Flavor {
 
 /// Nova's flavor (microversion 2.61 or later, which includes the extra
 /// specs) as this type's state.
-fn state_of(flavor: &Json, region: Json) -> Json {
+pub(super) fn state_of(flavor: &Json, region: Json) -> Json {
     let id = flavor.get("id").cloned().unwrap_or(Json::Null);
     let swap = match flavor.get("swap") {
         // Before 2.75 Nova wrote no swap as "".

@@ -8,9 +8,12 @@ pub mod auth;
 pub mod catalog;
 pub mod client;
 pub mod clouds;
+pub mod data_flavor;
+pub mod data_image;
 pub mod embedded;
 pub mod error;
 pub mod flavor;
+pub mod image;
 pub mod provider;
 pub mod retry;
 pub mod secret;
@@ -39,5 +42,8 @@ pub fn register(
     let session = Arc::new(provider::Session::new(environment, embedded));
     providers.register_provider(Arc::new(provider::OpenStackProvider::new(session.clone())));
     providers.register(Arc::new(flavor::Flavor::new(session.clone())));
+    providers.register(Arc::new(image::Image::new(session.clone())));
+    providers.register_data_source(Arc::new(data_image::ImageData::new(session.clone())));
+    providers.register_data_source(Arc::new(data_flavor::FlavorData::new(session.clone())));
     session
 }
