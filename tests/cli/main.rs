@@ -4,6 +4,7 @@
 mod bad_input;
 mod examples;
 mod openstack;
+mod openstack_network;
 mod parity;
 mod workflow;
 

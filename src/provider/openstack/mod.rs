@@ -11,6 +11,8 @@ pub mod clouds;
 pub mod embedded;
 pub mod error;
 pub mod flavor;
+pub mod network;
+pub mod neutron;
 pub mod provider;
 pub mod retry;
 pub mod secret;
@@ -39,5 +41,6 @@ pub fn register(
     let session = Arc::new(provider::Session::new(environment, embedded));
     providers.register_provider(Arc::new(provider::OpenStackProvider::new(session.clone())));
     providers.register(Arc::new(flavor::Flavor::new(session.clone())));
+    providers.register(Arc::new(network::Network::new(session.clone())));
     session
 }
