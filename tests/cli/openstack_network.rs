@@ -188,3 +188,261 @@ fn a_network_is_created_updated_replaced_refreshed_imported_and_destroyed() {
         .stdout_has("Destroy complete! Resources: 2 destroyed.");
     assert_eq!(network_names(&ws), Vec::<String>::new());
 }
+
+const SUBNET: &str = r#"
+resource "openstack_networking_network_v2" "net" {
+  name = "subnet-net"
+}
+
+resource "openstack_networking_subnet_v2" "sub" {
+  network_id      = openstack_networking_network_v2.net.id
+  name            = "stack-sub"
+  cidr            = "10.10.0.0/24"
+  dns_nameservers = ["10.0.0.53"]
+  tags            = ["blue"]
+
+  allocation_pool {
+    start = "10.10.0.100"
+    end   = "10.10.0.150"
+  }
+
+  allocation_pool {
+    start = "10.10.0.10"
+    end   = "10.10.0.20"
+  }
+
+  host_routes {
+    destination_cidr = "192.168.0.0/16"
+    next_hop         = "10.10.0.254"
+  }
+}
+"#;
+
+#[test]
+fn a_subnet_is_created_updated_replaced_refreshed_imported_and_destroyed() {
+    let ws = Workspace::new();
+    config(&ws, SUBNET);
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("+ resource \"openstack_networking_subnet_v2\" \"sub\"")
+        .stdout_has("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
+    let created = state_attrs(&ws, "openstack_networking_subnet_v2.sub");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["gateway_ip"], "10.10.0.1");
+    assert_eq!(created["ip_version"], 4);
+    assert_eq!(created["enable_dhcp"], true);
+    let pools = created["allocation_pool"].as_array().expect("pools");
+    assert_eq!(pools.len(), 2, "{pools:?}");
+    assert!(pools.contains(&json!({"start": "10.10.0.10", "end": "10.10.0.20"})));
+    assert!(pools.contains(&json!({"start": "10.10.0.100", "end": "10.10.0.150"})));
+    assert_eq!(
+        created["host_routes"],
+        json!([{"destination_cidr": "192.168.0.0/16", "next_hop": "10.10.0.254"}])
+    );
+    let (_, shown) = outside_call(&ws, "GET", &format!("/network/v2.0/subnets/{id}"), None);
+    assert_eq!(shown["subnet"]["tags"], json!(["blue"]));
+    assert_eq!(shown["subnet"]["dns_nameservers"], json!(["10.0.0.53"]));
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    // Name, DHCP, DNS servers, gateway, pools and routes change in place.
+    let updated_config = SUBNET
+        .replace("\"stack-sub\"", "\"stack-sub-2\"")
+        .replace(
+            "[\"10.0.0.53\"]",
+            "[\"10.0.0.54\", \"10.0.0.55\"]\n  enable_dhcp = false\n  gateway_ip = \"10.10.0.254\"",
+        )
+        .replace("\"10.10.0.150\"", "\"10.10.0.160\"")
+        .replace(
+            "next_hop         = \"10.10.0.254\"",
+            "next_hop         = \"10.10.0.253\"",
+        );
+    config(&ws, &updated_config);
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("~ resource \"openstack_networking_subnet_v2\" \"sub\"")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let updated = state_attrs(&ws, "openstack_networking_subnet_v2.sub");
+    assert_eq!(updated["id"], id.as_str(), "updated in place");
+    let (_, shown) = outside_call(&ws, "GET", &format!("/network/v2.0/subnets/{id}"), None);
+    let s = &shown["subnet"];
+    assert_eq!(s["name"], "stack-sub-2");
+    assert_eq!(s["enable_dhcp"], false);
+    assert_eq!(s["gateway_ip"], "10.10.0.254");
+    assert_eq!(s["dns_nameservers"], json!(["10.0.0.54", "10.0.0.55"]));
+    assert_eq!(
+        s["allocation_pools"],
+        json!([
+            {"start": "10.10.0.100", "end": "10.10.0.160"},
+            {"start": "10.10.0.10", "end": "10.10.0.20"}
+        ])
+    );
+    assert_eq!(
+        s["host_routes"],
+        json!([{"destination": "192.168.0.0/16", "nexthop": "10.10.0.253"}])
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("No changes.");
+
+    // No gateway at all, and no DNS servers.
+    let no_gateway = updated_config
+        .replace("  gateway_ip = \"10.10.0.254\"", "  no_gateway = true")
+        .replace("  dns_nameservers = [\"10.0.0.54\", \"10.0.0.55\"]\n", "");
+    config(&ws, &no_gateway);
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let (_, shown) = outside_call(&ws, "GET", &format!("/network/v2.0/subnets/{id}"), None);
+    assert_eq!(shown["subnet"]["gateway_ip"], Value::Null);
+    assert_eq!(shown["subnet"]["dns_nameservers"], json!([]));
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    // The CIDR replaces it.
+    let replacing = no_gateway.replace("10.10.0.", "10.11.0.");
+    config(&ws, &replacing);
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("-/+ resource \"openstack_networking_subnet_v2\" \"sub\"")
+        .stdout_has("# forces replacement");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 1 destroyed.");
+    let replaced = state_attrs(&ws, "openstack_networking_subnet_v2.sub");
+    assert_ne!(replaced["id"], id.as_str(), "replaced");
+    assert_eq!(replaced["cidr"], "10.11.0.0/24");
+    let id = replaced["id"].as_str().expect("id").to_string();
+
+    // Changed behind stackform's back: shown and changed back.
+    let (status, _) = outside_call(
+        &ws,
+        "PUT",
+        &format!("/network/v2.0/subnets/{id}"),
+        Some(json!({"subnet": {"name": "renamed", "enable_dhcp": true}})),
+    );
+    assert_eq!(status, 200);
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("Objects have changed outside of stackform")
+        .stdout_has("# openstack_networking_subnet_v2.sub has changed")
+        .stdout_has("\"renamed\" -> \"stack-sub-2\"")
+        .stdout_has("true -> false");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let (_, shown) = outside_call(&ws, "GET", &format!("/network/v2.0/subnets/{id}"), None);
+    assert_eq!(shown["subnet"]["name"], "stack-sub-2");
+    assert_eq!(shown["subnet"]["enable_dhcp"], false);
+
+    // Deleted behind its back: planned again.
+    let (status, _) = outside_call(&ws, "DELETE", &format!("/network/v2.0/subnets/{id}"), None);
+    assert_eq!(status, 204);
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("+ resource \"openstack_networking_subnet_v2\" \"sub\"")
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+
+    // Made by hand on the same network, then imported.
+    let network_id = state_attrs(&ws, "openstack_networking_network_v2.net")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, made) = outside_call(
+        &ws,
+        "POST",
+        "/network/v2.0/subnets",
+        Some(
+            json!({"subnet": {"network_id": network_id, "ip_version": 4, "cidr": "10.12.0.0/24", "name": "by-hand"}}),
+        ),
+    );
+    assert_eq!(status, 201, "{made}");
+    let imported_id = made["subnet"]["id"].as_str().expect("id").to_string();
+    config(
+        &ws,
+        &format!(
+            "{replacing}\nresource \"openstack_networking_subnet_v2\" \"by_hand\" {{\n  network_id = openstack_networking_network_v2.net.id\n  name       = \"by-hand\"\n  cidr       = \"10.12.0.0/24\"\n}}\n"
+        ),
+    );
+    ws.run(&[
+        "import",
+        "openstack_networking_subnet_v2.by_hand",
+        &imported_id,
+    ])
+    .ok()
+    .stdout_has("Import successful!");
+    assert_eq!(
+        state_attrs(&ws, "openstack_networking_subnet_v2.by_hand")["gateway_ip"],
+        "10.12.0.1"
+    );
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    ws.run(&["destroy", "-auto-approve"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 3 destroyed.");
+    assert_eq!(network_names(&ws), Vec::<String>::new());
+}
+
+#[test]
+fn a_cidr_with_host_bits_set_is_refused_before_anything_is_created() {
+    let ws = Workspace::new();
+    config(&ws, &SUBNET.replace("10.10.0.0/24", "10.10.0.5/24"));
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("openstack_networking_subnet_v2.sub")
+        .stderr_has("cidr = \"10.10.0.5/24\" has host bits set")
+        .stderr_has("Write cidr = \"10.10.0.0/24\".");
+    assert_eq!(network_names(&ws), Vec::<String>::new());
+}
+
+#[test]
+fn a_subnet_whose_address_a_port_holds_is_deleted_once_the_port_is_gone() {
+    let ws = Workspace::new();
+    let body = SUBNET.replace(
+        "  tags            = [\"blue\"]\n",
+        "  tags            = [\"blue\"]\n\n  timeouts {\n    delete = \"3s\"\n  }\n",
+    );
+    config(&ws, &body);
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let subnet = state_attrs(&ws, "openstack_networking_subnet_v2.sub");
+    let (status, port) = outside_call(
+        &ws,
+        "POST",
+        "/network/v2.0/ports",
+        Some(json!({"port": {
+            "network_id": subnet["network_id"],
+            "fixed_ips": [{"subnet_id": subnet["id"]}]
+        }})),
+    );
+    assert_eq!(status, 201, "{port}");
+    let port_id = port["port"]["id"].as_str().expect("id").to_string();
+
+    let started = std::time::Instant::now();
+    ws.run(&["destroy", "-auto-approve"])
+        .code(1)
+        .stderr_has("Cannot delete the subnet")
+        .stderr_has("One or more ports have an IP allocation from this subnet.")
+        .stderr_has("(request req-")
+        .stderr_has("still refused after 3s of retrying");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "the delete was retried for its timeout"
+    );
+    assert_eq!(network_names(&ws), vec!["subnet-net".to_string()]);
+
+    let (status, _) = outside_call(
+        &ws,
+        "DELETE",
+        &format!("/network/v2.0/ports/{port_id}"),
+        None,
+    );
+    assert_eq!(status, 204);
+    ws.run(&["destroy", "-auto-approve"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 2 destroyed.");
+    assert_eq!(network_names(&ws), Vec::<String>::new());
+}

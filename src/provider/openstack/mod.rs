@@ -18,6 +18,7 @@ pub mod retry;
 pub mod secret;
 pub mod service;
 pub mod settings;
+pub mod subnet;
 pub mod types;
 
 pub use client::{Client, DEFAULT_COMPUTE_MICROVERSION, Request, Response};
@@ -42,5 +43,6 @@ pub fn register(
     providers.register_provider(Arc::new(provider::OpenStackProvider::new(session.clone())));
     providers.register(Arc::new(flavor::Flavor::new(session.clone())));
     providers.register(Arc::new(network::Network::new(session.clone())));
+    providers.register(Arc::new(subnet::Subnet::new(session.clone())));
     session
 }
