@@ -446,3 +446,133 @@ fn a_subnet_whose_address_a_port_holds_is_deleted_once_the_port_is_gone() {
         .stdout_has("Destroy complete! Resources: 2 destroyed.");
     assert_eq!(network_names(&ws), Vec::<String>::new());
 }
+
+#[test]
+fn data_sources_find_one_network_and_subnet_or_say_why_not() {
+    let ws = Workspace::new();
+    // Made by hand: a shared network with a subnet, and two networks with
+    // the same name.
+    let (status, made) = outside_call(
+        &ws,
+        "POST",
+        "/network/v2.0/networks",
+        Some(json!({"network": {"name": "shared-net", "mtu": 1450}})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let shared_id = made["network"]["id"].as_str().expect("id").to_string();
+    let (status, made) = outside_call(
+        &ws,
+        "POST",
+        "/network/v2.0/subnets",
+        Some(
+            json!({"subnet": {"network_id": shared_id, "ip_version": 4, "cidr": "10.30.0.0/24", "name": "shared-sub"}}),
+        ),
+    );
+    assert_eq!(status, 201, "{made}");
+    let shared_subnet = made["subnet"]["id"].as_str().expect("id").to_string();
+    for _ in 0..2 {
+        let (status, _) = outside_call(
+            &ws,
+            "POST",
+            "/network/v2.0/networks",
+            Some(json!({"network": {"name": "twin"}})),
+        );
+        assert_eq!(status, 201);
+    }
+
+    config(
+        &ws,
+        r#"
+data "openstack_networking_network_v2" "shared" {
+  name     = "shared-net"
+  external = false
+}
+
+data "openstack_networking_subnet_v2" "shared" {
+  network_id = data.openstack_networking_network_v2.shared.id
+  cidr       = "10.30.0.0/24"
+}
+
+resource "openstack_networking_subnet_v2" "mine" {
+  network_id = data.openstack_networking_network_v2.shared.id
+  name       = "mine"
+  cidr       = "10.31.0.0/24"
+}
+
+output "network_mtu" {
+  value = data.openstack_networking_network_v2.shared.mtu
+}
+
+output "subnets" {
+  value = data.openstack_networking_network_v2.shared.subnets
+}
+
+output "subnet" {
+  value = data.openstack_networking_subnet_v2.shared.id
+}
+
+output "gateway" {
+  value = data.openstack_networking_subnet_v2.shared.gateway_ip
+}
+"#,
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    assert_eq!(
+        state_attrs(&ws, "openstack_networking_subnet_v2.mine")["network_id"],
+        shared_id.as_str()
+    );
+    let outputs = ws.run(&["output", "-json"]).ok().json();
+    assert_eq!(outputs["network_mtu"]["value"], 1450);
+    assert_eq!(outputs["subnets"]["value"], json!([shared_subnet]));
+    assert_eq!(outputs["subnet"]["value"], shared_subnet.as_str());
+    assert_eq!(outputs["gateway"]["value"], "10.30.0.1");
+    // The network was read before "mine" was added to it: the next run
+    // reads it again and sees both subnets, and then nothing changes.
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("~ subnets = [")
+        .stdout_has("Resources: 0 added, 0 changed, 0 destroyed.");
+    let mine = state_attrs(&ws, "openstack_networking_subnet_v2.mine")["id"].clone();
+    let outputs = ws.run(&["output", "-json"]).ok().json();
+    assert_eq!(outputs["subnets"]["value"], json!([shared_subnet, mine]));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("No changes.");
+
+    config(
+        &ws,
+        r#"
+data "openstack_networking_network_v2" "x" {
+  name     = "nope"
+  external = true
+}
+"#,
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("No network matches name = \"nope\", external = true.");
+    config(
+        &ws,
+        r#"
+data "openstack_networking_network_v2" "x" {
+  name = "twin"
+}
+"#,
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("2 networks match name = \"twin\"; add filters to narrow it to one.");
+    config(
+        &ws,
+        r#"
+data "openstack_networking_subnet_v2" "x" {
+  cidr = "10.99.0.0/24"
+}
+"#,
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("No subnet matches cidr = \"10.99.0.0/24\".");
+}

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod client;
 pub mod clouds;
+pub mod data_network;
 pub mod embedded;
 pub mod error;
 pub mod flavor;
@@ -44,5 +45,7 @@ pub fn register(
     providers.register(Arc::new(flavor::Flavor::new(session.clone())));
     providers.register(Arc::new(network::Network::new(session.clone())));
     providers.register(Arc::new(subnet::Subnet::new(session.clone())));
+    providers.register_data_source(Arc::new(data_network::NetworkData::new(session.clone())));
+    providers.register_data_source(Arc::new(data_network::SubnetData::new(session.clone())));
     session
 }
