@@ -301,6 +301,18 @@ fn a_subnet_is_created_updated_replaced_refreshed_imported_and_destroyed() {
         .code(0)
         .stdout_has("No changes.");
 
+    // Without no_gateway the subnet gets Neutron's default gateway back.
+    config(&ws, &no_gateway.replace("  no_gateway = true\n", ""));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("+ gateway_ip      = (known after apply)")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let (_, shown) = outside_call(&ws, "GET", &format!("/network/v2.0/subnets/{id}"), None);
+    assert_eq!(shown["subnet"]["gateway_ip"], "10.10.0.1");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
     // The CIDR replaces it.
     let replacing = no_gateway.replace("10.10.0.", "10.11.0.");
     config(&ws, &replacing);
@@ -396,6 +408,18 @@ fn a_cidr_with_host_bits_set_is_refused_before_anything_is_created() {
         .stderr_has("openstack_networking_subnet_v2.sub")
         .stderr_has("cidr = \"10.10.0.5/24\" has host bits set")
         .stderr_has("Write cidr = \"10.10.0.0/24\".");
+    assert_eq!(network_names(&ws), Vec::<String>::new());
+
+    config(
+        &ws,
+        &SUBNET.replace(
+            "  name            = \"stack-sub\"\n",
+            "  gateway_ip = \"10.10.0.1\"\n  no_gateway = true\n",
+        ),
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("gateway_ip and no_gateway = true cannot be set together");
     assert_eq!(network_names(&ws), Vec::<String>::new());
 }
 

@@ -166,6 +166,17 @@ pub fn canonical_cidr(cidr: &str) -> Option<String> {
     }
 }
 
+/// The first address after the network address, which Neutron makes
+/// the gateway by default.
+fn first_host(cidr: &str) -> Option<String> {
+    let canonical = canonical_cidr(cidr)?;
+    let (addr, _) = canonical.split_once('/')?;
+    match addr.parse::<IpAddr>().ok()? {
+        IpAddr::V4(a) => Some(std::net::Ipv4Addr::from(u32::from(a).checked_add(1)?).to_string()),
+        IpAddr::V6(a) => Some(std::net::Ipv6Addr::from(u128::from(a).checked_add(1)?).to_string()),
+    }
+}
+
 fn check_cidr(config: &Value) -> Result<(), ProviderError> {
     let Some(cidr) = str_attr(config, "cidr") else {
         return Ok(());
@@ -270,6 +281,14 @@ impl ResourceType for Subnet {
         }
         if no_gateway {
             planned.planned = with_attr(&planned.planned, "gateway_ip", Value::Null(Type::String));
+        } else if let Some(prior) = kept
+            && config.get_attr("gateway_ip").is_none_or(Value::is_null)
+            && prior.get_attr("gateway_ip").is_none_or(Value::is_null)
+        {
+            // Dropping no_gateway gives the subnet Neutron's default
+            // gateway back, as it would have had from the start.
+            planned.planned =
+                with_attr(&planned.planned, "gateway_ip", Value::Unknown(Type::String));
         }
         Ok(planned)
     }
@@ -370,6 +389,12 @@ impl ResourceType for Subnet {
             body.insert("gateway_ip".into(), Json::Null);
         } else if let Some(gw) = str_attr(planned, "gateway_ip")
             && changed("gateway_ip")
+        {
+            body.insert("gateway_ip".into(), json!(gw));
+        } else if planned
+            .get_attr("gateway_ip")
+            .is_some_and(|g| !g.is_known())
+            && let Some(gw) = str_attr(prior, "cidr").and_then(|c| first_host(&c))
         {
             body.insert("gateway_ip".into(), json!(gw));
         }
@@ -506,5 +531,11 @@ mod tests {
         );
         assert_eq!(canonical_cidr("10.0.0.0/33"), None);
         assert_eq!(canonical_cidr("10.0.0.0"), None);
+    }
+
+    #[test]
+    fn the_default_gateway_is_the_first_host() {
+        assert_eq!(first_host("10.1.2.0/24").as_deref(), Some("10.1.2.1"));
+        assert_eq!(first_host("2001:db8::/64").as_deref(), Some("2001:db8::1"));
     }
 }
