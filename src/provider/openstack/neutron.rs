@@ -32,16 +32,16 @@ pub async fn list(
 ) -> Result<Vec<Json>, ProviderError> {
     let mut found = Vec::new();
     let mut path = format!("/{collection}?{query}");
-    // A cloud that answers a page with a link to itself must not keep us
-    // here forever.
-    for _ in 0..10_000 {
+    loop {
         let page: Json = client
             .get_json(Service::Network, &path)
             .await
             .map_err(|e| failed(&format!("Cannot list {collection}"), e))?;
-        if let Some(items) = page.get(collection).and_then(Json::as_array) {
-            found.extend(items.iter().cloned());
-        }
+        let items = page
+            .get(collection)
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
         let next = page
             .get(format!("{collection}_links"))
             .and_then(Json::as_array)
@@ -49,17 +49,17 @@ pub async fn list(
             .flatten()
             .find(|l| l.get("rel").and_then(Json::as_str) == Some("next"))
             .and_then(|l| l.get("href").and_then(Json::as_str))
-            .and_then(|href| href.split_once('?').map(|(_, q)| q.to_string()));
-        let empty_page = page
-            .get(collection)
-            .and_then(Json::as_array)
-            .is_none_or(Vec::is_empty);
+            .and_then(|href| href.split_once('?'))
+            .map(|(_, q)| format!("/{collection}?{q}"));
+        let last_page = items.is_empty();
+        found.extend(items);
         match next {
-            Some(q) if !empty_page => path = format!("/{collection}?{q}"),
+            // Neutron links the last page to an empty one; a link to the
+            // page itself would never end.
+            Some(next) if !last_page && next != path => path = next,
             _ => return Ok(found),
         }
     }
-    Ok(found)
 }
 
 /// How many ids one list call filters on: Neutron accepts repeated `id`
