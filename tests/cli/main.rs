@@ -5,6 +5,7 @@ mod bad_input;
 mod examples;
 mod openstack;
 mod openstack_image;
+mod openstack_network;
 mod parity;
 mod workflow;
 

@@ -10,15 +10,19 @@ pub mod client;
 pub mod clouds;
 pub mod data_flavor;
 pub mod data_image;
+pub mod data_network;
 pub mod embedded;
 pub mod error;
 pub mod flavor;
 pub mod image;
+pub mod network;
+pub mod neutron;
 pub mod provider;
 pub mod retry;
 pub mod secret;
 pub mod service;
 pub mod settings;
+pub mod subnet;
 pub mod types;
 
 pub use client::{Client, DEFAULT_COMPUTE_MICROVERSION, Request, Response};
@@ -45,5 +49,9 @@ pub fn register(
     providers.register(Arc::new(image::Image::new(session.clone())));
     providers.register_data_source(Arc::new(data_image::ImageData::new(session.clone())));
     providers.register_data_source(Arc::new(data_flavor::FlavorData::new(session.clone())));
+    providers.register(Arc::new(network::Network::new(session.clone())));
+    providers.register(Arc::new(subnet::Subnet::new(session.clone())));
+    providers.register_data_source(Arc::new(data_network::NetworkData::new(session.clone())));
+    providers.register_data_source(Arc::new(data_network::SubnetData::new(session.clone())));
     session
 }

@@ -1,0 +1,251 @@
+//! What the Neutron resource types and data sources share: list queries
+//! (filters, lookups by many ids, following `next` links), tags,
+//! `value_specs`, and the planning adjustments Neutron's defaults need.
+
+use super::types::{failed, str_attr};
+use super::{Client, Service};
+use crate::lang::value::Value;
+use crate::provider::ProviderError;
+use serde_json::{Map, Value as Json, json};
+use std::collections::{BTreeMap, HashMap};
+
+/// A query string from `pairs`, encoded (`name=a%20b&id=1&id=2`).
+pub fn query(pairs: &[(&str, String)]) -> String {
+    let Ok(mut url) = reqwest::Url::parse("http://query.invalid/") else {
+        return String::new();
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(k, v);
+        }
+    }
+    url.query().unwrap_or_default().to_string()
+}
+
+/// Every member of `collection` (`networks`) that `query` selects,
+/// following the `next` links a cloud with server-side paging sends.
+pub async fn list(
+    client: &Client,
+    collection: &str,
+    query: &str,
+) -> Result<Vec<Json>, ProviderError> {
+    let mut found = Vec::new();
+    let mut path = format!("/{collection}?{query}");
+    loop {
+        let page: Json = client
+            .get_json(Service::Network, &path)
+            .await
+            .map_err(|e| failed(&format!("Cannot list {collection}"), e))?;
+        let items = page
+            .get(collection)
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let next = page
+            .get(format!("{collection}_links"))
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .find(|l| l.get("rel").and_then(Json::as_str) == Some("next"))
+            .and_then(|l| l.get("href").and_then(Json::as_str))
+            .and_then(|href| href.split_once('?'))
+            .map(|(_, q)| format!("/{collection}?{q}"));
+        let last_page = items.is_empty();
+        found.extend(items);
+        match next {
+            // Neutron links the last page to an empty one; a link to the
+            // page itself would never end.
+            Some(next) if !last_page && next != path => path = next,
+            _ => return Ok(found),
+        }
+    }
+}
+
+/// How many ids one list call filters on: Neutron accepts repeated `id`
+/// filters, but URLs much longer than a few kilobytes are refused by the
+/// web servers in front of it.
+const IDS_PER_LIST: usize = 80;
+
+/// The members of `collection` with the given ids that still exist, by id,
+/// in as few list calls as the URL length allows.
+pub async fn list_by_ids(
+    client: &Client,
+    collection: &str,
+    ids: &[String],
+) -> Result<HashMap<String, Json>, ProviderError> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(IDS_PER_LIST) {
+        let pairs: Vec<(&str, String)> = chunk.iter().map(|id| ("id", id.clone())).collect();
+        for item in list(client, collection, &query(&pairs)).await? {
+            if let Some(id) = item.get("id").and_then(Json::as_str) {
+                found.insert(id.to_string(), item.clone());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Replaces all of an object's tags (`PUT /{collection}/{id}/tags`).
+pub async fn put_tags(
+    client: &Client,
+    collection: &str,
+    id: &str,
+    tags: &Json,
+) -> Result<(), ProviderError> {
+    let tags = match tags {
+        Json::Array(t) => t.clone(),
+        _ => Vec::new(),
+    };
+    client
+        .put_json::<Json>(
+            Service::Network,
+            &format!("/{collection}/{id}/tags"),
+            &json!({ "tags": tags }),
+        )
+        .await
+        .map_err(|e| failed(&format!("Cannot set the tags of {collection} {id}"), e))?;
+    Ok(())
+}
+
+/// The `tags` to record: the tags the configuration manages that the
+/// object still has (a tag added by someone else is not drift, one of
+/// ours removed is), or null when the configuration manages none.
+pub fn managed_tags(managed: &Json, actual: &Json) -> Json {
+    let Json::Array(managed) = managed else {
+        return Json::Null;
+    };
+    let actual = actual.as_array().cloned().unwrap_or_default();
+    Json::Array(
+        managed
+            .iter()
+            .filter(|t| actual.contains(t))
+            .cloned()
+            .collect(),
+    )
+}
+
+/// For an import: every tag the object has, or null when it has none.
+pub fn imported_tags(actual: &Json) -> Json {
+    match actual {
+        Json::Array(t) if !t.is_empty() => actual.clone(),
+        _ => Json::Null,
+    }
+}
+
+/// Adds `value_specs` (raw extra body keys) to a request body; keys the
+/// type sets itself win.
+pub fn add_value_specs(body: &mut Map<String, Json>, config: &Value) {
+    if let Some(Json::Object(specs)) = config.get_attr("value_specs").map(Value::to_json) {
+        for (k, v) in specs {
+            // Terraform's value_specs are strings; Neutron wants booleans
+            // and numbers where its attributes are such.
+            let v = match v.as_str() {
+                Some("true") => json!(true),
+                Some("false") => json!(false),
+                _ => v,
+            };
+            body.entry(k).or_insert(v);
+        }
+    }
+}
+
+/// The region an object lives in: the configuration's, or the cloud's.
+pub fn region_of(client: &Client, config: &Value) -> Json {
+    match str_attr(config, "region") {
+        Some(r) => Json::String(r),
+        None => client
+            .config()
+            .region
+            .clone()
+            .map_or(Json::Null, Json::String),
+    }
+}
+
+/// `value` with attribute `name` set to `v`.
+pub fn with_attr(value: &Value, name: &str, v: Value) -> Value {
+    let mut attrs: BTreeMap<String, Value> = value.as_entries().cloned().unwrap_or_default();
+    attrs.insert(name.to_string(), v);
+    Value::object(attrs)
+}
+
+/// The configuration with `defaults` for the arguments it leaves null.
+pub fn with_defaults(config: &Value, defaults: &[(&str, Value)]) -> Value {
+    let mut out = config.clone();
+    for (name, default) in defaults {
+        if config.get_attr(name).is_none_or(Value::is_null) {
+            out = with_attr(&out, name, default.clone());
+        }
+    }
+    out
+}
+
+fn is_empty(v: &Value) -> bool {
+    v.as_str() == Some("") || v.length() == Some(0)
+}
+
+/// Neutron stores an unset name, description or list as "" or []: an
+/// argument left null plans as the prior empty value, so that it is not a
+/// change every time.
+pub fn null_as_empty(planned: Value, prior: Option<&Value>, names: &[&str]) -> Value {
+    let Some(prior) = prior else {
+        return planned;
+    };
+    let mut out = planned.clone();
+    for name in names {
+        let unset = planned.get_attr(name).is_none_or(Value::is_null);
+        if let Some(was) = prior.get_attr(name)
+            && unset
+            && is_empty(was)
+        {
+            out = with_attr(&out, name, was.clone());
+        }
+    }
+    out
+}
+
+/// A list call's filters as the user wrote them, for errors:
+/// `name = "x", external = true`.
+pub fn describe_filters(config: &Value, names: &[&str]) -> String {
+    let shown: Vec<String> = names
+        .iter()
+        .filter_map(|n| {
+            let v = config.get_attr(n)?;
+            if v.is_null() {
+                return None;
+            }
+            Some(format!("{n} = {}", v.to_json()))
+        })
+        .collect();
+    if shown.is_empty() {
+        "no filters".to_string()
+    } else {
+        shown.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_encoded_and_repeat_keys() {
+        assert_eq!(
+            query(&[
+                ("id", "a".into()),
+                ("id", "b".into()),
+                ("name", "x y&z".into())
+            ]),
+            "id=a&id=b&name=x+y%26z"
+        );
+    }
+
+    #[test]
+    fn managed_tags_keep_only_ours_that_remain() {
+        assert_eq!(
+            managed_tags(&json!(["a", "b"]), &json!(["b", "c"])),
+            json!(["b"])
+        );
+        assert_eq!(managed_tags(&Json::Null, &json!(["b"])), Json::Null);
+    }
+}
