@@ -123,6 +123,8 @@ impl DevCloud {
             delete_time: options.delete_time,
             latency: options.latency,
             token_ttl: options.token_ttl,
+            faults: store.read(|d| d.faults.clone()),
+            server_errors: store.read(|d| d.server_errors.clone()),
             ..Knobs::default()
         };
         let app = Arc::new(App {
