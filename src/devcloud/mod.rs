@@ -125,7 +125,6 @@ impl DevCloud {
             token_ttl: options.token_ttl,
             faults: store.read(|d| d.faults.clone()),
             server_errors: store.read(|d| d.server_errors.clone()),
-            ..Knobs::default()
         };
         let app = Arc::new(App {
             store: store.clone(),

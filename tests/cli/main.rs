@@ -4,6 +4,7 @@
 mod bad_input;
 mod examples;
 mod openstack;
+mod openstack_server;
 mod parity;
 mod workflow;
 

@@ -8,17 +8,18 @@ use super::Workspace;
 use serde_json::{Value, json};
 use stackform::devcloud::{DevCloud, Options};
 
-const PROVIDER: &str = "provider \"openstack\" {\n  auth_url = \"devcloud://cloud\"\n}\n";
+pub(crate) const PROVIDER: &str =
+    "provider \"openstack\" {\n  auth_url = \"devcloud://cloud\"\n}\n";
 
 /// The workspace's cloud, started in-process between two commands.
-struct Outside {
-    cloud: DevCloud,
-    http: reqwest::Client,
-    token: String,
+pub(crate) struct Outside {
+    pub(crate) cloud: DevCloud,
+    pub(crate) http: reqwest::Client,
+    pub(crate) token: String,
 }
 
 impl Outside {
-    async fn start(ws: &Workspace) -> Outside {
+    pub(crate) async fn start(ws: &Workspace) -> Outside {
         let cloud = DevCloud::start(Options::ephemeral(&ws.path().join("cloud")))
             .await
             .expect("devcloud starts");
@@ -43,7 +44,7 @@ impl Outside {
         Outside { cloud, http, token }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self
             .http
@@ -59,12 +60,12 @@ impl Outside {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.cloud.stop().await.expect("devcloud stops");
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -72,7 +73,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// The attributes of a resource in the state file.
-fn state_attrs(ws: &Workspace, address: &str) -> Value {
+pub(crate) fn state_attrs(ws: &Workspace, address: &str) -> Value {
     let state: Value =
         serde_json::from_slice(&ws.read("state/default.json").expect("state")).expect("json");
     state["resources"]

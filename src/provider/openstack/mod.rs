@@ -11,6 +11,7 @@ pub mod clouds;
 pub mod embedded;
 pub mod error;
 pub mod flavor;
+pub mod instance;
 pub mod provider;
 pub mod retry;
 pub mod secret;
@@ -39,5 +40,6 @@ pub fn register(
     let session = Arc::new(provider::Session::new(environment, embedded));
     providers.register_provider(Arc::new(provider::OpenStackProvider::new(session.clone())));
     providers.register(Arc::new(flavor::Flavor::new(session.clone())));
+    providers.register(Arc::new(instance::Instance::new(session.clone())));
     session
 }
