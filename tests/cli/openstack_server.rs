@@ -116,6 +116,10 @@ async fn wait_status(outside: &Outside, id: &str, wanted: &str) {
 }
 
 fn web(name: &str, image: &str, metadata: &str) -> String {
+    web_tagged(name, image, metadata, "\"blue\"")
+}
+
+fn web_tagged(name: &str, image: &str, metadata: &str, tags: &str) -> String {
     format!(
         r#"
 resource "openstack_compute_instance_v2" "web" {{
@@ -123,7 +127,7 @@ resource "openstack_compute_instance_v2" "web" {{
   image_name = "{image}"
   flavor_id  = "1"
   metadata   = {{ {metadata} }}
-  tags       = ["blue"]
+  tags       = [{tags}]
   user_data  = "{USER_DATA}"
   network {{
     name = "private"
@@ -187,7 +191,12 @@ fn a_server_is_built_changed_in_place_replaced_on_a_new_image_refreshed_imported
         "main.tf",
         &format!(
             "{PROVIDER}{}",
-            web("web-2", "cirros-a", "role = \"api\", tier = \"front\"")
+            web_tagged(
+                "web-2",
+                "cirros-a",
+                "role = \"api\", tier = \"front\"",
+                "\"green\", \"prod\""
+            )
         ),
     );
     ws.run(&["apply", "-auto-approve"])
@@ -198,6 +207,7 @@ fn a_server_is_built_changed_in_place_replaced_on_a_new_image_refreshed_imported
     assert_eq!(updated["id"], id.as_str(), "updated in place");
     assert_eq!(updated["name"], "web-2");
     assert_eq!(updated["metadata"], json!({"role": "api", "tier": "front"}));
+    assert_eq!(updated["all_tags"], json!(["green", "prod"]));
     rt.block_on(async {
         let outside = Outside::start(&ws).await;
         let (_, s) = outside
@@ -490,6 +500,65 @@ fn refreshing_many_servers_takes_a_constant_number_of_requests() {
     });
     run(&["destroy", "-auto-approve"]).ok();
     rt.block_on(async {
+        assert_eq!(servers(&outside).await, Vec::<String>::new());
+        outside.stop().await;
+    });
+}
+
+#[test]
+fn names_that_match_nothing_or_several_and_conflicting_arguments_are_errors() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    let image_id = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let id = image(&outside, "cirros").await;
+        network(&outside, "twin", "10.50.0.0/24").await;
+        network(&outside, "twin", "10.51.0.0/24").await;
+        outside.stop().await;
+        id
+    });
+    let server = |body: &str| {
+        format!(
+            "{PROVIDER}\nresource \"openstack_compute_instance_v2\" \"s\" {{\n  name = \"s\"\n{body}\n}}\n"
+        )
+    };
+    ws.file(
+        "main.tf",
+        &server("  image_name = \"nope\"\n  flavor_id = \"1\"\n  network_mode = \"none\""),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("No image is named \"nope\"");
+    ws.file(
+        "main.tf",
+        &server(&format!(
+            "  image_id = \"{image_id}\"\n  flavor_name = \"m1.huge\"\n  network_mode = \"none\""
+        )),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("No flavor is named \"m1.huge\"");
+    ws.file(
+        "main.tf",
+        &server(&format!(
+            "  image_id = \"{image_id}\"\n  flavor_id = \"1\"\n  network {{\n    name = \"twin\"\n  }}"
+        )),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("2 networks are named \"twin\"");
+    ws.file(
+        "main.tf",
+        &server(&format!(
+            "  image_id = \"{image_id}\"\n  flavor_id = \"1\"\n  network_mode = \"auto\"\n  network {{\n    name = \"twin\"\n  }}"
+        )),
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("network_mode and network blocks cannot be used together");
+    // Nothing was left behind by the refused creates.
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
         assert_eq!(servers(&outside).await, Vec::<String>::new());
         outside.stop().await;
     });
