@@ -447,7 +447,14 @@ async fn run_apply(
     let mut result = result?;
     let mut state = std::mem::take(&mut result.state);
     let changed = result.state_changed;
-    if changed {
+    // A create that failed without leaving an object changed nothing, but
+    // its intent is in the journal: a snapshot must fold it before the
+    // journal can go.
+    let journaled = journal
+        .lock()
+        .ok()
+        .is_some_and(|j| j.as_ref().is_some_and(|j| j.holds_entries()));
+    if changed || journaled {
         locked.write(&mut state)?;
     }
     let finished_journal = journal.lock().ok().and_then(|mut j| j.take());

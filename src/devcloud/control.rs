@@ -12,6 +12,9 @@
 //! - `GET|POST|DELETE /devcloud/server-errors`: servers whose name
 //!   matches a pattern go to ERROR with a fault message.
 //!
+//! Fault and server-error rules are saved with the data: they survive a
+//! restart. The settings are the options the cloud was started with.
+//!
 //! It needs no token: devcloud listens on loopback only.
 
 use super::error::{ApiError, ApiResult, Service};
@@ -143,6 +146,7 @@ async fn add_fault(State(app): State<Arc<App>>, body: axum::body::Bytes) -> ApiR
         .unwrap_or_else(|e| e.into_inner())
         .faults
         .push(rule.clone());
+    app.save_rules();
     Ok((StatusCode::CREATED, Json(json!({"fault": rule}))).into_response())
 }
 
@@ -152,6 +156,7 @@ async fn clear_faults(State(app): State<Arc<App>>) -> StatusCode {
         .unwrap_or_else(|e| e.into_inner())
         .faults
         .clear();
+    app.save_rules();
     StatusCode::NO_CONTENT
 }
 
@@ -159,15 +164,19 @@ async fn remove_fault(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let mut knobs = app.knobs.write().unwrap_or_else(|e| e.into_inner());
-    let before = knobs.faults.len();
-    knobs.faults.retain(|r| r.id != id);
-    if knobs.faults.len() == before {
+    let removed = {
+        let mut knobs = app.knobs.write().unwrap_or_else(|e| e.into_inner());
+        let before = knobs.faults.len();
+        knobs.faults.retain(|r| r.id != id);
+        knobs.faults.len() < before
+    };
+    if !removed {
         return Err(ApiError::not_found(
             Service::Control,
             format!("no fault rule {id}"),
         ));
     }
+    app.save_rules();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,6 +195,7 @@ async fn add_server_error(
         .unwrap_or_else(|e| e.into_inner())
         .server_errors
         .push(rule.clone());
+    app.save_rules();
     Ok((StatusCode::CREATED, Json(json!({"server_error": rule}))).into_response())
 }
 
@@ -195,5 +205,6 @@ async fn clear_server_errors(State(app): State<Arc<App>>) -> StatusCode {
         .unwrap_or_else(|e| e.into_inner())
         .server_errors
         .clear();
+    app.save_rules();
     StatusCode::NO_CONTENT
 }

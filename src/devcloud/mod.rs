@@ -123,7 +123,8 @@ impl DevCloud {
             delete_time: options.delete_time,
             latency: options.latency,
             token_ttl: options.token_ttl,
-            ..Knobs::default()
+            faults: store.read(|d| d.faults.clone()),
+            server_errors: store.read(|d| d.server_errors.clone()),
         };
         let app = Arc::new(App {
             store: store.clone(),

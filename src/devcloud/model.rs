@@ -6,6 +6,7 @@
 //! what an API renders differently (Nova's `OS-FLV-EXT-DATA:ephemeral`,
 //! Neutron's `router:external`) is mapped by the handler.
 
+use super::server::{FaultRule, ServerErrorRule};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,6 +42,11 @@ pub struct Data {
     /// Plain-text passwords of the users devcloud created itself, so that
     /// `clouds.yaml` can be written again on every start.
     pub seed_passwords: BTreeMap<String, String>,
+    /// The control API's fault and server-error rules: kept with the data
+    /// so that rules a test sets still apply when the cloud is restarted
+    /// (by each command of a tool that embeds it).
+    pub faults: Vec<FaultRule>,
+    pub server_errors: Vec<ServerErrorRule>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -101,6 +101,17 @@ impl App {
     pub fn knobs(&self) -> Knobs {
         self.knobs.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    /// Saves the fault and server-error rules with the data, so that a
+    /// restarted cloud still applies them (and a used-up count stays
+    /// used up).
+    pub fn save_rules(&self) {
+        let knobs = self.knobs();
+        self.store.write(|d| {
+            d.faults = knobs.faults;
+            d.server_errors = knobs.server_errors;
+        });
+    }
 }
 
 /// Who is calling: set by the middleware on requests with a valid token.
@@ -325,11 +336,18 @@ fn fault_for(app: &App, method: &Method, path: &str) -> Option<FaultRule> {
             && r.probability.is_none_or(|p| random_unit() < p)
     })?;
     let rule = knobs.faults[index].clone();
-    if let Some(n) = knobs.faults[index].count.as_mut() {
+    let counted = if let Some(n) = knobs.faults[index].count.as_mut() {
         *n -= 1;
         if *n == 0 {
             knobs.faults.remove(index);
         }
+        true
+    } else {
+        false
+    };
+    drop(knobs);
+    if counted {
+        app.save_rules();
     }
     Some(rule)
 }

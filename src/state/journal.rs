@@ -282,6 +282,13 @@ impl Journal {
         Ok(())
     }
 
+    /// Whether entries were appended that a snapshot must hold before the
+    /// journal can be finished (an intent to create is one, even when the
+    /// create then failed and changed nothing).
+    pub fn holds_entries(&self) -> bool {
+        self.entries > 0
+    }
+
     /// Removes the journal file; called after the final snapshot was
     /// written. Refuses, keeping the file, when entries were appended that
     /// no snapshot written since holds.

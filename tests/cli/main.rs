@@ -6,6 +6,7 @@ mod examples;
 mod openstack;
 mod openstack_image;
 mod openstack_network;
+mod openstack_server;
 mod parity;
 mod workflow;
 

@@ -2,6 +2,7 @@
 
 use super::Cloud;
 use serde_json::json;
+use stackform::devcloud::{DevCloud, Options};
 
 #[tokio::test]
 async fn fault_rules_answer_with_their_status_for_their_count() {
@@ -156,4 +157,60 @@ async fn fault_probability_wildcards_messages_and_latency() {
         .expect(200);
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));
     c.stop().await;
+}
+
+#[tokio::test]
+async fn fault_and_server_error_rules_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let http = reqwest::Client::new();
+    let start = || DevCloud::start(Options::ephemeral(dir.path()));
+    let cloud = start().await.expect("devcloud starts");
+    let post = |url: String, body: serde_json::Value| http.post(url).json(&body).send();
+    let r = post(
+        format!("{}/devcloud/faults", cloud.url()),
+        json!({"method": "GET", "path": "/compute/v2.1/servers*", "status": 503, "count": 2}),
+    )
+    .await
+    .expect("request");
+    assert_eq!(r.status(), 201);
+    let r = post(
+        format!("{}/devcloud/server-errors", cloud.url()),
+        json!({"name": "broken*", "message": "No valid host was found."}),
+    )
+    .await
+    .expect("request");
+    assert_eq!(r.status(), 201);
+    // One of the two faults is used up before the restart.
+    let r = http
+        .get(format!("{}/compute/v2.1/servers", cloud.url()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 503);
+    cloud.stop().await.expect("devcloud stops");
+
+    let cloud = start().await.expect("devcloud restarts");
+    let get = |path: &str| {
+        let url = format!("{}{path}", cloud.url());
+        let http = http.clone();
+        async move {
+            let r = http.get(url).send().await.expect("request");
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let (_, faults) = get("/devcloud/faults").await;
+    assert_eq!(faults["faults"][0]["count"], 1, "{faults}");
+    let (_, errors) = get("/devcloud/server-errors").await;
+    assert_eq!(
+        errors["server_errors"][0]["message"], "No valid host was found.",
+        "{errors}"
+    );
+    assert_eq!(get("/compute/v2.1/servers").await.0, 503);
+    // Used up: the next one reaches Nova (which wants a token).
+    assert_eq!(get("/compute/v2.1/servers").await.0, 401);
+    cloud.stop().await.expect("devcloud stops");
 }

@@ -545,3 +545,75 @@ async fn servers_images_and_networks_survive_a_restart() {
     .expect(200);
     c.stop().await;
 }
+
+#[tokio::test]
+async fn server_tags_are_listed_replaced_added_and_removed_from_2_26() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let image = active_image(&c, &admin, "tagged").await;
+    let (net, _) = network_with_subnet(&c, &admin, "tags-net", "10.9.0.0/24").await;
+    let r = create_server(
+        &c,
+        &admin,
+        "2.52",
+        json!({"name": "tagged", "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}], "tags": ["a"]}),
+    )
+    .await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+    let tags = format!("/compute/v2.1/servers/{id}/tags");
+    let call = |method: &'static str, path: String, version: &'static str, body: Option<Value>| {
+        let headers = mv(version);
+        let c = &c;
+        let admin = admin.clone();
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.send(
+                method,
+                &path,
+                Some(&admin),
+                body.map(|b| ("application/json".to_string(), b.to_string().into_bytes())),
+                &headers,
+            )
+            .await
+        }
+    };
+    // Not there before 2.26.
+    call("GET", tags.clone(), "2.25", None).await.expect(404);
+    let r = call("GET", tags.clone(), "2.26", None).await;
+    r.expect(200);
+    assert_eq!(r.json["tags"], json!(["a"]));
+    let r = call(
+        "PUT",
+        tags.clone(),
+        "2.26",
+        Some(json!({"tags": ["b", "c", "b"]})),
+    )
+    .await;
+    r.expect(200);
+    assert_eq!(r.json["tags"], json!(["b", "c"]));
+    call("PUT", format!("{tags}/d"), "2.26", None)
+        .await
+        .expect(201);
+    call("PUT", format!("{tags}/d"), "2.26", None)
+        .await
+        .expect(204);
+    call("DELETE", format!("{tags}/b"), "2.26", None)
+        .await
+        .expect(204);
+    call("DELETE", format!("{tags}/b"), "2.26", None)
+        .await
+        .expect(404);
+    call("PUT", tags.clone(), "2.26", Some(json!({"tags": ["x/y"]})))
+        .await
+        .expect(400);
+    let r = call("GET", format!("/compute/v2.1/servers/{id}"), "2.26", None).await;
+    assert_eq!(r.json["server"]["tags"], json!(["c", "d"]));
+    call("DELETE", tags.clone(), "2.26", None).await.expect(204);
+    assert_eq!(
+        call("GET", tags, "2.26", None).await.json["tags"],
+        json!([])
+    );
+    c.stop().await;
+}

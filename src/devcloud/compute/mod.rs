@@ -6,6 +6,7 @@
 
 mod flavors;
 mod keypairs;
+mod server_tags;
 mod servers;
 
 use super::error::{ApiError, ApiResult, Service};
@@ -45,6 +46,7 @@ pub fn router() -> Router<Arc<App>> {
         .merge(flavors::router())
         .merge(servers::router())
         .merge(keypairs::router())
+        .merge(server_tags::router())
         .route("/v2.1/limits", get(limits))
         .route("/v2.1/os-availability-zone", get(availability_zones))
         .route("/v2.1/os-availability-zone/detail", get(availability_zones))

@@ -15,6 +15,7 @@ pub mod embedded;
 pub mod error;
 pub mod flavor;
 pub mod image;
+pub mod instance;
 pub mod network;
 pub mod neutron;
 pub mod provider;
@@ -53,5 +54,6 @@ pub fn register(
     providers.register(Arc::new(subnet::Subnet::new(session.clone())));
     providers.register_data_source(Arc::new(data_network::NetworkData::new(session.clone())));
     providers.register_data_source(Arc::new(data_network::SubnetData::new(session.clone())));
+    providers.register(Arc::new(instance::Instance::new(session.clone())));
     session
 }

@@ -1,0 +1,1046 @@
+//! `openstack_compute_instance_v2`: a Nova server.
+//!
+//! Two things differ from the Terraform provider on purpose. A new image
+//! replaces the server: the provider rebuilds it in place, which wipes
+//! its disk while the plan shows a harmless `~` update. And a build that
+//! ends in ERROR fails the apply with Nova's fault message, the server id
+//! and the create request's id, and records the server as tainted so the
+//! next plan replaces it.
+//!
+//! `user_data` is stored as the SHA1 of the configured text, as the
+//! Terraform provider does, so cloud-init secrets do not end up in the
+//! state; plans compare hashes.
+
+use super::provider::Session;
+use super::types::{
+    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll,
+    state_value, str_attr, timeout,
+};
+use super::{Client, Request, Service};
+use crate::lang::value::{Type, Value};
+use crate::provider::{
+    ApplyFailure, AttrMode, AttributeSchema, BlockSchema, Nesting, PlannedState, ProviderError,
+    ResourceType, Schema, plan_by_schema,
+};
+use async_trait::async_trait;
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{Map, Value as Json, json};
+use sha1::Digest;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Nova's default for create, update and delete waits.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Servers per page of a bulk refresh (Nova's default `max_limit`).
+const SERVERS_PAGE: usize = 1000;
+/// Servers whose ports one Neutron list asks for: keeps the query string
+/// (47 bytes per id) well under the 8 KiB request lines proxies accept.
+const PORTS_BATCH: usize = 80;
+/// The network attributes a user may set; the rest of a `network` block
+/// (`mac`) is read from the cloud.
+const NETWORK_SETTABLE: [&str; 4] = ["uuid", "name", "port", "fixed_ip_v4"];
+
+pub struct Instance {
+    schema: Schema,
+    session: Arc<Session>,
+}
+
+fn network_schema() -> Schema {
+    let mut b = SchemaBuilder::default();
+    for name in NETWORK_SETTABLE {
+        b = b.attr(name, Type::String, AttrMode::OptionalComputed);
+    }
+    b.attr("mac", Type::String, AttrMode::Computed).build()
+}
+
+impl Instance {
+    pub fn new(session: Arc<Session>) -> Instance {
+        let mut schema = SchemaBuilder::default()
+            .with_id_and_region()
+            .attr("name", Type::String, AttrMode::Required)
+            // A new image replaces the server: rebuilding in place would
+            // wipe its disk behind an innocent-looking update.
+            .replacing("image_id", Type::String, AttrMode::OptionalComputed)
+            .replacing("image_name", Type::String, AttrMode::OptionalComputed)
+            // Resizing (resize, then confirm) is not supported yet: a new
+            // flavor replaces the server, the safe default until it is.
+            .replacing("flavor_id", Type::String, AttrMode::OptionalComputed)
+            .replacing("flavor_name", Type::String, AttrMode::OptionalComputed)
+            .replacing("key_pair", Type::String, AttrMode::Optional)
+            // Adding and removing groups on a running server is not
+            // supported yet: a change replaces it.
+            .replacing(
+                "security_groups",
+                Type::set(Type::String),
+                AttrMode::OptionalComputed,
+            )
+            .replacing(
+                "availability_zone",
+                Type::String,
+                AttrMode::OptionalComputed,
+            )
+            .attr("metadata", Type::map(Type::String), AttrMode::Optional)
+            .attr("tags", Type::set(Type::String), AttrMode::Optional)
+            .replacing("config_drive", Type::Bool, AttrMode::Optional)
+            .replacing("network_mode", Type::String, AttrMode::Optional)
+            .attr("access_ip_v4", Type::String, AttrMode::Computed)
+            .attr("access_ip_v6", Type::String, AttrMode::Computed)
+            .attr("all_metadata", Type::map(Type::String), AttrMode::Computed)
+            .attr("all_tags", Type::set(Type::String), AttrMode::Computed)
+            .attr("created", Type::String, AttrMode::Computed)
+            .attr("updated", Type::String, AttrMode::Computed)
+            .attr("status", Type::String, AttrMode::Computed)
+            .block(
+                "network",
+                BlockSchema {
+                    nesting: Nesting::List,
+                    schema: network_schema(),
+                    min_items: 0,
+                    max_items: None,
+                    force_new: true,
+                },
+            )
+            .timeouts(&["create", "update", "delete"])
+            .build();
+        // The text is only ever sent at create; the state holds its hash.
+        // Sensitive so that a plan never prints a cloud-init script.
+        schema.attributes.insert(
+            "user_data".into(),
+            AttributeSchema::new(Type::String, AttrMode::Optional)
+                .force_new()
+                .sensitive(),
+        );
+        // Changing the password of a running server (changePassword) is
+        // not supported yet: a new one replaces the server.
+        schema.attributes.insert(
+            "admin_pass".into(),
+            AttributeSchema::new(Type::String, AttrMode::Optional)
+                .force_new()
+                .sensitive(),
+        );
+        Instance { schema, session }
+    }
+
+    fn network_type(&self) -> Type {
+        network_schema().value_type()
+    }
+}
+
+/// The SHA1 (hex) of a `user_data` text, which the state records in its
+/// place.
+pub fn user_data_hash(text: &str) -> String {
+    sha1::Sha1::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `value` with attribute `name` set to `new`.
+fn with_attr(value: &Value, name: &str, new: Value) -> Value {
+    let mut entries = value.as_entries().cloned().unwrap_or_default();
+    entries.insert(name.to_string(), new);
+    Value::object(entries)
+}
+
+fn seq(value: &Value, name: &str) -> Vec<Value> {
+    value
+        .get_attr(name)
+        .and_then(Value::as_seq)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default()
+}
+
+/// Percent-encodes a query parameter value.
+fn query_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn region_of(client: &Client, config: &Value) -> Json {
+    match str_attr(config, "region") {
+        Some(r) => Json::String(r),
+        None => client
+            .config()
+            .region
+            .clone()
+            .map_or(Json::Null, Json::String),
+    }
+}
+
+fn invalid(summary: &str, detail: String) -> ProviderError {
+    ProviderError::new(summary, detail)
+}
+
+/// Exactly one of `found` (objects with `id`), or an error naming what
+/// was looked for.
+fn the_one(
+    found: Vec<&Json>,
+    what: &str,
+    name: &str,
+    by_id: &str,
+) -> Result<String, ProviderError> {
+    match found.as_slice() {
+        [one] => one
+            .get("id")
+            .and_then(Json::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                invalid(
+                    "Unexpected answer from the cloud",
+                    format!("The {what} named {name:?} has no id."),
+                )
+            }),
+        [] => Err(invalid(
+            &format!("No such {what}"),
+            format!("No {what} is named {name:?}."),
+        )),
+        several => Err(invalid(
+            &format!("Ambiguous {what} name"),
+            format!(
+                "{} {what}s are named {name:?}; set {by_id} to choose one.",
+                several.len()
+            ),
+        )),
+    }
+}
+
+fn items<'j>(body: &'j Json, key: &str) -> Vec<&'j Json> {
+    body.get(key)
+        .and_then(Json::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+/// A port as a `network` block; the network's name comes from the
+/// server's `addresses`, which Nova keys by network name.
+fn network_block(port: &Json, names_by_mac: &HashMap<String, String>) -> Json {
+    let mac = port.get("mac_address").and_then(Json::as_str);
+    let fixed_ip_v4 = port
+        .get("fixed_ips")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("ip_address").and_then(Json::as_str))
+        .find(|ip| !ip.contains(':'));
+    json!({
+        "uuid": port.get("network_id"),
+        "name": mac.and_then(|m| names_by_mac.get(m)),
+        "port": port.get("id"),
+        "fixed_ip_v4": fixed_ip_v4,
+        "mac": mac,
+    })
+}
+
+fn port_has_ip(port: &Json, ip: &str) -> bool {
+    port.get("fixed_ips")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .any(|f| f.get("ip_address").and_then(Json::as_str) == Some(ip))
+}
+
+/// The server's NICs as `network` blocks, in the order the prior state
+/// (or the configuration) lists them; NICs it does not list follow.
+fn networks_of(server: &Json, ports: &[&Json], prior: &[Value]) -> Json {
+    let mut names_by_mac = HashMap::new();
+    if let Some(addresses) = server.get("addresses").and_then(Json::as_object) {
+        for (net_name, entries) in addresses {
+            for entry in entries.as_array().into_iter().flatten() {
+                if let Some(mac) = entry.get("OS-EXT-IPS-MAC:mac_addr").and_then(Json::as_str) {
+                    names_by_mac.insert(mac.to_string(), net_name.clone());
+                }
+            }
+        }
+    }
+    let mut remaining: Vec<&Json> = ports.to_vec();
+    let mut blocks = Vec::new();
+    for wanted in prior {
+        let want = |k: &str| str_attr(wanted, k);
+        let matches = |port: &&Json| {
+            let field = |k: &str| port.get(k).and_then(Json::as_str);
+            if let Some(p) = want("port") {
+                return field("id") == Some(p.as_str());
+            }
+            let net_ok = match (want("uuid"), want("name")) {
+                (Some(uuid), _) => field("network_id") == Some(uuid.as_str()),
+                (None, Some(name)) => field("mac_address")
+                    .and_then(|m| names_by_mac.get(m))
+                    .is_some_and(|n| *n == name),
+                (None, None) => true,
+            };
+            net_ok && want("fixed_ip_v4").is_none_or(|ip| port_has_ip(port, &ip))
+        };
+        if let Some(at) = remaining.iter().position(matches) {
+            blocks.push(network_block(remaining.remove(at), &names_by_mac));
+        }
+    }
+    blocks.extend(remaining.iter().map(|p| network_block(p, &names_by_mac)));
+    Json::Array(blocks)
+}
+
+fn string_list(v: Option<&Json>) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A server (and its ports) as this type's state. What Nova does not
+/// show (the image's name, user data, the admin password, config drive,
+/// network mode, timeouts) comes from `prior`: the planned value at
+/// create, the previous state afterwards.
+fn state_of(server: &Json, ports: &[&Json], prior: &Value, region: Json) -> Json {
+    let metadata = server.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let metadata_empty = metadata.as_object().is_none_or(Map::is_empty);
+    let tags = string_list(server.get("tags"));
+    // Optional maps and sets stay null while neither the configuration
+    // nor the cloud has any, so that an unset argument is never drift.
+    let unset = |name: &str| prior.get_attr(name).is_none_or(Value::is_null);
+    let image_id = server
+        .get("image")
+        .and_then(|i| i.get("id"))
+        .cloned()
+        .unwrap_or_else(|| json_attr(prior, "image_id"));
+    let flavor = server.get("flavor");
+    // From 2.47 Nova shows the flavor's copy without its id.
+    let flavor_id = flavor
+        .and_then(|f| f.get("id"))
+        .cloned()
+        .unwrap_or_else(|| json_attr(prior, "flavor_id"));
+    let flavor_name = flavor
+        .and_then(|f| f.get("original_name"))
+        .cloned()
+        .unwrap_or_else(|| json_attr(prior, "flavor_name"));
+    let security_groups = string_list(Some(&Json::Array(
+        server
+            .get("security_groups")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.get("name").cloned())
+            .collect(),
+    )));
+    let mut state = json!({
+        "id": server.get("id"),
+        "region": region,
+        "name": server.get("name"),
+        "image_id": image_id,
+        "image_name": json_attr(prior, "image_name"),
+        "flavor_id": flavor_id,
+        "flavor_name": flavor_name,
+        "key_pair": server.get("key_name"),
+        "security_groups": security_groups,
+        "availability_zone": server.get("OS-EXT-AZ:availability_zone"),
+        "user_data": json_attr(prior, "user_data"),
+        "admin_pass": json_attr(prior, "admin_pass"),
+        "metadata": if metadata_empty && unset("metadata") { Json::Null } else { metadata.clone() },
+        "all_metadata": metadata,
+        "tags": if tags.is_empty() && unset("tags") { Json::Null } else { json!(tags) },
+        "all_tags": tags,
+        "config_drive": json_attr(prior, "config_drive"),
+        "network_mode": json_attr(prior, "network_mode"),
+        "access_ip_v4": server.get("accessIPv4"),
+        "access_ip_v6": server.get("accessIPv6"),
+        "created": server.get("created"),
+        "updated": server.get("updated"),
+        "status": server.get("status"),
+        "network": networks_of(server, ports, &seq(prior, "network")),
+    });
+    if let Json::Object(m) = &mut state {
+        keep_timeouts(m, prior);
+    }
+    state
+}
+
+impl Instance {
+    fn value(&self, state: Json) -> Result<Value, ProviderError> {
+        state_value(&self.schema, state)
+    }
+
+    /// `GET /servers/{id}`; `None` when it is gone.
+    async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
+        match client
+            .get_json::<Json>(Service::Compute, &format!("/servers/{id}"))
+            .await
+        {
+            Ok(body) => Ok(body
+                .get("server")
+                .cloned()
+                .filter(|s| s.get("status").and_then(Json::as_str) != Some("DELETED"))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(failed(&format!("Cannot read server {id}"), e)),
+        }
+    }
+
+    /// The ports of the servers `ids`, in batches of [`PORTS_BATCH`].
+    async fn ports_of(&self, client: &Client, ids: &[&str]) -> Result<Vec<Json>, ProviderError> {
+        let mut ports = Vec::new();
+        for batch in ids.chunks(PORTS_BATCH) {
+            let mut path = String::from(
+                "/ports?fields=id&fields=network_id&fields=mac_address&fields=fixed_ips&fields=device_id",
+            );
+            for id in batch {
+                path.push_str("&device_id=");
+                path.push_str(&query_escape(id));
+            }
+            let listed: Json = client
+                .get_json(Service::Network, &path)
+                .await
+                .map_err(|e| failed("Cannot list the servers' ports", e))?;
+            ports.extend(items(&listed, "ports").into_iter().cloned());
+        }
+        Ok(ports)
+    }
+
+    /// The state of server `server` as it is now, with its ports.
+    async fn current(
+        &self,
+        client: &Client,
+        server: &Json,
+        prior: &Value,
+        region: Json,
+    ) -> Result<Value, ProviderError> {
+        let id = server.get("id").and_then(Json::as_str).unwrap_or_default();
+        let ports = self.ports_of(client, &[id]).await?;
+        let ports: Vec<&Json> = ports.iter().collect();
+        self.value(state_of(server, &ports, prior, region))
+    }
+
+    async fn image_by_name(&self, client: &Client, name: &str) -> Result<String, ProviderError> {
+        let listed: Json = client
+            .get_json(
+                Service::Image,
+                &format!("/images?name={}", query_escape(name)),
+            )
+            .await
+            .map_err(|e| failed(&format!("Cannot look up image {name:?}"), e))?;
+        the_one(items(&listed, "images"), "image", name, "image_id")
+    }
+
+    async fn image_name(&self, client: &Client, id: &str) -> Option<String> {
+        let image: Json = client
+            .get_json(Service::Image, &format!("/images/{id}"))
+            .await
+            .ok()?;
+        image.get("name").and_then(Json::as_str).map(str::to_string)
+    }
+
+    async fn flavor_by_name(&self, client: &Client, name: &str) -> Result<String, ProviderError> {
+        // Nova cannot filter flavors by name: list them all (public and
+        // private ones the project may use) and pick.
+        let listed: Json = client
+            .get_json(Service::Compute, "/flavors/detail?is_public=None")
+            .await
+            .map_err(|e| failed(&format!("Cannot look up flavor {name:?}"), e))?;
+        let found = items(&listed, "flavors")
+            .into_iter()
+            .filter(|f| f.get("name").and_then(Json::as_str) == Some(name))
+            .collect();
+        the_one(found, "flavor", name, "flavor_id")
+    }
+
+    async fn network_by_name(&self, client: &Client, name: &str) -> Result<String, ProviderError> {
+        let listed: Json = client
+            .get_json(
+                Service::Network,
+                &format!("/networks?name={}", query_escape(name)),
+            )
+            .await
+            .map_err(|e| failed(&format!("Cannot look up network {name:?}"), e))?;
+        the_one(items(&listed, "networks"), "network", name, "uuid")
+    }
+
+    /// Nova's `networks`: the blocks as `{uuid}`, `{port}` or `{uuid,
+    /// fixed_ip}` (names resolved through Neutron), or `network_mode`'s
+    /// bare string. With neither, `auto`: the project's one usable
+    /// network, as Nova chose before 2.37 made `networks` required.
+    async fn requested_networks(
+        &self,
+        client: &Client,
+        planned: &Value,
+    ) -> Result<Json, ProviderError> {
+        let blocks = seq(planned, "network");
+        if blocks.is_empty() {
+            return Ok(json!(
+                str_attr(planned, "network_mode").unwrap_or_else(|| "auto".into())
+            ));
+        }
+        let mut nics = Vec::new();
+        for block in &blocks {
+            if let Some(port) = str_attr(block, "port") {
+                nics.push(json!({ "port": port }));
+                continue;
+            }
+            let uuid = match (str_attr(block, "uuid"), str_attr(block, "name")) {
+                (Some(uuid), _) => uuid,
+                (None, Some(name)) => self.network_by_name(client, &name).await?,
+                (None, None) => {
+                    return Err(invalid(
+                        "Incomplete network block",
+                        "Each network block needs uuid, name or port.".into(),
+                    ));
+                }
+            };
+            let mut nic = json!({ "uuid": uuid });
+            if let Some(ip) = str_attr(block, "fixed_ip_v4") {
+                nic["fixed_ip"] = json!(ip);
+            }
+            nics.push(nic);
+        }
+        Ok(Json::Array(nics))
+    }
+
+    /// The body of `POST /servers`.
+    async fn create_body(&self, client: &Client, planned: &Value) -> Result<Json, ProviderError> {
+        let image_id = match (
+            str_attr(planned, "image_id"),
+            str_attr(planned, "image_name"),
+        ) {
+            (Some(id), _) => id,
+            (None, Some(name)) => self.image_by_name(client, &name).await?,
+            (None, None) => {
+                return Err(invalid(
+                    "No image",
+                    "Set image_id or image_name: stackform boots servers from images.".into(),
+                ));
+            }
+        };
+        let flavor_id = match (
+            str_attr(planned, "flavor_id"),
+            str_attr(planned, "flavor_name"),
+        ) {
+            (Some(id), _) => id,
+            (None, Some(name)) => self.flavor_by_name(client, &name).await?,
+            (None, None) => {
+                return Err(invalid("No flavor", "Set flavor_id or flavor_name.".into()));
+            }
+        };
+        let mut server = Map::new();
+        server.insert("name".into(), json_attr(planned, "name"));
+        server.insert("imageRef".into(), json!(image_id));
+        server.insert("flavorRef".into(), json!(flavor_id));
+        server.insert(
+            "networks".into(),
+            self.requested_networks(client, planned).await?,
+        );
+        let optional = [
+            ("key_pair", "key_name"),
+            ("availability_zone", "availability_zone"),
+            ("config_drive", "config_drive"),
+            ("admin_pass", "adminPass"),
+            ("metadata", "metadata"),
+            ("tags", "tags"),
+        ];
+        for (attr, field) in optional {
+            let v = json_attr(planned, attr);
+            if !v.is_null() {
+                server.insert(field.into(), v);
+            }
+        }
+        let groups = json_attr(planned, "security_groups");
+        if let Json::Array(names) = groups {
+            server.insert(
+                "security_groups".into(),
+                Json::Array(names.into_iter().map(|n| json!({ "name": n })).collect()),
+            );
+        }
+        if let Some(text) = str_attr(planned, "user_data") {
+            server.insert(
+                "user_data".into(),
+                json!(base64::engine::general_purpose::STANDARD.encode(text.as_bytes())),
+            );
+        }
+        Ok(json!({ "server": server }))
+    }
+
+    /// Reads servers from `GET /servers/detail`, a page at a time.
+    async fn list_servers(&self, client: &Client) -> Result<HashMap<String, Json>, ProviderError> {
+        let mut by_id = HashMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut path = format!("/servers/detail?limit={SERVERS_PAGE}");
+            if let Some(m) = &marker {
+                path.push_str(&format!("&marker={}", query_escape(m)));
+            }
+            let listed: Json = client
+                .get_json(Service::Compute, &path)
+                .await
+                .map_err(|e| failed("Cannot list servers", e))?;
+            let page = items(&listed, "servers");
+            let last = page
+                .last()
+                .and_then(|s| s.get("id"))
+                .and_then(Json::as_str)
+                .map(str::to_string);
+            for s in page {
+                if let Some(id) = s.get("id").and_then(Json::as_str) {
+                    by_id.insert(id.to_string(), s.clone());
+                }
+            }
+            let has_next = items(&listed, "servers_links")
+                .iter()
+                .any(|l| l.get("rel").and_then(Json::as_str) == Some("next"));
+            match last {
+                Some(last) if has_next => marker = Some(last),
+                _ => return Ok(by_id),
+            }
+        }
+    }
+
+    /// Waits while the server builds; answers its final document.
+    async fn wait_built(
+        &self,
+        client: &Client,
+        id: &str,
+        limit: Duration,
+    ) -> Result<Json, ProviderError> {
+        poll(&format!("Server {id}'s build"), limit, || async {
+            let server = self.fetch(client, id).await?.ok_or_else(|| {
+                invalid(
+                    "Server vanished",
+                    format!("Server {id} disappeared while it was being built."),
+                )
+            })?;
+            let building = server.get("status").and_then(Json::as_str) == Some("BUILD");
+            Ok((!building).then_some(server))
+        })
+        .await
+    }
+}
+
+/// The error of a build that ended in another status than ACTIVE, with
+/// Nova's fault.
+fn build_failed(server: &Json, id: &str, create_request: &str) -> ProviderError {
+    let status = server
+        .get("status")
+        .and_then(Json::as_str)
+        .unwrap_or("UNKNOWN");
+    let fault = server.get("fault");
+    let message = fault
+        .and_then(|f| f.get("message"))
+        .and_then(Json::as_str)
+        .filter(|m| !m.is_empty())
+        .unwrap_or("Nova gave no fault message");
+    let code = fault
+        .and_then(|f| f.get("code"))
+        .map_or_else(|| "none".to_string(), ToString::to_string);
+    ProviderError::new(
+        "Server build failed",
+        format!(
+            "Server {id} went to {status} instead of ACTIVE: {message} (fault code {code}; create request {create_request}). It is recorded as tainted: the next apply replaces it."
+        ),
+    )
+}
+
+#[async_trait]
+impl ResourceType for Instance {
+    fn type_name(&self) -> &'static str {
+        "openstack_compute_instance_v2"
+    }
+
+    fn provider(&self) -> &'static str {
+        "openstack"
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
+        let configured_networks = seq(config, "network");
+        if let Some(mode) = str_attr(config, "network_mode") {
+            if mode != "auto" && mode != "none" {
+                return Err(invalid(
+                    "Invalid network_mode",
+                    format!("network_mode is {mode:?}; it must be \"auto\" or \"none\"."),
+                ));
+            }
+            if !configured_networks.is_empty() {
+                return Err(invalid(
+                    "Conflicting arguments",
+                    "network_mode and network blocks cannot be used together: network_mode asks Nova to choose the networks.".into(),
+                ));
+            }
+        }
+        // Compare hashes: the state records the hash of the text.
+        let raw_user_data = config.get_attr("user_data").cloned();
+        let mut compared = match raw_user_data.as_ref().and_then(Value::as_str) {
+            Some(text) => with_attr(config, "user_data", Value::string(user_data_hash(text))),
+            None => config.clone(),
+        };
+        // What a network block leaves unset is read from the cloud: it
+        // keeps its prior value, so only what the user set can differ.
+        let prior_networks = prior.map(|p| seq(p, "network")).unwrap_or_default();
+        let network_type = self.network_type();
+        if prior.is_some() {
+            let merged = if configured_networks.is_empty() {
+                prior_networks.clone()
+            } else if configured_networks.len() == prior_networks.len() {
+                configured_networks
+                    .iter()
+                    .zip(&prior_networks)
+                    .map(|(c, p)| {
+                        let mut entries = c.as_entries().cloned().unwrap_or_default();
+                        for (k, v) in entries.iter_mut() {
+                            if v.is_null()
+                                && let Some(before) = p.get_attr(k)
+                            {
+                                *v = before.clone();
+                            }
+                        }
+                        Value::object(entries)
+                    })
+                    .collect()
+            } else {
+                configured_networks.clone()
+            };
+            compared = with_attr(
+                &compared,
+                "network",
+                Value::list(network_type.clone(), merged),
+            );
+        }
+        let mut planned = plan_by_schema(&self.schema, prior, &compared);
+        let replacing = prior.is_none() || !planned.requires_replace.is_empty();
+        if replacing {
+            // A new server: the text itself is needed to create it.
+            if let Some(raw) = raw_user_data {
+                planned.planned = with_attr(&planned.planned, "user_data", raw);
+            }
+            let networks = if configured_networks.is_empty() {
+                Value::Unknown(Type::list(network_type.clone()))
+            } else {
+                let blocks = configured_networks
+                    .iter()
+                    .map(|c| {
+                        let mut entries = c.as_entries().cloned().unwrap_or_default();
+                        for v in entries.values_mut() {
+                            if v.is_null() {
+                                *v = Value::Unknown(Type::String);
+                            }
+                        }
+                        Value::object(entries)
+                    })
+                    .collect();
+                Value::list(network_type, blocks)
+            };
+            planned.planned = with_attr(&planned.planned, "network", networks);
+        }
+        Ok(planned)
+    }
+
+    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
+        let client = client(&self.session).await?;
+        let limit = timeout(planned, "create", DEFAULT_TIMEOUT)?;
+        let body = self.create_body(&client, planned).await?;
+        let response = client
+            .send(Request::new(Service::Compute, Method::POST, "/servers").json(&body))
+            .await
+            .map_err(|e| apply_failed("Cannot create the server", e))?;
+        let create_request = response.request_id.clone();
+        let created: Json = response.json().map_err(|e| {
+            ProviderError::new(
+                "Unexpected answer from the cloud",
+                format!("Nova's answer to the create (request {create_request}) is not JSON: {e}."),
+            )
+        })?;
+        let id = created
+            .get("server")
+            .and_then(|s| s.get("id"))
+            .and_then(Json::as_str)
+            .ok_or_else(|| {
+                ProviderError::new(
+                    "Unexpected answer from the cloud",
+                    format!(
+                        "Nova's answer to the create (request {create_request}) has no server id."
+                    ),
+                )
+            })?
+            .to_string();
+        // What the state records of the configuration: the hash of the
+        // user data, never the text.
+        let mut recorded = planned.clone();
+        if let Some(text) = str_attr(planned, "user_data") {
+            recorded = with_attr(&recorded, "user_data", Value::string(user_data_hash(&text)));
+        }
+        // The ids a name resolved to, for what Nova does not show (the
+        // flavor's id, from 2.47) and in case the build fails.
+        for (attr, field) in [("image_id", "imageRef"), ("flavor_id", "flavorRef")] {
+            if let Some(resolved) = body["server"][field].as_str() {
+                recorded = with_attr(&recorded, attr, Value::string(resolved));
+            }
+        }
+        if str_attr(&recorded, "image_name").is_none()
+            && let Some(image_id) = body["server"]["imageRef"].as_str()
+            && let Some(name) = self.image_name(&client, image_id).await
+        {
+            recorded = with_attr(&recorded, "image_name", Value::string(name));
+        }
+        let region = region_of(&client, planned);
+        // The server exists from here on: every failure records it.
+        let partial = |server: Option<&Json>| {
+            let server = server.cloned().unwrap_or_else(
+                || json!({"id": id, "name": json_attr(planned, "name"), "status": "BUILD"}),
+            );
+            self.value(state_of(&server, &[], &recorded, region.clone()))
+                .ok()
+        };
+        let server = match self.wait_built(&client, &id, limit).await {
+            Ok(server) => server,
+            Err(e) => {
+                return Err(ApplyFailure {
+                    error: ProviderError::new(
+                        e.summary,
+                        format!(
+                            "{} Server {id} (create request {create_request}) is recorded as tainted: the next apply replaces it.",
+                            e.detail
+                        ),
+                    ),
+                    partial: partial(None),
+                });
+            }
+        };
+        if server.get("status").and_then(Json::as_str) != Some("ACTIVE") {
+            return Err(ApplyFailure {
+                error: build_failed(&server, &id, &create_request),
+                partial: partial(Some(&server)),
+            });
+        }
+        match self
+            .current(&client, &server, &recorded, region.clone())
+            .await
+        {
+            Ok(state) => Ok(state),
+            Err(error) => Err(ApplyFailure {
+                error,
+                partial: partial(Some(&server)),
+            }),
+        }
+    }
+
+    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
+        let client = client(&self.session).await?;
+        let id = id_of(prior)?;
+        let name = json_attr(planned, "name");
+        if name != json_attr(prior, "name") {
+            client
+                .put_json::<Json>(
+                    Service::Compute,
+                    &format!("/servers/{id}"),
+                    &json!({"server": {"name": name}}),
+                )
+                .await
+                .map_err(|e| apply_failed(&format!("Cannot rename server {id}"), e))?;
+        }
+        let as_map = |v: &Value| match json_attr(v, "metadata") {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        };
+        let (before, after) = (as_map(prior), as_map(planned));
+        for key in before.keys().filter(|k| !after.contains_key(*k)) {
+            match client
+                .delete(
+                    Service::Compute,
+                    &format!("/servers/{id}/metadata/{}", query_escape(key)),
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    return Err(apply_failed(
+                        &format!("Cannot remove metadata key {key:?} of server {id}"),
+                        e,
+                    ));
+                }
+            }
+        }
+        let changed: Map<String, Json> = after
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !changed.is_empty() {
+            client
+                .post_json::<Json>(
+                    Service::Compute,
+                    &format!("/servers/{id}/metadata"),
+                    &json!({ "metadata": changed }),
+                )
+                .await
+                .map_err(|e| apply_failed(&format!("Cannot set the metadata of server {id}"), e))?;
+        }
+        let tags = |v: &Value| string_list(Some(&json_attr(v, "tags")));
+        if tags(prior) != tags(planned) {
+            // Replace-all (2.26 and later; the client's default is newer).
+            client
+                .put_json::<Json>(
+                    Service::Compute,
+                    &format!("/servers/{id}/tags"),
+                    &json!({ "tags": tags(planned) }),
+                )
+                .await
+                .map_err(|e| apply_failed(&format!("Cannot set the tags of server {id}"), e))?;
+        }
+        let server = self.fetch(&client, &id).await?.ok_or_else(|| {
+            ProviderError::new(
+                "Server vanished",
+                format!("Server {id} disappeared while it was updated."),
+            )
+        })?;
+        Ok(self
+            .current(&client, &server, planned, json_attr(prior, "region"))
+            .await?)
+    }
+
+    async fn delete(&self, prior: &Value) -> Result<(), ProviderError> {
+        let client = client(&self.session).await?;
+        let id = id_of(prior)?;
+        let limit = timeout(prior, "delete", DEFAULT_TIMEOUT)?;
+        match client
+            .delete(Service::Compute, &format!("/servers/{id}"))
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(failed(&format!("Cannot delete server {id}"), e)),
+        }
+        // Nova deletes asynchronously: wait until the server is gone, so
+        // that what depends on it (its network, its ports) can go too.
+        poll(&format!("Server {id}'s deletion"), limit, || async {
+            Ok(self.fetch(&client, &id).await?.is_none().then_some(()))
+        })
+        .await
+    }
+
+    async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError> {
+        let client = client(&self.session).await?;
+        let id = id_of(current)?;
+        let Some(server) = self.fetch(&client, &id).await? else {
+            return Ok(None);
+        };
+        self.current(&client, &server, current, json_attr(current, "region"))
+            .await
+            .map(Some)
+    }
+
+    async fn import(&self, id: &str) -> Result<Option<Value>, ProviderError> {
+        let client = client(&self.session).await?;
+        let Some(server) = self.fetch(&client, id).await? else {
+            return Ok(None);
+        };
+        let mut known = BTreeMap::new();
+        // From 2.47 servers show a copy of their flavor without its id;
+        // 2.46 still names it.
+        if let Ok(r) = client
+            .send(
+                Request::new(Service::Compute, Method::GET, format!("/servers/{id}"))
+                    .microversion("2.46"),
+            )
+            .await
+            && let Ok(older) = r.json::<Json>()
+            && let Some(flavor_id) = older["server"]["flavor"]["id"].as_str()
+        {
+            known.insert("flavor_id".to_string(), Value::string(flavor_id));
+        }
+        if let Some(image_id) = server["image"]["id"].as_str()
+            && let Some(name) = self.image_name(&client, image_id).await
+        {
+            known.insert("image_name".to_string(), Value::string(name));
+        }
+        // Administrators see the user data (base64): record its hash.
+        if let Some(encoded) = server["OS-EXT-SRV-ATTR:user_data"].as_str()
+            && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded.trim())
+        {
+            let text = String::from_utf8_lossy(&bytes);
+            known.insert(
+                "user_data".to_string(),
+                Value::string(user_data_hash(&text)),
+            );
+        }
+        let region = region_of(&client, &Value::NULL);
+        self.current(&client, &server, &Value::object(known), region)
+            .await
+            .map(Some)
+    }
+
+    fn reads_in_bulk(&self) -> bool {
+        true
+    }
+
+    /// One `GET /servers/detail` per page of servers and one Neutron
+    /// ports list per [`PORTS_BATCH`] servers, whatever their number;
+    /// only servers the list lacks are read one by one (to tell deleted
+    /// from another project's).
+    async fn read_all(&self, current: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
+        let client = client(&self.session).await?;
+        let mut listed = self.list_servers(&client).await?;
+        let mut servers = Vec::with_capacity(current.len());
+        for c in current {
+            let id = id_of(c)?;
+            let server = match listed.remove(&id) {
+                Some(s) => Some(s),
+                None => self.fetch(&client, &id).await?,
+            };
+            servers.push(server);
+        }
+        let ids: Vec<&str> = servers
+            .iter()
+            .flatten()
+            .filter_map(|s| s.get("id").and_then(Json::as_str))
+            .collect();
+        let ports = self.ports_of(&client, &ids).await?;
+        let mut ports_by_server: HashMap<&str, Vec<&Json>> = HashMap::new();
+        for p in &ports {
+            if let Some(device) = p.get("device_id").and_then(Json::as_str) {
+                ports_by_server.entry(device).or_default().push(p);
+            }
+        }
+        let mut read = Vec::with_capacity(current.len());
+        for (c, server) in current.iter().zip(&servers) {
+            read.push(match server {
+                None => None,
+                Some(s) => {
+                    let id = s.get("id").and_then(Json::as_str).unwrap_or_default();
+                    let ports = ports_by_server.get(id).map_or(&[][..], Vec::as_slice);
+                    Some(self.value(state_of(s, ports, c, json_attr(c, "region")))?)
+                }
+            });
+        }
+        Ok(read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_data_is_recorded_as_its_sha1_in_hex() {
+        // The FIPS 180 test vector.
+        assert_eq!(
+            user_data_hash("abc"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(query_escape("web a/b&c"), "web%20a%2Fb%26c");
+        assert_eq!(query_escape("net-1_x.y~"), "net-1_x.y~");
+    }
+}

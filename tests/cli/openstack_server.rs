@@ -1,0 +1,565 @@
+//! `openstack_compute_instance_v2` end to end on the embedded devcloud:
+//! builds that are waited for, in-place changes, replacement on a new
+//! image, failed builds recorded as tainted, drift, import, user data
+//! kept as a hash, retried polling, and destroy waiting for the servers
+//! to be gone.
+
+use super::Workspace;
+use super::openstack::{Outside, PROVIDER, runtime, state_attrs};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const USER_DATA: &str = "#cloud-config\\nchpasswd:\\n  list: root:hunter2\\n";
+
+/// The SHA1 of USER_DATA as HCL reads it (with real newlines).
+fn user_data_sha1() -> String {
+    use sha1::Digest;
+    let text = USER_DATA.replace("\\n", "\n");
+    sha1::Sha1::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The state file's record of a resource (status included).
+fn state_record(ws: &Workspace, address: &str) -> Value {
+    let state: Value =
+        serde_json::from_slice(&ws.read("state/default.json").expect("state")).expect("json");
+    state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["address"] == address)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// A public image of a few bytes of raw data, made behind stackform's
+/// back (Glance create, then upload).
+async fn image(outside: &Outside, name: &str) -> String {
+    let (status, made) = outside
+        .call(
+            "POST",
+            "/image/v2/images",
+            Some(json!({"name": name, "disk_format": "raw", "container_format": "bare", "visibility": "public"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().expect("image id").to_string();
+    let r = outside
+        .http
+        .put(format!("{}/image/v2/images/{id}/file", outside.cloud.url()))
+        .header("X-Auth-Token", &outside.token)
+        .header("Content-Type", "application/octet-stream")
+        .body(b"a tiny disk".to_vec())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status().as_u16(), 204);
+    id
+}
+
+/// A network with one IPv4 subnet; answers the network's id.
+async fn network(outside: &Outside, name: &str, cidr: &str) -> String {
+    let (status, made) = outside
+        .call(
+            "POST",
+            "/network/v2.0/networks",
+            Some(json!({"network": {"name": name}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["network"]["id"].as_str().expect("id").to_string();
+    let (status, made) = outside
+        .call(
+            "POST",
+            "/network/v2.0/subnets",
+            Some(json!({"subnet": {"network_id": id, "cidr": cidr, "ip_version": 4}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    id
+}
+
+/// The names of the servers the cloud shows (deleted ones until they
+/// are gone).
+async fn servers(outside: &Outside) -> Vec<String> {
+    let (status, listed) = outside
+        .call("GET", "/compute/v2.1/servers/detail", None)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    listed["servers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+async fn wait_status(outside: &Outside, id: &str, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, body) = outside
+            .call("GET", &format!("/compute/v2.1/servers/{id}"), None)
+            .await;
+        match wanted {
+            "gone" if code == 404 => return,
+            _ if body["server"]["status"] == wanted => return,
+            _ => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server {id} never became {wanted}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn web(name: &str, image: &str, metadata: &str) -> String {
+    web_tagged(name, image, metadata, "\"blue\"")
+}
+
+fn web_tagged(name: &str, image: &str, metadata: &str, tags: &str) -> String {
+    format!(
+        r#"
+resource "openstack_compute_instance_v2" "web" {{
+  name       = "{name}"
+  image_name = "{image}"
+  flavor_id  = "1"
+  metadata   = {{ {metadata} }}
+  tags       = [{tags}]
+  user_data  = "{USER_DATA}"
+  network {{
+    name = "private"
+  }}
+  timeouts {{
+    create = "2m"
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn a_server_is_built_changed_in_place_replaced_on_a_new_image_refreshed_imported_and_destroyed() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    let (image_a, image_b, net) = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let a = image(&outside, "cirros-a").await;
+        let b = image(&outside, "cirros-b").await;
+        let net = network(&outside, "private", "10.20.0.0/24").await;
+        outside.stop().await;
+        (a, b, net)
+    });
+
+    ws.file(
+        "main.tf",
+        &format!("{PROVIDER}{}", web("web-1", "cirros-a", "role = \"web\"")),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("+ resource \"openstack_compute_instance_v2\" \"web\"")
+        .stdout_lacks("hunter2")
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    let created = state_attrs(&ws, "openstack_compute_instance_v2.web");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["status"], "ACTIVE", "waited for the build");
+    assert_eq!(created["image_id"], image_a.as_str());
+    assert_eq!(created["flavor_name"], "m1.tiny");
+    assert_eq!(created["network"][0]["uuid"], net.as_str());
+    assert_eq!(created["network"][0]["name"], "private");
+    let ip = created["network"][0]["fixed_ip_v4"].as_str().expect("ip");
+    assert!(ip.starts_with("10.20.0."), "{ip}");
+    assert!(
+        created["network"][0]["mac"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(created["all_tags"], json!(["blue"]));
+    // The user data is recorded as its hash, never as the text.
+    assert_eq!(created["user_data"], user_data_sha1().as_str());
+    let state_text =
+        String::from_utf8(ws.read("state/default.json").expect("state")).expect("utf8");
+    assert!(!state_text.contains("hunter2"));
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    // Name and metadata change in place.
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}",
+            web_tagged(
+                "web-2",
+                "cirros-a",
+                "role = \"api\", tier = \"front\"",
+                "\"green\", \"prod\""
+            )
+        ),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("~ resource \"openstack_compute_instance_v2\" \"web\"")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let updated = state_attrs(&ws, "openstack_compute_instance_v2.web");
+    assert_eq!(updated["id"], id.as_str(), "updated in place");
+    assert_eq!(updated["name"], "web-2");
+    assert_eq!(updated["metadata"], json!({"role": "api", "tier": "front"}));
+    assert_eq!(updated["all_tags"], json!(["green", "prod"]));
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (_, s) = outside
+            .call("GET", &format!("/compute/v2.1/servers/{id}"), None)
+            .await;
+        assert_eq!(s["server"]["name"], "web-2");
+        assert_eq!(
+            s["server"]["metadata"],
+            json!({"role": "api", "tier": "front"})
+        );
+        outside.stop().await;
+    });
+
+    // A new image replaces the server: never an in-place rebuild.
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}",
+            web("web-2", "cirros-b", "role = \"api\", tier = \"front\"")
+        ),
+    );
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("-/+ resource \"openstack_compute_instance_v2\" \"web\"")
+        .stdout_has("image_name")
+        .stdout_has("# forces replacement")
+        .stdout_lacks("~ resource \"openstack_compute_instance_v2\"");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 1 destroyed.");
+    let replaced = state_attrs(&ws, "openstack_compute_instance_v2.web");
+    assert_ne!(replaced["id"], id.as_str(), "replaced");
+    assert_eq!(replaced["image_id"], image_b.as_str());
+    let id = replaced["id"].as_str().expect("id").to_string();
+
+    // Renamed behind stackform's back: planned back.
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, _) = outside
+            .call(
+                "PUT",
+                &format!("/compute/v2.1/servers/{id}"),
+                Some(json!({"server": {"name": "renamed"}})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        outside.stop().await;
+    });
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("Objects have changed outside of stackform")
+        .stdout_has("~ resource \"openstack_compute_instance_v2\" \"web\"")
+        .stdout_has("\"renamed\" -> \"web-2\"");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+
+    // Deleted behind stackform's back: created again.
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, _) = outside
+            .call("DELETE", &format!("/compute/v2.1/servers/{id}"), None)
+            .await;
+        assert_eq!(status, 204);
+        wait_status(&outside, &id, "gone").await;
+        outside.stop().await;
+    });
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("+ resource \"openstack_compute_instance_v2\" \"web\"");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+
+    // A server made by hand is imported with its network.
+    let by_hand = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, made) = outside
+            .call(
+                "POST",
+                "/compute/v2.1/servers",
+                Some(json!({"server": {"name": "by-hand", "imageRef": image_a, "flavorRef": "1", "networks": [{"uuid": net}]}})),
+            )
+            .await;
+        assert_eq!(status, 202, "{made}");
+        let id = made["server"]["id"].as_str().expect("id").to_string();
+        wait_status(&outside, &id, "ACTIVE").await;
+        outside.stop().await;
+        id
+    });
+    let by_hand_config = format!(
+        "\nresource \"openstack_compute_instance_v2\" \"by_hand\" {{\n  name      = \"by-hand\"\n  image_id  = \"{image_a}\"\n  flavor_id = \"1\"\n  network {{\n    uuid = \"{net}\"\n  }}\n}}\n"
+    );
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}{by_hand_config}",
+            web("web-2", "cirros-b", "role = \"api\", tier = \"front\"")
+        ),
+    );
+    ws.run(&["import", "openstack_compute_instance_v2.by_hand", &by_hand])
+        .ok()
+        .stdout_has("Import successful!");
+    let imported = state_attrs(&ws, "openstack_compute_instance_v2.by_hand");
+    assert_eq!(imported["flavor_id"], "1");
+    assert_eq!(imported["image_name"], "cirros-a");
+    assert_eq!(imported["network"][0]["uuid"], net.as_str());
+    assert!(
+        imported["network"][0]["fixed_ip_v4"]
+            .as_str()
+            .is_some_and(|ip| ip.starts_with("10.20.0."))
+    );
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    ws.run(&["destroy", "-auto-approve"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 2 destroyed.");
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        // Destroy waited for the servers to be gone (404), not only for
+        // Nova to accept the deletes.
+        assert_eq!(servers(&outside).await, Vec::<String>::new());
+        outside.stop().await;
+    });
+}
+
+#[test]
+fn a_failed_build_fails_the_apply_with_novas_fault_and_is_replaced_next_time() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    let image_id = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let id = image(&outside, "cirros").await;
+        network(&outside, "private", "10.30.0.0/24").await;
+        // The build's polling meets a 503 once: the client retries it.
+        let (status, _) = outside
+            .call(
+                "POST",
+                "/devcloud/faults",
+                Some(json!({"method": "GET", "path": "/compute/v2.1/servers/*", "status": 503, "retry_after": 1, "count": 1})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let (status, _) = outside
+            .call(
+                "POST",
+                "/devcloud/server-errors",
+                Some(json!({"name": "broken*", "message": "No valid host was found."})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        outside.stop().await;
+        id
+    });
+    let server = |label: &str, name: &str| {
+        format!(
+            "\nresource \"openstack_compute_instance_v2\" \"{label}\" {{\n  name        = \"{name}\"\n  image_id    = \"{image_id}\"\n  flavor_name = \"m1.tiny\"\n}}\n"
+        )
+    };
+
+    ws.file("main.tf", &format!("{PROVIDER}{}", server("app", "fine-1")));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    assert_eq!(
+        state_attrs(&ws, "openstack_compute_instance_v2.app")["status"],
+        "ACTIVE"
+    );
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (_, faults) = outside.call("GET", "/devcloud/faults", None).await;
+        assert_eq!(faults["faults"], json!([]), "the 503 was met");
+        outside.stop().await;
+    });
+
+    // A server whose build fails: the apply fails with Nova's fault.
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}{}",
+            server("app", "fine-1"),
+            server("bad", "broken-1")
+        ),
+    );
+    let run = ws.run(&["apply", "-auto-approve"]);
+    run.code(1).stderr_has("No valid host was found.");
+    let record = state_record(&ws, "openstack_compute_instance_v2.bad");
+    assert_eq!(record["status"], "tainted", "{record}");
+    let broken = record["attributes"]["id"].as_str().expect("id").to_string();
+    run.stderr_has(&broken);
+    assert_eq!(record["attributes"]["status"], "ERROR");
+
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("is tainted, so must be replaced")
+        .stdout_has("-/+ resource \"openstack_compute_instance_v2\" \"bad\"")
+        .stdout_has("Plan: 1 to add, 0 to change, 1 to destroy.");
+
+    // Once the cloud builds it, the tainted server is replaced.
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, _) = outside
+            .call("DELETE", "/devcloud/server-errors", None)
+            .await;
+        assert_eq!(status, 204);
+        outside.stop().await;
+    });
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 1 destroyed.");
+    let now = state_record(&ws, "openstack_compute_instance_v2.bad");
+    assert_eq!(now["status"], "ok");
+    assert_ne!(now["attributes"]["id"], broken.as_str());
+    ws.run(&["destroy", "-auto-approve"]).ok();
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        assert_eq!(servers(&outside).await, Vec::<String>::new());
+        outside.stop().await;
+    });
+}
+
+/// The refresh of many servers takes a fixed number of API calls: one
+/// server list and one ports list per 80 servers, none per server. The
+/// cloud runs here, outside the commands, so that its request counts
+/// cover a whole `plan`.
+#[test]
+fn refreshing_many_servers_takes_a_constant_number_of_requests() {
+    const SERVERS: usize = 90;
+    let ws = Workspace::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (outside, image_id) = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let image_id = image(&outside, "cirros").await;
+        network(&outside, "private", "10.40.0.0/24").await;
+        (outside, image_id)
+    });
+    ws.file(
+        "main.tf",
+        &format!(
+            "provider \"openstack\" {{\n  cloud = \"devcloud\"\n}}\n\nresource \"openstack_compute_instance_v2\" \"many\" {{\n  count     = {SERVERS}\n  name      = \"many-${{count.index}}\"\n  image_id  = \"{image_id}\"\n  flavor_id = \"1\"\n}}\n"
+        ),
+    );
+    let clouds = ws.path().join("cloud/clouds.yaml");
+    let run = |args: &[&str]| {
+        let mut cmd = ws.command(args);
+        cmd.env("OS_CLIENT_CONFIG_FILE", &clouds);
+        super::Run::from(cmd.output().expect("run stackform"))
+    };
+    run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has(&format!("Apply complete! Resources: {SERVERS} added"));
+    let counts = |reset: bool| {
+        rt.block_on(async {
+            if reset {
+                outside.call("DELETE", "/devcloud/requests", None).await;
+            }
+            outside.call("GET", "/devcloud/requests", None).await.1
+        })
+    };
+    counts(true);
+    run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+    let served = counts(false);
+    let requests = &served["requests"];
+    assert_eq!(requests["GET /compute/v2.1/servers/detail"], 1, "{served}");
+    assert_eq!(requests["GET /network/v2.0/ports"], 2, "{served}");
+    assert!(
+        requests["GET /compute/v2.1/servers/{id}"].is_null(),
+        "no server is read on its own: {served}"
+    );
+    assert!(served["total"].as_u64().is_some_and(|t| t <= 5), "{served}");
+
+    // Deleted servers linger half a second: destroy waits them out.
+    rt.block_on(async {
+        let (status, _) = outside
+            .call(
+                "PUT",
+                "/devcloud/settings",
+                Some(json!({"delete_time": 0.5})),
+            )
+            .await;
+        assert_eq!(status, 200);
+    });
+    run(&["destroy", "-auto-approve"]).ok();
+    rt.block_on(async {
+        assert_eq!(servers(&outside).await, Vec::<String>::new());
+        outside.stop().await;
+    });
+}
+
+#[test]
+fn names_that_match_nothing_or_several_and_conflicting_arguments_are_errors() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    let image_id = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let id = image(&outside, "cirros").await;
+        network(&outside, "twin", "10.50.0.0/24").await;
+        network(&outside, "twin", "10.51.0.0/24").await;
+        outside.stop().await;
+        id
+    });
+    let server = |body: &str| {
+        format!(
+            "{PROVIDER}\nresource \"openstack_compute_instance_v2\" \"s\" {{\n  name = \"s\"\n{body}\n}}\n"
+        )
+    };
+    ws.file(
+        "main.tf",
+        &server("  image_name = \"nope\"\n  flavor_id = \"1\"\n  network_mode = \"none\""),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("No image is named \"nope\"");
+    ws.file(
+        "main.tf",
+        &server(&format!(
+            "  image_id = \"{image_id}\"\n  flavor_name = \"m1.huge\"\n  network_mode = \"none\""
+        )),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("No flavor is named \"m1.huge\"");
+    ws.file(
+        "main.tf",
+        &server(&format!(
+            "  image_id = \"{image_id}\"\n  flavor_id = \"1\"\n  network {{\n    name = \"twin\"\n  }}"
+        )),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("2 networks are named \"twin\"");
+    ws.file(
+        "main.tf",
+        &server(&format!(
+            "  image_id = \"{image_id}\"\n  flavor_id = \"1\"\n  network_mode = \"auto\"\n  network {{\n    name = \"twin\"\n  }}"
+        )),
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("network_mode and network blocks cannot be used together");
+    // Nothing was left behind by the refused creates.
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        assert_eq!(servers(&outside).await, Vec::<String>::new());
+        outside.stop().await;
+    });
+}
