@@ -57,6 +57,17 @@ impl Settings {
                 ),
             ));
         }
+        // As Terraform does: relative paths in the configuration
+        // (`file("x")`, an image's `local_file_path`) are relative to the
+        // -chdir directory.
+        if cli.chdir.is_some() {
+            std::env::set_current_dir(&dir).map_err(|e| {
+                CliError::message(
+                    "Invalid -chdir option",
+                    format!("Cannot change to {}: {e}.", dir.display()),
+                )
+            })?;
+        }
         let no_color_env = std::env::var_os(env::NO_COLOR).is_some_and(|v| !v.is_empty());
         let color = if cli.no_color || no_color_env {
             ColorMode::Never
