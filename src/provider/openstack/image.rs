@@ -20,7 +20,7 @@ use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha512};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
@@ -172,43 +172,68 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The digests of the bytes that went out, fed chunk by chunk.
-#[derive(Default)]
-struct Digests {
-    md5: Md5,
-    sha512: Sha512,
-}
-
-/// The hex digests of a finished upload.
+/// The hex digest of a finished upload. Only SHA-512, Glance's default
+/// `os_hash_algo`: MD5 is computed (by reading the file again) only for a
+/// cloud that reports no `os_hash_value`, so that the upload hashes once.
 struct Sent {
-    md5: String,
     sha512: String,
 }
 
-/// A body that streams `file` in chunks, feeding each chunk to `digests`
-/// as it goes out: the file is read once and never held in memory.
-fn hashing_body(file: tokio::fs::File, digests: Arc<Mutex<Digests>>) -> reqwest::Body {
-    let chunks = futures_util::stream::unfold(Some(file), move |file| {
-        let digests = digests.clone();
-        async move {
-            let mut file = file?;
-            let mut chunk = vec![0u8; UPLOAD_CHUNK];
-            match file.read(&mut chunk).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    chunk.truncate(n);
-                    let mut d = digests.lock().unwrap_or_else(|e| e.into_inner());
-                    d.md5.update(&chunk);
-                    d.sha512.update(&chunk);
-                    drop(d);
-                    Some((Ok::<Vec<u8>, std::io::Error>(chunk), Some(file)))
-                }
-                // The error ends the body, and the stream after it.
-                Err(e) => Some((Err(e), None)),
-            }
+/// How many chunks may wait for the hasher: bounds memory while letting
+/// reading and sending run ahead of hashing for a moment.
+const CHUNKS_AWAITING_HASH: usize = 8;
+
+/// Hashes what an upload sends on a thread of its own, so that hashing
+/// runs beside the sending (and the cloud's own hashing) rather than
+/// between one chunk and the next.
+struct UploadHasher {
+    thread: std::thread::JoinHandle<Sent>,
+}
+
+impl UploadHasher {
+    /// The digest of everything the body sent, once it has all gone.
+    async fn finish(self) -> Result<Sent, ProviderError> {
+        tokio::task::spawn_blocking(move || self.thread.join())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                ProviderError::new("Cannot hash the image", "The hashing thread stopped.")
+            })
+    }
+}
+
+/// A body that streams `file` in chunks, handing each chunk to a hashing
+/// thread as it goes out: the file is read once and never held in memory.
+fn hashing_body(file: tokio::fs::File) -> (reqwest::Body, UploadHasher) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHUNKS_AWAITING_HASH);
+    let thread = std::thread::spawn(move || {
+        let mut sha512 = Sha512::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            sha512.update(&chunk);
+        }
+        Sent {
+            sha512: hex(&sha512.finalize()),
         }
     });
-    reqwest::Body::wrap_stream(chunks)
+    let chunks = futures_util::stream::unfold(Some((file, tx)), |state| async move {
+        let (mut file, tx) = state?;
+        let mut chunk = vec![0u8; UPLOAD_CHUNK];
+        match file.read(&mut chunk).await {
+            // Dropping the sender here tells the hasher the data is all sent.
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                let chunk = bytes::Bytes::from(chunk);
+                // A hasher that is gone makes `finish` fail; the upload goes on.
+                let _ = tx.send(chunk.clone()).await;
+                Some((Ok::<bytes::Bytes, std::io::Error>(chunk), Some((file, tx))))
+            }
+            // The error ends the body, and the stream after it.
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    (reqwest::Body::wrap_stream(chunks), UploadHasher { thread })
 }
 
 pub struct Image {
@@ -429,28 +454,34 @@ fn patch_ops(prior: &Value, planned: &Value) -> Vec<Json> {
     ops
 }
 
-/// Whether what Glance stored is what was sent: its `os_hash_value`
-/// (SHA-512 unless the operator chose another algorithm), else the legacy
-/// MD5 `checksum`.
-fn verify(doc: &Json, sent: &Sent) -> Result<(), String> {
+/// What Glance offers to check the stored data by.
+#[derive(Debug, PartialEq)]
+enum StoredDigest<'a> {
+    Sha512(&'a str),
+    Md5(&'a str),
+}
+
+/// Glance's `os_hash_value` when it is SHA-512 (the default), else the
+/// legacy MD5 `checksum`; an error when neither can be checked.
+fn stored_digest(doc: &Json) -> Result<StoredDigest<'_>, String> {
     let id = doc.get("id").and_then(Json::as_str).unwrap_or_default();
     let algo = doc.get("os_hash_algo").and_then(Json::as_str);
     let value = doc.get("os_hash_value").and_then(Json::as_str);
     let checksum = doc.get("checksum").and_then(Json::as_str);
-    let (what, stored, local) = match (algo, value, checksum) {
-        (Some("sha512"), Some(v), _) => ("SHA-512 (os_hash_value)", v, sent.sha512.as_str()),
-        (_, _, Some(c)) => ("MD5 (checksum)", c, sent.md5.as_str()),
-        (Some(algo), Some(_), None) => {
-            return Err(format!(
-                "Glance hashes image {id} with {algo}, which stackform does not compute, and gives no MD5 checksum; set verify_checksum = false to accept it unchecked."
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "Glance gives neither os_hash_value nor checksum for image {id}; set verify_checksum = false to accept it unchecked."
-            ));
-        }
-    };
+    match (algo, value, checksum) {
+        (Some("sha512"), Some(v), _) => Ok(StoredDigest::Sha512(v)),
+        (_, _, Some(c)) => Ok(StoredDigest::Md5(c)),
+        (Some(algo), Some(_), None) => Err(format!(
+            "Glance hashes image {id} with {algo}, which stackform does not compute, and gives no MD5 checksum; set verify_checksum = false to accept it unchecked."
+        )),
+        _ => Err(format!(
+            "Glance gives neither os_hash_value nor checksum for image {id}; set verify_checksum = false to accept it unchecked."
+        )),
+    }
+}
+
+/// Whether the digest Glance computed is the one of the data sent.
+fn compare(id: &str, what: &str, stored: &str, local: &str) -> Result<(), String> {
     if stored.eq_ignore_ascii_case(local) {
         Ok(())
     } else {
@@ -458,6 +489,26 @@ fn verify(doc: &Json, sent: &Sent) -> Result<(), String> {
             "The {what} Glance computed for image {id} is {stored}, but the data sent has {local}: the upload was corrupted on the way. The image is kept, tainted, and will be replaced."
         ))
     }
+}
+
+/// The MD5 of a file, read in chunks on a blocking thread.
+async fn md5_of_file(path: String) -> Result<String, ProviderError> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&path)?;
+        let mut md5 = Md5::new();
+        let mut chunk = vec![0u8; UPLOAD_CHUNK];
+        loop {
+            let n = file.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(hex(&md5.finalize()));
+            }
+            md5.update(&chunk[..n]);
+        }
+    })
+    .await
+    .map_err(|e| ProviderError::new("Cannot hash the image file", e.to_string()))?
+    .map_err(|e| ProviderError::new("Cannot hash the image file", e.to_string()))
 }
 
 impl Image {
@@ -516,8 +567,7 @@ impl Image {
         planned: &Value,
     ) -> Result<Json, ProviderError> {
         let limit = timeout(planned, "create", CREATE_TIMEOUT)?;
-        let digests = Arc::new(Mutex::new(Digests::default()));
-        let body = hashing_body(file, digests.clone());
+        let (body, hasher) = hashing_body(file);
         client
             .upload(
                 Service::Image,
@@ -527,13 +577,7 @@ impl Image {
             )
             .await
             .map_err(|e| failed("Cannot upload the image's data", e))?;
-        let sent = {
-            let d = std::mem::take(&mut *digests.lock().unwrap_or_else(|e| e.into_inner()));
-            Sent {
-                md5: hex(&d.md5.finalize()),
-                sha512: hex(&d.sha512.finalize()),
-            }
-        };
+        let sent = hasher.finish().await?;
         let doc = poll(&format!("Image {id}"), limit, || async {
             let doc = self.fetch(client, id).await?.ok_or_else(|| {
                 ProviderError::new(
@@ -562,8 +606,18 @@ impl Image {
         })
         .await?;
         if planned.get_attr("verify_checksum").and_then(Value::as_bool) != Some(false) {
-            verify(&doc, &sent)
-                .map_err(|detail| ProviderError::new("Checksum mismatch", detail))?;
+            let mismatch = |detail| ProviderError::new("Checksum mismatch", detail);
+            match stored_digest(&doc).map_err(mismatch)? {
+                StoredDigest::Sha512(stored) => {
+                    compare(id, "SHA-512 (os_hash_value)", stored, &sent.sha512)
+                        .map_err(mismatch)?;
+                }
+                StoredDigest::Md5(stored) => {
+                    let path = str_attr(planned, "local_file_path").unwrap_or_default();
+                    let local = md5_of_file(path).await?;
+                    compare(id, "MD5 (checksum)", stored, &local).map_err(mismatch)?;
+                }
+            }
         }
         Ok(doc)
     }
@@ -838,29 +892,38 @@ mod tests {
 
     #[test]
     fn what_glance_stored_is_checked_by_sha512_else_md5() {
-        let sent = Sent {
-            md5: "aa".into(),
-            sha512: "bb".into(),
-        };
-        let ok =
-            json!({"id": "i", "os_hash_algo": "sha512", "os_hash_value": "BB", "checksum": null});
-        assert!(verify(&ok, &sent).is_ok());
-        let corrupt =
-            json!({"id": "i", "os_hash_algo": "sha512", "os_hash_value": "cc", "checksum": "aa"});
-        let e = verify(&corrupt, &sent).unwrap_err();
+        let sha =
+            json!({"id": "i", "os_hash_algo": "sha512", "os_hash_value": "BB", "checksum": "aa"});
+        assert_eq!(stored_digest(&sha), Ok(StoredDigest::Sha512("BB")));
+        assert!(
+            compare("i", "SHA-512", "BB", "bb").is_ok(),
+            "hex case does not matter"
+        );
+        let e = compare("i", "SHA-512 (os_hash_value)", "cc", "bb").unwrap_err();
         assert!(
             e.contains("SHA-512") && e.contains("cc") && e.contains("bb"),
             "{e}"
         );
         let legacy = json!({"id": "i", "checksum": "aa"});
-        assert!(verify(&legacy, &sent).is_ok());
-        let legacy_bad = json!({"id": "i", "checksum": "ff"});
-        assert!(verify(&legacy_bad, &sent).unwrap_err().contains("MD5"));
+        assert_eq!(stored_digest(&legacy), Ok(StoredDigest::Md5("aa")));
         let other = json!({"id": "i", "os_hash_algo": "sha256", "os_hash_value": "dd"});
         assert!(
-            verify(&other, &sent)
+            stored_digest(&other)
                 .unwrap_err()
                 .contains("verify_checksum = false")
+        );
+        let nothing = json!({"id": "i"});
+        assert!(stored_digest(&nothing).unwrap_err().contains("neither"));
+    }
+
+    #[tokio::test]
+    async fn the_md5_fallback_reads_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        std::fs::write(&path, b"hello").unwrap();
+        assert_eq!(
+            md5_of_file(path.display().to_string()).await.unwrap(),
+            "5d41402abc4b2a76b9719d911017c592"
         );
     }
 }
