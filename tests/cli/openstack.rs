@@ -235,3 +235,77 @@ fn a_flavor_is_created_updated_in_place_replaced_refreshed_imported_and_destroye
         outside.stop().await;
     });
 }
+
+/// Bad credentials, an unreachable cloud and a reference to an image that
+/// does not exist: each a clear error naming what failed (with the
+/// request id for API errors), no secret shown, and nothing half-written
+/// to the state.
+#[test]
+fn cloud_errors_are_clear_and_leave_the_state_alone() {
+    let ws = Workspace::new();
+    ws.file("main.tf", &format!("{PROVIDER}{FLAVOR}"));
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let state = ws.read("state/default.json").expect("state");
+
+    // A wrong password, given explicitly over the embedded cloud's own.
+    ws.file(
+        "main.tf",
+        &format!(
+            "provider \"openstack\" {{\n  auth_url  = \"devcloud://cloud\"\n  user_name = \"admin\"\n  password  = \"not-the-password\"\n  tenant_name = \"admin\"\n}}\n{FLAVOR}"
+        ),
+    );
+    let run = ws.run(&["plan"]);
+    run.code(1)
+        .stderr_has("Error: Authentication failed")
+        .stderr_has("admin");
+    assert!(!run.stderr.contains("not-the-password") && !run.stdout.contains("not-the-password"));
+    assert!(
+        ws.read("state/default.json").expect("state") == state,
+        "the state changed"
+    );
+
+    // Nobody listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    ws.file(
+        "main.tf",
+        &format!(
+            "provider \"openstack\" {{\n  auth_url  = \"http://127.0.0.1:{port}/identity/v3\"\n  user_name = \"admin\"\n  password  = \"secret\"\n  tenant_name = \"admin\"\n}}\n{FLAVOR}"
+        ),
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has(&format!("127.0.0.1:{port}"))
+        .stderr_has("unreachable");
+    assert!(
+        ws.read("state/default.json").expect("state") == state,
+        "the state changed"
+    );
+
+    // A server on an image that does not exist: Nova's refusal, with its
+    // request id; the flavor already there stays as it was.
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{FLAVOR}\nresource \"openstack_compute_instance_v2\" \"vm\" {{\n  name      = \"vm\"\n  image_id  = \"9b9a7a4e-0000-4000-8000-000000000000\"\n  flavor_id = openstack_compute_flavor_v2.small.id\n  network_mode = \"none\"\n}}\n"
+        ),
+    );
+    let run = ws.run(&["apply", "-auto-approve"]);
+    run.code(1)
+        .stderr_has("9b9a7a4e-0000-4000-8000-000000000000")
+        .stderr_has("req-");
+    let after: Value =
+        serde_json::from_slice(&ws.read("state/default.json").expect("state")).expect("json");
+    let addresses: Vec<&str> = after["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["address"].as_str())
+        .collect();
+    assert_eq!(
+        addresses,
+        ["openstack_compute_flavor_v2.small"],
+        "no server recorded"
+    );
+}
