@@ -2,8 +2,9 @@
 //! data sources: one Neutron list call with the configured filters, which
 //! must select exactly one object.
 
-use super::neutron::{describe_filters, list, query, region_of};
+use super::neutron::{describe_filters, list, query};
 use super::provider::Session;
+use super::types::region_of;
 use super::types::{SchemaBuilder, client, json_attr, state_value};
 use crate::lang::value::{Type, Value};
 use crate::provider::{AttrMode, DataSourceType, ProviderError, Schema};

@@ -5,7 +5,7 @@
 
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, state_value, str_attr,
+    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, region_of, state_value,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
@@ -69,17 +69,6 @@ pub(super) fn state_of(flavor: &Json, region: Json) -> Json {
         "description": flavor.get("description"),
         "extra_specs": flavor.get("extra_specs").cloned().unwrap_or_else(|| json!({})),
     })
-}
-
-fn region_of(client: &Client, config: &Value) -> Json {
-    match str_attr(config, "region") {
-        Some(r) => Json::String(r),
-        None => client
-            .config()
-            .region
-            .clone()
-            .map_or(Json::Null, Json::String),
-    }
 }
 
 impl Flavor {

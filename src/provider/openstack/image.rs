@@ -7,7 +7,8 @@
 use super::client::GLANCE_JSON_PATCH;
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, client, failed, id_of, json_attr, poll, state_value, str_attr, timeout,
+    SchemaBuilder, client, failed, id_of, json_attr, poll, region_of, state_value, str_attr,
+    timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{PathStep, Type, Value};
@@ -300,17 +301,6 @@ impl Kept {
             },
             timeouts: json_attr(value, "timeouts"),
         }
-    }
-}
-
-fn region_of(client: &Client, config: &Value) -> Json {
-    match str_attr(config, "region") {
-        Some(r) => Json::String(r),
-        None => client
-            .config()
-            .region
-            .clone()
-            .map_or(Json::Null, Json::String),
     }
 }
 

@@ -13,7 +13,7 @@
 
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll,
+    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll, region_of,
     state_value, str_attr, timeout,
 };
 use super::{Client, Request, Service};
@@ -163,17 +163,6 @@ fn query_escape(text: &str) -> String {
             }
         })
         .collect()
-}
-
-fn region_of(client: &Client, config: &Value) -> Json {
-    match str_attr(config, "region") {
-        Some(r) => Json::String(r),
-        None => client
-            .config()
-            .region
-            .clone()
-            .map_or(Json::Null, Json::String),
-    }
 }
 
 fn invalid(summary: &str, detail: String) -> ProviderError {

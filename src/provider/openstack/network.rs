@@ -4,9 +4,10 @@
 //! `/networks/{id}/tags`.
 
 use super::neutron::{
-    add_value_specs, imported_tags, list_by_ids, managed_tags, null_as_empty, put_tags, region_of,
+    add_value_specs, imported_tags, list_by_ids, managed_tags, null_as_empty, put_tags,
 };
 use super::provider::Session;
+use super::types::region_of;
 use super::types::{
     SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll,
     state_value, timeout,

@@ -2,7 +2,7 @@
 //! (filters, lookups by many ids, following `next` links), tags,
 //! `value_specs`, and the planning adjustments Neutron's defaults need.
 
-use super::types::{failed, str_attr};
+use super::types::failed;
 use super::{Client, Service};
 use crate::lang::value::Value;
 use crate::provider::ProviderError;
@@ -147,18 +147,6 @@ pub fn add_value_specs(body: &mut Map<String, Json>, config: &Value) {
             };
             body.entry(k).or_insert(v);
         }
-    }
-}
-
-/// The region an object lives in: the configuration's, or the cloud's.
-pub fn region_of(client: &Client, config: &Value) -> Json {
-    match str_attr(config, "region") {
-        Some(r) => Json::String(r),
-        None => client
-            .config()
-            .region
-            .clone()
-            .map_or(Json::Null, Json::String),
     }
 }
 

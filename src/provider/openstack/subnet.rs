@@ -6,10 +6,11 @@
 //! difference.
 
 use super::neutron::{
-    add_value_specs, imported_tags, list_by_ids, managed_tags, null_as_empty, put_tags, region_of,
-    with_attr, with_defaults,
+    add_value_specs, imported_tags, list_by_ids, managed_tags, null_as_empty, put_tags, with_attr,
+    with_defaults,
 };
 use super::provider::Session;
+use super::types::region_of;
 use super::types::{
     SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll,
     state_value, str_attr, timeout,

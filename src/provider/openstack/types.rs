@@ -200,3 +200,16 @@ pub fn apply_failed(what: &str, e: OpenStackError) -> ApplyFailure {
 pub async fn client(session: &Arc<Session>) -> Result<Arc<Client>, ProviderError> {
     session.client().await
 }
+
+/// The region an object lives in: the one its configuration names, else
+/// the provider's (null when neither says).
+pub fn region_of(client: &Client, config: &Value) -> Json {
+    match str_attr(config, "region") {
+        Some(r) => Json::String(r),
+        None => client
+            .config()
+            .region
+            .clone()
+            .map_or(Json::Null, Json::String),
+    }
+}
