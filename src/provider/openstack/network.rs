@@ -4,7 +4,7 @@
 //! `/networks/{id}/tags`.
 
 use super::neutron::{
-    add_value_specs, imported_tags, list_by_ids, managed_tags, null_as_empty, put_tags,
+    add_value_specs, import_basis, managed_tags, null_as_empty, put_tags, read_all_by_ids,
 };
 use super::provider::Session;
 use super::types::region_of;
@@ -313,10 +313,7 @@ impl ResourceType for Network {
         let Some(network) = self.fetch(&client, id).await? else {
             return Ok(None);
         };
-        let known = state_value(
-            &self.schema,
-            json!({ "tags": imported_tags(network.get("tags").unwrap_or(&Json::Null)) }),
-        )?;
+        let known = import_basis(&self.schema, &network)?;
         Ok(Some(self.value(&network, &known, region)?))
     }
 
@@ -327,17 +324,9 @@ impl ResourceType for Network {
     /// One `GET /networks?id=A&id=B...` for all of them.
     async fn read_all(&self, current: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let client = client(&self.session).await?;
-        let ids = current.iter().map(id_of).collect::<Result<Vec<_>, _>>()?;
-        let found = list_by_ids(&client, "networks", &ids).await?;
-        current
-            .iter()
-            .zip(&ids)
-            .map(|(c, id)| {
-                found
-                    .get(id)
-                    .map(|n| self.value(n, c, json_attr(c, "region")))
-                    .transpose()
-            })
-            .collect()
+        read_all_by_ids(&client, "networks", current, |n, c| {
+            self.value(n, c, json_attr(c, "region"))
+        })
+        .await
     }
 }

@@ -2,10 +2,10 @@
 //! (filters, lookups by many ids, following `next` links), tags,
 //! `value_specs`, and the planning adjustments Neutron's defaults need.
 
-use super::types::failed;
+use super::types::{failed, id_of, state_value};
 use super::{Client, Service};
 use crate::lang::value::Value;
-use crate::provider::ProviderError;
+use crate::provider::{ProviderError, Schema};
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -210,6 +210,33 @@ pub fn describe_filters(config: &Value, names: &[&str]) -> String {
     } else {
         shown.join(", ")
     }
+}
+
+/// Refreshes objects of `collection` in bulk: one id-filtered list (see
+/// `list_by_ids`), each found object made into state by `value` from the
+/// object and its current state; `None` for those gone.
+pub async fn read_all_by_ids(
+    client: &Client,
+    collection: &str,
+    current: &[Value],
+    value: impl Fn(&Json, &Value) -> Result<Value, ProviderError>,
+) -> Result<Vec<Option<Value>>, ProviderError> {
+    let ids = current.iter().map(id_of).collect::<Result<Vec<_>, _>>()?;
+    let found = list_by_ids(client, collection, &ids).await?;
+    current
+        .iter()
+        .zip(&ids)
+        .map(|(c, id)| found.get(id).map(|object| value(object, c)).transpose())
+        .collect()
+}
+
+/// For an import, the little that is "known" before reading: the object's
+/// own tags (all of them are taken as the user's).
+pub fn import_basis(schema: &Schema, object: &Json) -> Result<Value, ProviderError> {
+    state_value(
+        schema,
+        json!({ "tags": imported_tags(object.get("tags").unwrap_or(&Json::Null)) }),
+    )
 }
 
 #[cfg(test)]

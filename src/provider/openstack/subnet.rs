@@ -6,8 +6,8 @@
 //! difference.
 
 use super::neutron::{
-    add_value_specs, imported_tags, list_by_ids, managed_tags, null_as_empty, put_tags, with_attr,
-    with_defaults,
+    add_value_specs, import_basis, managed_tags, null_as_empty, put_tags, read_all_by_ids,
+    with_attr, with_defaults,
 };
 use super::provider::Session;
 use super::types::region_of;
@@ -482,10 +482,7 @@ impl ResourceType for Subnet {
         let Some(subnet) = self.fetch(&client, id).await? else {
             return Ok(None);
         };
-        let known = state_value(
-            &self.schema,
-            json!({ "tags": imported_tags(subnet.get("tags").unwrap_or(&Json::Null)) }),
-        )?;
+        let known = import_basis(&self.schema, &subnet)?;
         Ok(Some(self.value(&subnet, &known, region)?))
     }
 
@@ -496,18 +493,10 @@ impl ResourceType for Subnet {
     /// One `GET /subnets?id=A&id=B...` for all of them.
     async fn read_all(&self, current: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let client = client(&self.session).await?;
-        let ids = current.iter().map(id_of).collect::<Result<Vec<_>, _>>()?;
-        let found = list_by_ids(&client, "subnets", &ids).await?;
-        current
-            .iter()
-            .zip(&ids)
-            .map(|(c, id)| {
-                found
-                    .get(id)
-                    .map(|s| self.value(s, c, json_attr(c, "region")))
-                    .transpose()
-            })
-            .collect()
+        read_all_by_ids(&client, "subnets", current, |s, c| {
+            self.value(s, c, json_attr(c, "region"))
+        })
+        .await
     }
 }
 
