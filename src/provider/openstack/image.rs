@@ -10,13 +10,14 @@ use super::types::{
     SchemaBuilder, client, failed, id_of, json_attr, poll, region_of, state_value, str_attr,
     timeout,
 };
-use super::{Client, Service};
+use super::{Client, Request, Service};
 use crate::lang::value::{PathStep, Type, Value};
 use crate::provider::{
     ApplyFailure, AttrMode, PlannedState, ProviderError, ResourceType, Schema, plan_by_schema,
 };
 use async_trait::async_trait;
 use md5::Md5;
+use reqwest::Method;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha512};
 use std::collections::{BTreeMap, HashMap};
@@ -557,13 +558,18 @@ impl Image {
         planned: &Value,
     ) -> Result<Json, ProviderError> {
         let limit = timeout(planned, "create", CREATE_TIMEOUT)?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| ProviderError::new("Cannot read local_file_path", e.to_string()))?
+            .len();
         let (body, hasher) = hashing_body(file);
+        // A known length spares both sides chunked transfer encoding.
         client
-            .upload(
-                Service::Image,
-                &format!("/images/{id}/file"),
-                body,
-                "application/octet-stream",
+            .send(
+                Request::new(Service::Image, Method::PUT, format!("/images/{id}/file"))
+                    .stream(body, "application/octet-stream")
+                    .header("Content-Length", size.to_string()),
             )
             .await
             .map_err(|e| failed("Cannot upload the image's data", e))?;
