@@ -600,3 +600,45 @@ data "openstack_networking_subnet_v2" "x" {
         .code(1)
         .stderr_has("No subnet matches cidr = \"10.99.0.0/24\".");
 }
+
+/// The Terraform provider's `adminStateUp` scenarios: omitted, Neutron's
+/// `true` is recorded; set to false, it changes in place (same id) and
+/// the cloud agrees; omitted again, the cloud's value is kept, not
+/// "changed back".
+#[test]
+fn admin_state_up_omitted_set_and_omitted_again() {
+    let ws = Workspace::new();
+    let with = |admin: &str| {
+        format!(
+            "resource \"openstack_networking_network_v2\" \"net\" {{\n  name = \"admin-state\"\n{admin}}}\n"
+        )
+    };
+    config(&ws, &with(""));
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let first = state_attrs(&ws, "openstack_networking_network_v2.net");
+    assert_eq!(first["admin_state_up"], true);
+
+    config(&ws, &with("  admin_state_up = false\n"));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("~ admin_state_up")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let second = state_attrs(&ws, "openstack_networking_network_v2.net");
+    assert_eq!(second["id"], first["id"]);
+    assert_eq!(second["admin_state_up"], false);
+    let id = second["id"].as_str().expect("id").to_string();
+    runtime().block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (_, shown) = outside
+            .call("GET", &format!("/network/v2.0/networks/{id}"), None)
+            .await;
+        assert_eq!(shown["network"]["admin_state_up"], false);
+        outside.stop().await;
+    });
+
+    config(&ws, &with(""));
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+    ws.run(&["destroy", "-auto-approve"]).ok();
+}

@@ -563,3 +563,45 @@ fn names_that_match_nothing_or_several_and_conflicting_arguments_are_errors() {
         outside.stop().await;
     });
 }
+
+/// The Terraform provider's `changeFixedIP` scenario: a new fixed address
+/// replaces the server (a port's address cannot move), and the new one
+/// has the address asked for.
+#[test]
+fn a_new_fixed_ip_replaces_the_server() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        image(&outside, "cirros").await;
+        network(&outside, "private", "10.30.0.0/24").await;
+        outside.stop().await;
+    });
+    let config = |ip: &str| {
+        format!(
+            "{PROVIDER}resource \"openstack_compute_instance_v2\" \"db\" {{\n  name       = \"db\"\n  image_name = \"cirros\"\n  flavor_id  = \"1\"\n  network {{\n    name        = \"private\"\n    fixed_ip_v4 = \"{ip}\"\n  }}\n}}\n"
+        )
+    };
+    ws.file("main.tf", &config("10.30.0.50"));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added");
+    let first = state_attrs(&ws, "openstack_compute_instance_v2.db");
+    assert_eq!(first["network"][0]["fixed_ip_v4"], "10.30.0.50");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    ws.file("main.tf", &config("10.30.0.51"));
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("-/+ resource \"openstack_compute_instance_v2\" \"db\"")
+        .stdout_has("# forces replacement");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 1 destroyed.");
+    let second = state_attrs(&ws, "openstack_compute_instance_v2.db");
+    assert_ne!(second["id"], first["id"], "a new server");
+    assert_eq!(second["network"][0]["fixed_ip_v4"], "10.30.0.51");
+    ws.run(&["destroy", "-auto-approve"]).ok();
+}
