@@ -20,9 +20,14 @@ pub(crate) struct Outside {
 
 impl Outside {
     pub(crate) async fn start(ws: &Workspace) -> Outside {
-        let cloud = DevCloud::start(Options::ephemeral(&ws.path().join("cloud")))
-            .await
-            .expect("devcloud starts");
+        Outside::start_with(Options::ephemeral(&ws.path().join("cloud"))).await
+    }
+
+    /// A cloud with other options (token lifetime, build time), which may
+    /// keep serving while stackform runs when started on a multi-threaded
+    /// runtime.
+    pub(crate) async fn start_with(options: Options) -> Outside {
+        let cloud = DevCloud::start(options).await.expect("devcloud starts");
         let http = reqwest::Client::new();
         let password = cloud.password("admin").expect("admin password");
         let body = json!({"auth": {

@@ -605,3 +605,50 @@ fn a_new_fixed_ip_replaces_the_server() {
     assert_eq!(second["network"][0]["fixed_ip_v4"], "10.30.0.51");
     ws.run(&["destroy", "-auto-approve"]).ok();
 }
+
+/// Tokens that expire during an apply (1 s lifetime, 2.5 s builds): the
+/// provider renews them and the apply succeeds, with more than one token
+/// issued. The cloud is a separate, running devcloud found through
+/// clouds.yaml and OS_CLOUD, as a real cloud would be.
+#[test]
+fn tokens_expiring_mid_apply_are_renewed() {
+    let ws = Workspace::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut options = stackform::devcloud::Options::ephemeral(&ws.path().join("remote"));
+    options.token_ttl = Duration::from_secs(1);
+    options.build_time = Duration::from_millis(2500);
+    let outside = rt.block_on(async {
+        let outside = Outside::start_with(options).await;
+        image(&outside, "cirros").await;
+        network(&outside, "private", "10.40.0.0/24").await;
+        outside.call("DELETE", "/devcloud/requests", None).await;
+        outside
+    });
+    ws.file(
+        "main.tf",
+        "resource \"openstack_compute_instance_v2\" \"slow\" {\n  name       = \"slow\"\n  image_name = \"cirros\"\n  flavor_id  = \"1\"\n  network {\n    name = \"private\"\n  }\n}\n",
+    );
+    let clouds_yaml = ws.path().join("remote/clouds.yaml");
+    let output = ws
+        .command(&["apply", "-auto-approve"])
+        .env("OS_CLIENT_CONFIG_FILE", &clouds_yaml)
+        .env("OS_CLOUD", "devcloud")
+        .output()
+        .expect("run stackform");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("Apply complete! Resources: 1 added"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, counted) = rt.block_on(outside.call("GET", "/devcloud/requests", None));
+    let tokens = counted["requests"]["POST /identity/v3/auth/tokens"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(tokens >= 2, "the token was renewed: {counted}");
+    rt.block_on(outside.stop());
+}
