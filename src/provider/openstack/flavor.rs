@@ -5,7 +5,8 @@
 
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, region_of, state_value,
+    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, region_of,
+    state_value,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
@@ -73,14 +74,14 @@ pub(super) fn state_of(flavor: &Json, region: Json) -> Json {
 
 impl Flavor {
     async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
-        match client
-            .get_json::<Json>(Service::Compute, &format!("/flavors/{id}"))
-            .await
-        {
-            Ok(body) => Ok(body.get("flavor").cloned()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(failed("Cannot read the flavor", e)),
-        }
+        Ok(get_if_exists(
+            client,
+            Service::Compute,
+            &format!("/flavors/{id}"),
+            "Cannot read the flavor",
+        )
+        .await?
+        .and_then(|body| body.get("flavor").cloned()))
     }
 
     fn value(&self, flavor: &Json, region: Json) -> Result<Value, ProviderError> {

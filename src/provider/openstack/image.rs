@@ -7,8 +7,8 @@
 use super::client::GLANCE_JSON_PATCH;
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, client, failed, id_of, json_attr, poll, region_of, state_value, str_attr,
-    timeout,
+    SchemaBuilder, client, failed, get_if_exists, id_of, json_attr, poll, region_of, state_value,
+    str_attr, timeout,
 };
 use super::{Client, Request, Service};
 use crate::lang::value::{PathStep, Type, Value};
@@ -504,14 +504,13 @@ async fn md5_of_file(path: String) -> Result<String, ProviderError> {
 
 impl Image {
     async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
-        match client
-            .get_json::<Json>(Service::Image, &format!("/images/{id}"))
-            .await
-        {
-            Ok(doc) => Ok(Some(doc)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(failed("Cannot read the image", e)),
-        }
+        get_if_exists(
+            client,
+            Service::Image,
+            &format!("/images/{id}"),
+            "Cannot read the image",
+        )
+        .await
     }
 
     fn value(&self, doc: &Json, kept: &Kept) -> Result<Value, ProviderError> {

@@ -13,8 +13,8 @@
 
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll, region_of,
-    state_value, str_attr, timeout,
+    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, keep_timeouts,
+    poll, region_of, state_value, str_attr, timeout,
 };
 use super::{Client, Request, Service};
 use crate::lang::value::{Type, Value};
@@ -362,17 +362,15 @@ impl Instance {
 
     /// `GET /servers/{id}`; `None` when it is gone.
     async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
-        match client
-            .get_json::<Json>(Service::Compute, &format!("/servers/{id}"))
-            .await
-        {
-            Ok(body) => Ok(body
-                .get("server")
-                .cloned()
-                .filter(|s| s.get("status").and_then(Json::as_str) != Some("DELETED"))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(failed(&format!("Cannot read server {id}"), e)),
-        }
+        Ok(get_if_exists(
+            client,
+            Service::Compute,
+            &format!("/servers/{id}"),
+            &format!("Cannot read server {id}"),
+        )
+        .await?
+        .and_then(|body| body.get("server").cloned())
+        .filter(|s| s.get("status").and_then(Json::as_str) != Some("DELETED")))
     }
 
     /// The ports of the servers `ids`, in batches of [`PORTS_BATCH`].

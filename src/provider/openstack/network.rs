@@ -9,8 +9,8 @@ use super::neutron::{
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll,
-    state_value, timeout,
+    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, keep_timeouts,
+    poll, state_value, timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
@@ -73,14 +73,14 @@ impl Network {
     }
 
     async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
-        match client
-            .get_json::<Json>(Service::Network, &format!("/networks/{id}"))
-            .await
-        {
-            Ok(body) => Ok(body.get("network").cloned()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(failed("Cannot read the network", e)),
-        }
+        Ok(get_if_exists(
+            client,
+            Service::Network,
+            &format!("/networks/{id}"),
+            "Cannot read the network",
+        )
+        .await?
+        .and_then(|body| body.get("network").cloned()))
     }
 
     /// The state of `network` as Neutron shows it; `known` is the state

@@ -12,8 +12,8 @@ use super::neutron::{
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, id_of, json_attr, keep_timeouts, poll,
-    state_value, str_attr, timeout,
+    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, keep_timeouts,
+    poll, state_value, str_attr, timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
@@ -87,14 +87,14 @@ impl Subnet {
     }
 
     async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
-        match client
-            .get_json::<Json>(Service::Network, &format!("/subnets/{id}"))
-            .await
-        {
-            Ok(body) => Ok(body.get("subnet").cloned()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(failed("Cannot read the subnet", e)),
-        }
+        Ok(get_if_exists(
+            client,
+            Service::Network,
+            &format!("/subnets/{id}"),
+            "Cannot read the subnet",
+        )
+        .await?
+        .and_then(|body| body.get("subnet").cloned()))
     }
 
     /// The state of `subnet` as Neutron shows it; `known` holds what

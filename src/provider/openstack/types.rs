@@ -2,9 +2,9 @@
 //! building, moving between the engine's values and the APIs' JSON,
 //! error wording, `timeouts {}` and polling.
 
-use super::Client;
 use super::error::OpenStackError;
 use super::provider::Session;
+use super::{Client, Service};
 use crate::lang::value::{Type, Value};
 use crate::provider::{
     ApplyFailure, AttrMode, AttributeSchema, BlockSchema, Nesting, ProviderError, Schema,
@@ -211,5 +211,20 @@ pub fn region_of(client: &Client, config: &Value) -> Json {
             .region
             .clone()
             .map_or(Json::Null, Json::String),
+    }
+}
+
+/// `GET path`, or `None` when the object is gone (404): how every type
+/// reads one object.
+pub async fn get_if_exists(
+    client: &Client,
+    service: Service,
+    path: &str,
+    what: &str,
+) -> Result<Option<Json>, ProviderError> {
+    match client.get_json::<Json>(service, path).await {
+        Ok(body) => Ok(Some(body)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(failed(what, e)),
     }
 }
