@@ -4,13 +4,14 @@
 //! `/networks/{id}/tags`.
 
 use super::neutron::{
-    add_value_specs, import_basis, managed_tags, null_as_empty, put_tags, read_all_by_ids,
+    add_value_specs, delete_retrying_conflicts, import_basis, managed_tags, null_as_empty,
+    put_tags, read_all_by_ids,
 };
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, keep_timeouts,
-    poll, state_value, timeout,
+    SchemaBuilder, apply_failed, client, get_if_exists, id_of, json_attr, keep_timeouts, poll,
+    state_value, timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
@@ -270,32 +271,17 @@ impl ResourceType for Network {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
         let limit = timeout(prior, "delete", DEFAULT_TIMEOUT)?;
-        let path = format!("/networks/{id}");
-        let last_refusal = std::sync::Mutex::new(None);
-        let deleted = poll(&format!("Deleting network {id}"), limit, || async {
-            match client.delete(Service::Network, &path).await {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() => return Ok(Some(())),
-                Err(e) if e.status().is_some_and(|s| s.as_u16() == 409) => {
-                    if let Ok(mut last) = last_refusal.lock() {
-                        *last = Some(e.to_string());
-                    }
-                    return Ok(None);
-                }
-                Err(e) => return Err(failed("Cannot delete the network", e)),
-            }
-            Ok(self.fetch(&client, &id).await?.is_none().then_some(()))
-        })
-        .await;
-        deleted.map_err(|timed_out| {
-            match last_refusal.lock().ok().and_then(|mut l| l.take()) {
-                Some(refusal) => ProviderError::new(
-                    "Cannot delete the network",
-                    format!("{refusal}; still refused after {}s of retrying (see `timeouts {{ delete }}`).", limit.as_secs()),
-                ),
-                None => timed_out,
-            }
-        })
+        delete_retrying_conflicts(
+            &client,
+            &format!("/networks/{id}"),
+            "network",
+            limit,
+            || async {
+                // Accepted: the network is gone once reading it says so.
+                Ok(self.fetch(&client, &id).await?.is_none())
+            },
+        )
+        .await
     }
 
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError> {

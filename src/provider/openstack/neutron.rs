@@ -2,7 +2,7 @@
 //! (filters, lookups by many ids, following `next` links), tags,
 //! `value_specs`, and the planning adjustments Neutron's defaults need.
 
-use super::types::{failed, id_of, state_value};
+use super::types::{failed, id_of, poll, state_value};
 use super::{Client, Service};
 use crate::lang::value::Value;
 use crate::provider::{ProviderError, Schema};
@@ -236,6 +236,53 @@ pub fn import_basis(schema: &Schema, object: &Json) -> Result<Value, ProviderErr
     state_value(
         schema,
         json!({ "tags": imported_tags(object.get("tags").unwrap_or(&Json::Null)) }),
+    )
+}
+
+/// DELETEs `path`, sending it again while Neutron answers 409 (something
+/// still uses the object, such as a port holding an address), until it is
+/// accepted and `gone` confirms the object is gone, or `limit` passes. At
+/// the timeout the error is Neutron's last refusal, with its request id.
+pub async fn delete_retrying_conflicts<F, Fut>(
+    client: &Client,
+    path: &str,
+    noun: &str,
+    limit: std::time::Duration,
+    gone: F,
+) -> Result<(), ProviderError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, ProviderError>>,
+{
+    let what = format!("Cannot delete the {noun}");
+    let last_refusal = std::sync::Mutex::new(None);
+    let id = path.rsplit('/').next().unwrap_or(path);
+    let deleted = poll(&format!("Deleting {noun} {id}"), limit, || async {
+        match client.delete(Service::Network, path).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => return Ok(Some(())),
+            Err(e) if e.status().is_some_and(|s| s.as_u16() == 409) => {
+                if let Ok(mut last) = last_refusal.lock() {
+                    *last = Some(e.to_string());
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(failed(&what, e)),
+        }
+        Ok(gone().await?.then_some(()))
+    })
+    .await;
+    deleted.map_err(
+        |timed_out| match last_refusal.lock().ok().and_then(|mut l| l.take()) {
+            Some(refusal) => ProviderError::new(
+                what.clone(),
+                format!(
+                    "{refusal}; still refused after {}s of retrying (see `timeouts {{ delete }}`).",
+                    limit.as_secs()
+                ),
+            ),
+            None => timed_out,
+        },
     )
 }
 

@@ -6,14 +6,14 @@
 //! difference.
 
 use super::neutron::{
-    add_value_specs, import_basis, managed_tags, null_as_empty, put_tags, read_all_by_ids,
-    with_attr, with_defaults,
+    add_value_specs, delete_retrying_conflicts, import_basis, managed_tags, null_as_empty,
+    put_tags, read_all_by_ids, with_attr, with_defaults,
 };
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, keep_timeouts,
-    poll, state_value, str_attr, timeout,
+    SchemaBuilder, apply_failed, client, get_if_exists, id_of, json_attr, keep_timeouts, poll,
+    state_value, str_attr, timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
@@ -437,34 +437,14 @@ impl ResourceType for Subnet {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
         let limit = timeout(prior, "delete", DEFAULT_TIMEOUT)?;
-        let path = format!("/subnets/{id}");
-        let last_refusal = std::sync::Mutex::new(None);
-        let deleted = poll(&format!("Deleting subnet {id}"), limit, || async {
-            match client.delete(Service::Network, &path).await {
-                Ok(()) => Ok(Some(())),
-                Err(e) if e.is_not_found() => Ok(Some(())),
-                Err(e) if e.status().is_some_and(|s| s.as_u16() == 409) => {
-                    if let Ok(mut last) = last_refusal.lock() {
-                        *last = Some(e.to_string());
-                    }
-                    Ok(None)
-                }
-                Err(e) => Err(failed("Cannot delete the subnet", e)),
-            }
-        })
-        .await;
-        deleted.map_err(|timed_out| {
-            match last_refusal.lock().ok().and_then(|mut l| l.take()) {
-                Some(refusal) => ProviderError::new(
-                    "Cannot delete the subnet",
-                    format!(
-                        "{refusal}; still refused after {}s of retrying (see `timeouts {{ delete }}`).",
-                        limit.as_secs()
-                    ),
-                ),
-                None => timed_out,
-            }
-        })
+        delete_retrying_conflicts(
+            &client,
+            &format!("/subnets/{id}"),
+            "subnet",
+            limit,
+            || async { Ok(true) },
+        )
+        .await
     }
 
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError> {
