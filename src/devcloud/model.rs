@@ -248,6 +248,23 @@ pub struct Server {
     pub access_ipv4: String,
     pub access_ipv6: String,
     pub locked: bool,
+    /// A resize under way (RESIZE) or waiting for its confirmation
+    /// (VERIFY_RESIZE).
+    #[serde(default)]
+    pub resize: Option<Resize>,
+}
+
+/// What a resize needs to finish, be confirmed or be reverted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Resize {
+    pub old_flavor_id: String,
+    pub new_flavor_id: String,
+    /// Unix milliseconds when RESIZE ends in VERIFY_RESIZE; `None` once
+    /// it has.
+    pub ready_at: Option<u64>,
+    /// The status the server returns to once the resize is confirmed or
+    /// reverted: ACTIVE, or SHUTOFF for a stopped server.
+    pub resumes: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -187,6 +187,20 @@ pub fn bind_port(d: &mut Data, port_id: &str, device_id: &str) -> Result<(), Api
     ports::bind(d, port_id, device_id)
 }
 
+/// Nova's `addSecurityGroup`/`removeSecurityGroup`: adds the project's
+/// group `group` (by name or id) to each of a server's ports, or removes
+/// it. Neutron's errors: the group does not exist (404) or is ambiguous
+/// (409), or a port has no port security (400).
+pub fn change_server_security_group(
+    d: &mut Data,
+    project_id: &str,
+    port_ids: &[String],
+    group: &str,
+    adding: bool,
+) -> Result<(), ApiError> {
+    ports::change_security_group(d, project_id, port_ids, group, adding)
+}
+
 /// When a server goes: deletes the port (`delete`) or clears its device
 /// (a user's pre-existing port). A port already gone is fine.
 pub fn release_port(d: &mut Data, port_id: &str, delete: bool) {

@@ -617,3 +617,279 @@ async fn server_tags_are_listed_replaced_added_and_removed_from_2_26() {
     );
     c.stop().await;
 }
+
+async fn act(c: &Cloud, token: &str, id: &str, body: Value) -> Reply {
+    c.call(
+        "POST",
+        &format!("/compute/v2.1/servers/{id}/action"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// A built server on a new network; answers its id.
+async fn active_server(c: &Cloud, admin: &str, name: &str, cidr: &str) -> String {
+    let image = active_image(c, admin, &format!("{name}-image")).await;
+    let (net, _) = network_with_subnet(c, admin, &format!("{name}-net"), cidr).await;
+    let r = create_server(
+        c,
+        admin,
+        "2.90",
+        json!({"name": name, "imageRef": image, "flavorRef": "1", "networks": [{"uuid": net}]}),
+    )
+    .await;
+    r.expect(202);
+    let id = r.json["server"]["id"].as_str().expect("id").to_string();
+    wait_for(c, admin, &id, "ACTIVE").await;
+    id
+}
+
+#[tokio::test]
+async fn power_actions_move_a_server_between_nova_states_and_refuse_wrong_ones() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let id = active_server(&c, &admin, "power", "10.7.0.0/24").await;
+    let state = |s: &Value| {
+        (
+            s["status"].as_str().unwrap_or_default().to_string(),
+            s["OS-EXT-STS:vm_state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            s["OS-EXT-STS:power_state"].as_u64().unwrap_or(99),
+        )
+    };
+    let steps = [
+        ("os-stop", "SHUTOFF", "stopped", 4),
+        ("os-start", "ACTIVE", "active", 1),
+        ("pause", "PAUSED", "paused", 3),
+        ("unpause", "ACTIVE", "active", 1),
+        ("shelve", "SHELVED_OFFLOADED", "shelved_offloaded", 0),
+        ("unshelve", "ACTIVE", "active", 1),
+    ];
+    for (action, status, vm_state, power) in steps {
+        act(&c, &admin, &id, json!({ action: null }))
+            .await
+            .expect(202);
+        let s = show(&c, &admin, &id).await.json["server"].clone();
+        assert_eq!(
+            state(&s),
+            (status.to_string(), vm_state.to_string(), power),
+            "after {action}"
+        );
+    }
+    // Wrong states: 409 with Nova's wording.
+    let r = act(&c, &admin, &id, json!({"os-start": null})).await;
+    r.expect(409);
+    assert!(
+        r.json["conflictingRequest"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Cannot 'start' instance") && m.contains("vm_state active")),
+        "{}",
+        r.text
+    );
+    act(&c, &admin, &id, json!({"unpause": null}))
+        .await
+        .expect(409);
+    act(&c, &admin, &id, json!({"unshelve": null}))
+        .await
+        .expect(409);
+    act(&c, &admin, &id, json!({"hibernate": null}))
+        .await
+        .expect(400);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_resize_waits_for_confirmation_and_can_be_reverted() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    c.call(
+        "PUT",
+        "/devcloud/settings",
+        None,
+        Some(json!({"build_time": 0.3})),
+    )
+    .await
+    .expect(200);
+    let id = active_server(&c, &admin, "grow", "10.8.0.0/24").await;
+    // Below 2.47 a server names its flavor's id.
+    let flavor_id = |s: &Value| s["flavor"]["id"].as_str().map(str::to_string);
+    let before = flavor_id(&show(&c, &admin, &id).await.json["server"]);
+
+    // Same flavor, unknown flavor, smaller disk: 400.
+    act(&c, &admin, &id, json!({"resize": {"flavorRef": "1"}}))
+        .await
+        .expect(400);
+    act(&c, &admin, &id, json!({"resize": {"flavorRef": "nope"}}))
+        .await
+        .expect(400);
+    act(&c, &admin, &id, json!({"confirmResize": null}))
+        .await
+        .expect(400);
+
+    act(&c, &admin, &id, json!({"resize": {"flavorRef": "2"}}))
+        .await
+        .expect(202);
+    let s = show(&c, &admin, &id).await.json["server"].clone();
+    assert_eq!(s["status"], "RESIZE");
+    assert_eq!(s["OS-EXT-STS:task_state"], "resize_prep");
+    assert_eq!(
+        flavor_id(&s),
+        before,
+        "the old flavor until the resize ends"
+    );
+    // Nothing else while it resizes.
+    act(&c, &admin, &id, json!({"os-stop": null}))
+        .await
+        .expect(409);
+    let s = wait_for(&c, &admin, &id, "VERIFY_RESIZE").await;
+    assert_eq!(s["OS-EXT-STS:vm_state"], "resized");
+    assert_eq!(flavor_id(&s).as_deref(), Some("2"));
+    act(&c, &admin, &id, json!({"revertResize": null}))
+        .await
+        .expect(202);
+    let s = show(&c, &admin, &id).await.json["server"].clone();
+    assert_eq!(
+        (s["status"].as_str(), flavor_id(&s)),
+        (Some("ACTIVE"), before)
+    );
+
+    // A stopped server resized stays stopped once confirmed.
+    act(&c, &admin, &id, json!({"os-stop": null}))
+        .await
+        .expect(202);
+    act(&c, &admin, &id, json!({"resize": {"flavorRef": "2"}}))
+        .await
+        .expect(202);
+    wait_for(&c, &admin, &id, "VERIFY_RESIZE").await;
+    act(&c, &admin, &id, json!({"confirmResize": null}))
+        .await
+        .expect(202);
+    let s = show(&c, &admin, &id).await.json["server"].clone();
+    assert_eq!(s["status"], "SHUTOFF");
+    assert_eq!(flavor_id(&s).as_deref(), Some("2"));
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn security_groups_are_added_to_and_removed_from_a_servers_ports() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let id = active_server(&c, &admin, "guarded", "10.9.0.0/24").await;
+    let r = c
+        .call(
+            "POST",
+            "/network/v2.0/security-groups",
+            Some(&admin),
+            Some(json!({"security_group": {"name": "web"}})),
+        )
+        .await;
+    r.expect(201);
+    let web = r.json["security_group"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let port_groups = || async {
+        let r = c
+            .call(
+                "GET",
+                &format!("/network/v2.0/ports?device_id={id}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        r.json["ports"][0]["security_groups"].clone()
+    };
+    let server_groups = || async {
+        let s = show(&c, &admin, &id).await.json["server"].clone();
+        let mut names: Vec<String> = s["security_groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g["name"].as_str().map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    };
+
+    act(
+        &c,
+        &admin,
+        &id,
+        json!({"addSecurityGroup": {"name": "web"}}),
+    )
+    .await
+    .expect(202);
+    assert_eq!(server_groups().await, ["default", "web"]);
+    assert!(
+        port_groups()
+            .await
+            .as_array()
+            .is_some_and(|g| g.contains(&json!(web))),
+        "the port carries the group"
+    );
+    act(
+        &c,
+        &admin,
+        &id,
+        json!({"removeSecurityGroup": {"name": "web"}}),
+    )
+    .await
+    .expect(202);
+    assert_eq!(server_groups().await, ["default"]);
+    assert!(
+        !port_groups()
+            .await
+            .as_array()
+            .is_some_and(|g| g.contains(&json!(web)))
+    );
+
+    let r = act(
+        &c,
+        &admin,
+        &id,
+        json!({"addSecurityGroup": {"name": "nope"}}),
+    )
+    .await;
+    r.expect(404);
+    assert!(
+        r.text.contains("Security group nope not found."),
+        "{}",
+        r.text
+    );
+    act(
+        &c,
+        &admin,
+        &id,
+        json!({"removeSecurityGroup": {"name": "web"}}),
+    )
+    .await
+    .expect(400);
+    act(&c, &admin, &id, json!({"addSecurityGroup": {}}))
+        .await
+        .expect(400);
+
+    // changePassword: accepted while ACTIVE, 409 while stopped.
+    act(
+        &c,
+        &admin,
+        &id,
+        json!({"changePassword": {"adminPass": "s3cret"}}),
+    )
+    .await
+    .expect(202);
+    act(&c, &admin, &id, json!({"os-stop": null}))
+        .await
+        .expect(202);
+    act(
+        &c,
+        &admin,
+        &id,
+        json!({"changePassword": {"adminPass": "s3cret"}}),
+    )
+    .await
+    .expect(409);
+    c.stop().await;
+}

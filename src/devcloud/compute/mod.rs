@@ -6,6 +6,7 @@
 
 mod flavors;
 mod keypairs;
+mod server_actions;
 mod server_tags;
 mod servers;
 

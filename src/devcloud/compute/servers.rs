@@ -5,6 +5,7 @@
 //! timer; and Nova's image proxy below 2.36.
 
 use super::flavors;
+use super::server_actions;
 use super::{Microversion, SERVICE, invalid, json_body, links, only, root};
 use crate::devcloud::error::{ApiError, ApiResult, Service};
 use crate::devcloud::model::{Data, Fault, Image, Server, ServerPort};
@@ -38,18 +39,18 @@ pub fn router() -> Router<Arc<App>> {
                 .put(set_metadata_item)
                 .delete(remove_metadata_item),
         )
-        .route("/v2.1/servers/{id}/action", post(action))
+        .route("/v2.1/servers/{id}/action", post(server_actions::action))
         .route("/v2.1/servers/{id}/ips", get(ips))
         .route("/v2.1/servers/{id}/os-interface", get(interfaces))
 }
 
-fn not_found(id: &str) -> ApiError {
+pub(super) fn not_found(id: &str) -> ApiError {
     ApiError::not_found(SERVICE, format!("Instance {id} could not be found."))
 }
 
 /// A server the caller may see: its project's, or any for an admin.
 /// Deleted ones (past their delete time) do not exist.
-fn visible_server<'d>(d: &'d Data, auth: &Auth, id: &str) -> ApiResult<&'d Server> {
+pub(super) fn visible_server<'d>(d: &'d Data, auth: &Auth, id: &str) -> ApiResult<&'d Server> {
     d.servers
         .get(id)
         .filter(|s| auth.owns(&s.project_id))
@@ -66,12 +67,18 @@ pub fn image_visible(img: &Image, auth: &Auth) -> bool {
         })
 }
 
-fn vm_state_of(status: &str) -> (&'static str, u8) {
+pub(super) fn vm_state_of(status: &str) -> (&'static str, u8) {
     match status {
         "BUILD" => ("building", 0),
         "ACTIVE" => ("active", 1),
         "SHUTOFF" => ("stopped", 4),
         "ERROR" => ("error", 0),
+        "PAUSED" => ("paused", 3),
+        "SHELVED" => ("shelved", 4),
+        // Offloading destroys the guest: Nova no longer knows its power.
+        "SHELVED_OFFLOADED" => ("shelved_offloaded", 0),
+        "RESIZE" => ("active", 1),
+        "VERIFY_RESIZE" => ("resized", 1),
         _ => ("active", 1),
     }
 }
@@ -351,7 +358,7 @@ async fn show(
 
 /// The id at the end of a reference that may be a URL
 /// (`http://.../flavors/42` names flavor 42).
-fn reference_id(v: &str) -> &str {
+pub(super) fn reference_id(v: &str) -> &str {
     v.rsplit('/').next().unwrap_or(v)
 }
 
@@ -809,6 +816,7 @@ async fn create(
                 access_ipv4: access_ipv4.clone(),
                 access_ipv6: access_ipv6.clone(),
                 locked: false,
+                resize: None,
             };
             d.servers.insert(id.clone(), server);
             ids.push((id, server_name));
@@ -833,7 +841,8 @@ async fn create(
 }
 
 /// Applies due timers: builds end (ACTIVE, or ERROR when a fault rule
-/// matched the name) and deleted servers disappear with their ports.
+/// matched the name), resizes wait for their confirmation
+/// (VERIFY_RESIZE) and deleted servers disappear with their ports.
 /// Returns whether anything changed and the next deadline.
 pub fn advance(d: &mut Data, now: u64) -> (bool, u64) {
     let mut changed = false;
@@ -846,6 +855,22 @@ pub fn advance(d: &mut Data, now: u64) -> (bool, u64) {
             } else {
                 next = next.min(at);
             }
+            continue;
+        }
+        if let Some(resize) = s.resize.as_mut()
+            && let Some(at) = resize.ready_at
+        {
+            if at > now {
+                next = next.min(at);
+                continue;
+            }
+            changed = true;
+            resize.ready_at = None;
+            s.flavor_id = resize.new_flavor_id.clone();
+            s.status = "VERIFY_RESIZE".into();
+            s.vm_state = "resized".into();
+            s.task_state = None;
+            s.updated = millis_to_iso(at);
             continue;
         }
         let Some(at) = s.ready_at.filter(|_| s.status == "BUILD") else {
@@ -1093,60 +1118,6 @@ async fn remove_metadata_item(
             .ok_or_else(|| ApiError::not_found(SERVICE, "Metadata item was not found"))?;
         s.updated = now_iso();
         Ok(StatusCode::NO_CONTENT)
-    })
-}
-
-/// `POST /servers/{id}/action`: `os-stop`, `os-start`, `reboot`.
-async fn action(
-    State(app): State<Arc<App>>,
-    Extension(auth): Extension<Auth>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> ApiResult<StatusCode> {
-    let body = json_body(&headers, &body)?;
-    let Some((name, _)) = body.as_object().and_then(|o| o.iter().next()) else {
-        return Err(ApiError::bad_request(SERVICE, "Malformed request body"));
-    };
-    let name = name.clone();
-    app.store.write(|d| {
-        visible_server(d, &auth, &id)?;
-        let s = d.servers.get_mut(&id).ok_or_else(|| not_found(&id))?;
-        let conflict = |what: &str, s: &Server| {
-            ApiError::conflict(
-                SERVICE,
-                format!(
-                    "Cannot '{what}' instance {} while it is in vm_state {}",
-                    s.id,
-                    vm_state_of(&s.status).0
-                ),
-            )
-        };
-        match name.as_str() {
-            "os-stop" if s.status == "ACTIVE" => {
-                s.status = "SHUTOFF".into();
-                s.power_state = 4;
-            }
-            "os-stop" => return Err(conflict("stop", s)),
-            "os-start" if s.status == "SHUTOFF" => {
-                s.status = "ACTIVE".into();
-                s.power_state = 1;
-            }
-            "os-start" => return Err(conflict("start", s)),
-            "reboot" if matches!(s.status.as_str(), "ACTIVE" | "SHUTOFF") => {
-                s.status = "ACTIVE".into();
-                s.power_state = 1;
-            }
-            "reboot" => return Err(conflict("reboot", s)),
-            other => {
-                return Err(ApiError::bad_request(
-                    SERVICE,
-                    format!("There is no such action: {other}"),
-                ));
-            }
-        }
-        s.updated = now_iso();
-        Ok(StatusCode::ACCEPTED)
     })
 }
 

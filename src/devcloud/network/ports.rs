@@ -1077,6 +1077,44 @@ pub fn bind(d: &mut Data, port_id: &str, device_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// `change_server_security_group`'s work.
+pub fn change_security_group(
+    d: &mut Data,
+    project_id: &str,
+    port_ids: &[String],
+    group: &str,
+    adding: bool,
+) -> ApiResult<()> {
+    let group_id = match resolve_security_groups(d, project_id, &[group.to_string()])?.pop() {
+        Some(id) => id,
+        None => return Err(security_groups::not_found(group)),
+    };
+    if adding
+        && port_ids
+            .iter()
+            .filter_map(|id| d.ports.get(id))
+            .any(|p| !p.port_security_enabled)
+    {
+        return Err(security_requires_port_security());
+    }
+    for id in port_ids {
+        let Some(p) = d.ports.get_mut(id) else {
+            continue;
+        };
+        let has = p.security_groups.contains(&group_id);
+        if adding && !has {
+            p.security_groups.push(group_id.clone());
+        } else if !adding && has {
+            p.security_groups.retain(|g| *g != group_id);
+        } else {
+            continue;
+        }
+        p.revision_number += 1;
+        p.updated_at = now_iso();
+    }
+    Ok(())
+}
+
 /// `release_port`'s work.
 pub fn release(d: &mut Data, port_id: &str, delete: bool) {
     if delete {
