@@ -652,3 +652,254 @@ fn tokens_expiring_mid_apply_are_renewed() {
     assert!(tokens >= 2, "the token was renewed: {counted}");
     rt.block_on(outside.stop());
 }
+
+/// The server's status as the cloud shows it.
+async fn status_of(outside: &Outside, id: &str) -> String {
+    let (code, body) = outside
+        .call("GET", &format!("/compute/v2.1/servers/{id}"), None)
+        .await;
+    assert_eq!(code, 200, "{body}");
+    body["server"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The reference's scenario 7: power states set at create, changed in
+/// place (stop, pause, shelve, start), drift planned back, and a value
+/// Nova has no action for refused while planning.
+#[test]
+fn power_states_are_set_at_create_changed_in_place_and_planned_back() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        image(&outside, "cirros").await;
+        network(&outside, "private", "10.40.0.0/24").await;
+        outside.stop().await;
+    });
+    let config = |power: &str| {
+        format!(
+            "{PROVIDER}resource \"openstack_compute_instance_v2\" \"vm\" {{\n  name       = \"vm\"\n  image_name = \"cirros\"\n  flavor_id  = \"1\"\n{power}  network {{\n    name = \"private\"\n  }}\n}}\n"
+        )
+    };
+    ws.file("main.tf", &config("  power_state = \"shutoff\"\n"));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added");
+    let created = state_attrs(&ws, "openstack_compute_instance_v2.vm");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["power_state"], "shutoff");
+    assert_eq!(created["status"], "SHUTOFF");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    for (power, status) in [
+        ("paused", "PAUSED"),
+        ("shelved_offloaded", "SHELVED_OFFLOADED"),
+        ("shutoff", "SHUTOFF"),
+    ] {
+        ws.file(
+            "main.tf",
+            &config(&format!("  power_state = \"{power}\"\n")),
+        );
+        ws.run(&["apply", "-auto-approve"])
+            .ok()
+            .stdout_has("~ resource \"openstack_compute_instance_v2\" \"vm\"")
+            .stdout_has(&format!("-> \"{power}\""))
+            .stdout_lacks("forces replacement")
+            .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+        let now = state_attrs(&ws, "openstack_compute_instance_v2.vm");
+        assert_eq!(now["id"], id.as_str(), "{power}: changed in place");
+        assert_eq!(now["power_state"], power);
+        rt.block_on(async {
+            let outside = Outside::start(&ws).await;
+            assert_eq!(status_of(&outside, &id).await, status, "{power}");
+            outside.stop().await;
+        });
+        ws.run(&["plan", "-detailed-exitcode"])
+            .code(0)
+            .stdout_has("No changes.");
+    }
+
+    // Left out, the server is wanted running.
+    ws.file("main.tf", &config(""));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("\"shutoff\" -> \"active\"")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+
+    // Paused behind stackform's back: drift, planned back.
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (code, body) = outside
+            .call(
+                "POST",
+                &format!("/compute/v2.1/servers/{id}/action"),
+                Some(json!({"pause": null})),
+            )
+            .await;
+        assert_eq!(code, 202, "{body}");
+        outside.stop().await;
+    });
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("Objects have changed outside of stackform")
+        .stdout_has("\"paused\" -> \"active\"");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        assert_eq!(status_of(&outside, &id).await, "ACTIVE");
+        outside.stop().await;
+    });
+
+    let before = ws.read("state/default.json").expect("state");
+    ws.file("main.tf", &config("  power_state = \"hibernated\"\n"));
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("Invalid power_state")
+        .stderr_has("openstack_compute_instance_v2.vm")
+        .stderr_has("\"active\", \"shutoff\", \"shelved_offloaded\", \"paused\"");
+    assert_eq!(ws.read("state/default.json").expect("state"), before);
+    ws.file("main.tf", &config(""));
+    ws.run(&["destroy", "-auto-approve"]).ok();
+}
+
+/// A new flavor resizes the server in place (resize, then confirm), a
+/// new password and new security groups are set in place too, a resize
+/// made outside is seen as drift, and Nova's refusal to shrink a disk is
+/// reported with its message.
+#[test]
+fn a_new_flavor_password_or_security_group_changes_the_server_in_place() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        image(&outside, "cirros").await;
+        network(&outside, "private", "10.41.0.0/24").await;
+        let (code, body) = outside
+            .call(
+                "POST",
+                "/network/v2.0/security-groups",
+                Some(json!({"security_group": {"name": "web"}})),
+            )
+            .await;
+        assert_eq!(code, 201, "{body}");
+        outside.stop().await;
+    });
+    let config = |flavor: &str, password: &str, groups: &str| {
+        format!(
+            "{PROVIDER}resource \"openstack_compute_instance_v2\" \"app\" {{\n  name            = \"app\"\n  image_name      = \"cirros\"\n  flavor_name     = \"{flavor}\"\n  admin_pass      = \"{password}\"\n  security_groups = [{groups}]\n  network {{\n    name = \"private\"\n  }}\n}}\n"
+        )
+    };
+    ws.file(
+        "main.tf",
+        &config("m1.tiny", "first-Secret-1", "\"default\""),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_lacks("first-Secret-1")
+        .stdout_has("Apply complete! Resources: 1 added");
+    let created = state_attrs(&ws, "openstack_compute_instance_v2.app");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["flavor_id"], "1");
+
+    ws.file(
+        "main.tf",
+        &config("m1.small", "second-Secret-2", "\"default\", \"web\""),
+    );
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("~ resource \"openstack_compute_instance_v2\" \"app\"")
+        .stdout_has("\"m1.tiny\" -> \"m1.small\"")
+        .stdout_has("(known after apply)")
+        .stdout_has("+ \"web\"")
+        .stdout_has("(sensitive value)")
+        .stdout_lacks("Secret-")
+        .stdout_lacks("forces replacement");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_lacks("Secret-")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let resized = state_attrs(&ws, "openstack_compute_instance_v2.app");
+    assert_eq!(resized["id"], id.as_str(), "resized in place");
+    assert_eq!(resized["flavor_id"], "2");
+    assert_eq!(resized["flavor_name"], "m1.small");
+    assert_eq!(resized["status"], "ACTIVE", "the resize was confirmed");
+    assert_eq!(resized["security_groups"], json!(["default", "web"]));
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (_, s) = outside
+            .call("GET", &format!("/compute/v2.1/servers/{id}"), None)
+            .await;
+        assert_eq!(s["server"]["flavor"]["original_name"], "m1.small");
+        let (_, ports) = outside
+            .call("GET", &format!("/network/v2.0/ports?device_id={id}"), None)
+            .await;
+        assert_eq!(
+            ports["ports"][0]["security_groups"]
+                .as_array()
+                .map(Vec::len),
+            Some(2),
+            "{ports}"
+        );
+        outside.stop().await;
+    });
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    // Resized outside to m1.medium: drift, and the way back would shrink
+    // the disk, which Nova refuses.
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let action = format!("/compute/v2.1/servers/{id}/action");
+        let resize = json!({"resize": {"flavorRef": "3"}});
+        assert_eq!(outside.call("POST", &action, Some(resize)).await.0, 202);
+        wait_status(&outside, &id, "VERIFY_RESIZE").await;
+        let confirm = json!({"confirmResize": null});
+        assert_eq!(outside.call("POST", &action, Some(confirm)).await.0, 202);
+        outside.stop().await;
+    });
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("Objects have changed outside of stackform")
+        .stdout_has("\"m1.medium\" -> \"m1.small\"");
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("Unable to resize disk down.")
+        .stderr_has("openstack_compute_instance_v2.app");
+    // The configuration follows the cloud: the flavor's id was read
+    // again when its name changed.
+    ws.file(
+        "main.tf",
+        &config("m1.medium", "second-Secret-2", "\"default\", \"web\""),
+    );
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+    assert_eq!(
+        state_attrs(&ws, "openstack_compute_instance_v2.app")["flavor_id"],
+        "3"
+    );
+
+    // Groups removed in place.
+    ws.file(
+        "main.tf",
+        &config("m1.medium", "second-Secret-2", "\"default\""),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("- \"web\"")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    ws.run(&["destroy", "-auto-approve"]).ok();
+    let state_text =
+        String::from_utf8(ws.read("state/default.json").expect("state")).expect("utf8");
+    assert!(!state_text.contains("Secret-1"));
+}

@@ -7,11 +7,18 @@
 //! and the create request's id, and records the server as tainted so the
 //! next plan replaces it.
 //!
+//! A new flavor resizes the server in place (resize, then confirm), and
+//! `power_state`, `admin_pass` and `security_groups` change in place
+//! through Nova's server actions (see `server_actions`).
+//!
 //! `user_data` is stored as the SHA1 of the configured text, as the
 //! Terraform provider does, so cloud-init secrets do not end up in the
 //! state; plans compare hashes.
 
 use super::provider::Session;
+use super::server_actions::{
+    POWER_STATES, change_password, change_security_groups, power_state_of, resize, set_power_state,
+};
 use super::types::{
     SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, keep_timeouts,
     poll, region_of, state_value, str_attr, timeout,
@@ -64,18 +71,16 @@ impl Instance {
             // wipe its disk behind an innocent-looking update.
             .replacing("image_id", Type::String, AttrMode::OptionalComputed)
             .replacing("image_name", Type::String, AttrMode::OptionalComputed)
-            // Resizing (resize, then confirm) is not supported yet: a new
-            // flavor replaces the server, the safe default until it is.
-            .replacing("flavor_id", Type::String, AttrMode::OptionalComputed)
-            .replacing("flavor_name", Type::String, AttrMode::OptionalComputed)
+            // A new flavor resizes the server (resize, then confirm).
+            .attr("flavor_id", Type::String, AttrMode::OptionalComputed)
+            .attr("flavor_name", Type::String, AttrMode::OptionalComputed)
             .replacing("key_pair", Type::String, AttrMode::Optional)
-            // Adding and removing groups on a running server is not
-            // supported yet: a change replaces it.
-            .replacing(
+            .attr(
                 "security_groups",
                 Type::set(Type::String),
                 AttrMode::OptionalComputed,
             )
+            .attr("power_state", Type::String, AttrMode::Optional)
             .replacing(
                 "availability_zone",
                 Type::String,
@@ -112,13 +117,10 @@ impl Instance {
                 .force_new()
                 .sensitive(),
         );
-        // Changing the password of a running server (changePassword) is
-        // not supported yet: a new one replaces the server.
+        // Changed in place (changePassword) while the server is active.
         schema.attributes.insert(
             "admin_pass".into(),
-            AttributeSchema::new(Type::String, AttrMode::Optional)
-                .force_new()
-                .sensitive(),
+            AttributeSchema::new(Type::String, AttrMode::Optional).sensitive(),
         );
         Instance { schema, session }
     }
@@ -347,6 +349,7 @@ fn state_of(server: &Json, ports: &[&Json], prior: &Value, region: Json) -> Json
         "created": server.get("created"),
         "updated": server.get("updated"),
         "status": server.get("status"),
+        "power_state": server.get("status").and_then(Json::as_str).map(power_state_of),
         "network": networks_of(server, ports, &seq(prior, "network")),
     });
     if let Json::Object(m) = &mut state {
@@ -404,7 +407,27 @@ impl Instance {
         let id = server.get("id").and_then(Json::as_str).unwrap_or_default();
         let ports = self.ports_of(client, &[id]).await?;
         let ports: Vec<&Json> = ports.iter().collect();
-        self.value(state_of(server, &ports, prior, region))
+        let state = state_of(server, &ports, prior, region);
+        self.value(self.with_flavor_id(client, state, prior).await)
+    }
+
+    /// From 2.47 Nova shows a server's flavor by name only, so its id
+    /// comes from the prior state; when the name changed (a resize made
+    /// outside stackform), the id is looked up again.
+    async fn with_flavor_id(&self, client: &Client, mut state: Json, prior: &Value) -> Json {
+        let Some(before) = str_attr(prior, "flavor_name") else {
+            return state;
+        };
+        let Some(now) = state["flavor_name"].as_str().map(str::to_string) else {
+            return state;
+        };
+        if now != before {
+            state["flavor_id"] = self
+                .flavor_by_name(client, &now)
+                .await
+                .map_or(Json::Null, Json::String);
+        }
+        state
     }
 
     async fn image_by_name(&self, client: &Client, name: &str) -> Result<String, ProviderError> {
@@ -588,6 +611,29 @@ impl Instance {
         }
     }
 
+    /// The flavor id to resize to, when the planned flavor differs from
+    /// the prior one.
+    async fn new_flavor(
+        &self,
+        client: &Client,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Option<String>, ProviderError> {
+        let (id_before, name_before) =
+            (str_attr(prior, "flavor_id"), str_attr(prior, "flavor_name"));
+        let wanted = match (
+            str_attr(planned, "flavor_id"),
+            str_attr(planned, "flavor_name"),
+        ) {
+            (Some(id), _) if Some(&id) != id_before.as_ref() => id,
+            (_, Some(name)) if Some(&name) != name_before.as_ref() => {
+                self.flavor_by_name(client, &name).await?
+            }
+            _ => return Ok(None),
+        };
+        Ok((Some(&wanted) != id_before.as_ref()).then_some(wanted))
+    }
+
     /// Waits while the server builds; answers its final document.
     async fn wait_built(
         &self,
@@ -663,12 +709,27 @@ impl ResourceType for Instance {
                 ));
             }
         }
+        if let Some(wanted) = str_attr(config, "power_state")
+            && !POWER_STATES.contains(&wanted.as_str())
+        {
+            return Err(invalid(
+                "Invalid power_state",
+                format!(
+                    "power_state is {wanted:?}; it must be one of {}.",
+                    POWER_STATES.map(|p| format!("{p:?}")).join(", ")
+                ),
+            ));
+        }
         // Compare hashes: the state records the hash of the text.
         let raw_user_data = config.get_attr("user_data").cloned();
         let mut compared = match raw_user_data.as_ref().and_then(Value::as_str) {
             Some(text) => with_attr(config, "user_data", Value::string(user_data_hash(text))),
             None => config.clone(),
         };
+        // Servers are wanted running unless the configuration says not.
+        if config.get_attr("power_state").is_none_or(Value::is_null) {
+            compared = with_attr(&compared, "power_state", Value::string("active"));
+        }
         // What a network block leaves unset is read from the cloud: it
         // keeps its prior value, so only what the user set can differ.
         let prior_networks = prior.map(|p| seq(p, "network")).unwrap_or_default();
@@ -703,6 +764,23 @@ impl ResourceType for Instance {
         }
         let mut planned = plan_by_schema(&self.schema, prior, &compared);
         let replacing = prior.is_none() || !planned.requires_replace.is_empty();
+        // A resize by name learns the new flavor's id only when it runs,
+        // and one by id its name.
+        if let Some(prior) = prior.filter(|_| !replacing) {
+            for (changed, follows) in [("flavor_name", "flavor_id"), ("flavor_id", "flavor_name")] {
+                let now = planned
+                    .planned
+                    .get_attr(changed)
+                    .cloned()
+                    .unwrap_or(Value::NULL);
+                let before = prior.get_attr(changed).cloned().unwrap_or(Value::NULL);
+                let follows_configured = config.get_attr(follows).is_some_and(|v| !v.is_null());
+                if !now.same_as(&before) && !follows_configured {
+                    planned.planned =
+                        with_attr(&planned.planned, follows, Value::Unknown(Type::String));
+                }
+            }
+        }
         if replacing {
             // A new server: the text itself is needed to create it.
             if let Some(raw) = raw_user_data {
@@ -807,6 +885,29 @@ impl ResourceType for Instance {
                 partial: partial(Some(&server)),
             });
         }
+        let power_state = str_attr(planned, "power_state").unwrap_or_else(|| "active".into());
+        let server = if power_state == "active" {
+            server
+        } else {
+            let changed = async {
+                set_power_state(&client, &id, &power_state, limit).await?;
+                self.fetch(&client, &id).await?.ok_or_else(|| {
+                    invalid(
+                        "Server vanished",
+                        format!("Server {id} disappeared after it was built."),
+                    )
+                })
+            };
+            match changed.await {
+                Ok(server) => server,
+                Err(error) => {
+                    return Err(ApplyFailure {
+                        error,
+                        partial: partial(Some(&server)),
+                    });
+                }
+            }
+        };
         match self
             .current(&client, &server, &recorded, region.clone())
             .await
@@ -822,6 +923,31 @@ impl ResourceType for Instance {
     async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
+        let limit = timeout(planned, "update", DEFAULT_TIMEOUT)?;
+        let mut recorded = planned.clone();
+        if let Some(flavor_id) = self.new_flavor(&client, prior, planned).await? {
+            resize(&client, &id, &flavor_id, limit).await?;
+            recorded = with_attr(&recorded, "flavor_id", Value::string(flavor_id));
+        }
+        let power_state = str_attr(planned, "power_state").unwrap_or_else(|| "active".into());
+        let new_password = str_attr(planned, "admin_pass")
+            .filter(|p| Some(p) != str_attr(prior, "admin_pass").as_ref());
+        // Nova changes passwords of active servers only: before the
+        // server stops, or after it starts.
+        let active_before = str_attr(prior, "power_state").as_deref() == Some("active");
+        if let Some(password) = new_password.as_deref().filter(|_| active_before) {
+            change_password(&client, &id, password).await?;
+        }
+        if str_attr(prior, "power_state").as_deref() != Some(power_state.as_str()) {
+            set_power_state(&client, &id, &power_state, limit).await?;
+        }
+        if let Some(password) = new_password.as_deref().filter(|_| !active_before) {
+            change_password(&client, &id, password).await?;
+        }
+        let groups = |v: &Value| string_list(Some(&json_attr(v, "security_groups")));
+        if json_attr(planned, "security_groups").is_array() && groups(prior) != groups(planned) {
+            change_security_groups(&client, &id, &groups(prior), &groups(planned)).await?;
+        }
         let name = json_attr(planned, "name");
         if name != json_attr(prior, "name") {
             client
@@ -890,7 +1016,7 @@ impl ResourceType for Instance {
             )
         })?;
         Ok(self
-            .current(&client, &server, planned, json_attr(prior, "region"))
+            .current(&client, &server, &recorded, json_attr(prior, "region"))
             .await?)
     }
 
@@ -1004,7 +1130,8 @@ impl ResourceType for Instance {
                 Some(s) => {
                     let id = s.get("id").and_then(Json::as_str).unwrap_or_default();
                     let ports = ports_by_server.get(id).map_or(&[][..], Vec::as_slice);
-                    Some(self.value(state_of(s, ports, c, json_attr(c, "region")))?)
+                    let state = state_of(s, ports, c, json_attr(c, "region"));
+                    Some(self.value(self.with_flavor_id(&client, state, c).await)?)
                 }
             });
         }

@@ -21,6 +21,7 @@ pub mod neutron;
 pub mod provider;
 pub mod retry;
 pub mod secret;
+pub mod server_actions;
 pub mod service;
 pub mod settings;
 pub mod subnet;
