@@ -12,6 +12,8 @@ pub enum Operation {
     Create,
     Update,
     Delete,
+    /// A data source read during apply.
+    Read,
 }
 
 pub trait ApplyHooks: Send + Sync {

@@ -121,12 +121,14 @@ enum Task {
     Create(ResourceAddr),
     Update(ResourceAddr),
     Delete(ResourceAddr),
+    /// A data source read deferred to apply.
+    Read(ResourceAddr),
 }
 
 impl Task {
     fn instance(&self) -> Option<&ResourceAddr> {
         match self {
-            Task::Create(a) | Task::Update(a) | Task::Delete(a) => Some(a),
+            Task::Create(a) | Task::Update(a) | Task::Delete(a) | Task::Read(a) => Some(a),
             _ => None,
         }
     }
@@ -305,7 +307,11 @@ fn build_graph(
                     add(&mut graph, Task::Delete(c.addr.clone())),
                 );
             }
-            Action::NoOp | Action::Read => {}
+            Action::Read => {
+                creates.insert(c.addr.clone(), add(&mut graph, Task::Read(c.addr.clone())));
+                changed_blocks.insert(c.addr.resource.clone());
+            }
+            Action::NoOp => {}
         }
     }
     let changed_blocks: Vec<ConfigAddr> = changed_blocks
@@ -485,6 +491,63 @@ async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
         Task::Create(addr) => create_or_update(&ctx, n, &addr).await,
         Task::Update(addr) => create_or_update(&ctx, n, &addr).await,
         Task::Delete(addr) => delete(&ctx, n, &addr).await,
+        Task::Read(addr) => read_data_source(&ctx, &addr).await,
+    }
+}
+
+/// Reads a data source whose arguments became known during apply.
+async fn read_data_source(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostic> {
+    let ds = ctx
+        .providers
+        .data_source(&addr.resource.type_name)
+        .cloned()
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown data source",
+                format!("No data source {:?} is available.", addr.resource.type_name),
+            )
+            .with_address(addr.to_string())
+        })?;
+    let resource = &ctx.config.resources[&addr.resource];
+    let expansion = lock(&ctx.expansions)
+        .get(&addr.resource)
+        .cloned()
+        .unwrap_or(Expansion::Single);
+    let mut diags = Diagnostics::default();
+    let Some(config_value) = instance_config(
+        &ctx.config,
+        resource,
+        ds.schema(),
+        &addr.key,
+        &expansion,
+        &ctx.run,
+        &mut diags,
+    ) else {
+        return Err(diags
+            .0
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Diagnostic::error("Invalid configuration", addr.to_string())));
+    };
+    ctx.hooks.started(addr, Operation::Read, None);
+    let started = Instant::now();
+    let (plain, marks) = config_value.unmark_with_paths();
+    match ds.read(&plain).await {
+        Ok(read) => {
+            let id = read
+                .get_attr("id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            lock(&ctx.results).insert(addr.clone(), read.mark_paths(&marks));
+            ctx.hooks
+                .finished(addr, Operation::Read, id.as_deref(), started.elapsed());
+            Ok(())
+        }
+        Err(e) => {
+            let d = Diagnostic::error(e.summary, e.detail).with_address(addr.to_string());
+            ctx.hooks.failed(addr, Operation::Read, &d);
+            Err(d)
+        }
     }
 }
 
@@ -1093,7 +1156,68 @@ output "image_id" {
     }
 
     #[tokio::test]
-    async fn a_failed_read_or_an_unknown_argument_is_an_error_naming_the_data_source() {
+    async fn a_data_source_whose_arguments_are_unknown_is_read_during_apply() {
+        let (run, plan) = plan_with_lookup(
+            r#"
+resource "terraform_data" "net" {
+  input = "private"
+}
+data "test_lookup" "net" {
+  name = terraform_data.net.output
+}
+resource "terraform_data" "vm" {
+  input = data.test_lookup.net.id
+}
+"#,
+        )
+        .await
+        .unwrap();
+        let change = |addr: &str| {
+            plan.changes
+                .iter()
+                .find(|c| c.addr.to_string() == addr)
+                .cloned()
+                .unwrap()
+        };
+        let read = change("data.test_lookup.net");
+        assert_eq!(read.action, Action::Read);
+        assert_eq!(read.reason, Some(crate::plan::Reason::ConfigUnknown));
+        let after = read.after.unwrap();
+        assert!(!after.get_attr("id").unwrap().is_known(), "{after:?}");
+        let vm = change("terraform_data.vm");
+        assert!(!vm.after.unwrap().get_attr("input").unwrap().is_known());
+
+        let hooks = Arc::new(hooks::Recording::default());
+        let result = apply(ApplyRequest {
+            config: run.config.clone(),
+            graph: run.graph.clone(),
+            providers: with_lookup(),
+            plan: Arc::new(plan),
+            base: State::new(),
+            parallelism: 4,
+            cancel: Cancel::new(),
+            hooks: hooks.clone(),
+            recorder: Box::new(MemoryRecorder::default()),
+        })
+        .await
+        .unwrap();
+        assert!(result.succeeded(), "{:?}", result.failures);
+        let vm = result.state.resource("terraform_data.vm").unwrap();
+        assert_eq!(vm.attributes["input"]["value"], "id-of-private");
+        let events = hooks.events();
+        let pos = |e: &str| {
+            events
+                .iter()
+                .position(|x| x == e)
+                .unwrap_or_else(|| panic!("{e} in {events:?}"))
+        };
+        assert!(pos("done Create terraform_data.net") < pos("start Read data.test_lookup.net"));
+        assert!(pos("done Read data.test_lookup.net") < pos("start Create terraform_data.vm"));
+        assert_eq!(result.counts.add, 2, "reads are not counted as changes");
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_or_an_unknown_type_is_an_error_naming_the_data_source() {
         let missing = plan_with_lookup("data \"test_lookup\" \"img\" {\n  name = \"missing\"\n}\n")
             .await
             .err()
@@ -1102,18 +1226,6 @@ output "image_id" {
         assert_eq!(d.summary, "No object found");
         assert!(d.detail.contains("name = \"missing\""), "{}", d.detail);
         assert_eq!(d.address.as_deref(), Some("data.test_lookup.img"));
-
-        let unknown = plan_with_lookup(
-            "resource \"terraform_data\" \"a\" {}\ndata \"test_lookup\" \"img\" {\n  name = terraform_data.a.id\n}\n",
-        )
-        .await
-        .err()
-        .expect("the plan fails");
-        assert!(
-            unknown.0[0].summary.contains("known only after apply"),
-            "{:?}",
-            unknown.0[0]
-        );
 
         let unknown_type = plan_with_lookup("data \"test_nothing\" \"x\" {}\n")
             .await

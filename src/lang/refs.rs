@@ -11,8 +11,9 @@ use std::ops::Range;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceMode {
-    Managed,
+    // Data resources order first, as in Terraform's plans and states.
     Data,
+    Managed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -23,7 +23,7 @@ use crate::graph::{ConfigGraph, NodeId};
 use crate::lang::eval::Evaluator;
 use crate::lang::refs::ResourceMode;
 use crate::lang::value::{Path, Type, Value};
-use crate::provider::{ProviderError, Providers, ResourceType, Schema};
+use crate::provider::{ProviderError, Providers, ResourceType, Schema, plan_by_schema};
 use crate::state::{State, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -84,6 +84,9 @@ pub enum Reason {
     WrongRepetition,
     /// The resource was deleted outside stackform.
     DeletedOutside,
+    /// A data source's arguments are known only once apply has made
+    /// what they refer to: it is read during apply.
+    ConfigUnknown,
 }
 
 #[derive(Clone, Debug)]
@@ -607,7 +610,8 @@ impl Planner<'_> {
 
     /// Reads each instance of a data source now, so that the plan shows
     /// what the configuration will be built from; the plan carries the
-    /// values read (as no-op changes) to apply.
+    /// values read (as no-op changes) to apply. An instance whose
+    /// arguments are not known yet is planned as a read during apply.
     async fn read_data_source(&mut self, addr: &ConfigAddr) {
         let resource = &self.config.resources[addr];
         let Some(ds) = self.providers.data_source(&addr.type_name).cloned() else {
@@ -635,17 +639,21 @@ impl Planner<'_> {
                 continue;
             };
             if !config_value.is_wholly_known() {
-                self.diags.push(
-                    Diagnostic::error(
-                        "Data source depends on values known only after apply",
-                        format!(
-                            "{instance} is read while planning, but its arguments refer to values that only apply can tell (attributes of resources not created yet). Refer to values known now, or apply the resources it depends on first with -target."
-                        ),
-                    )
-                    .with_subject(subject)
-                    .with_address(instance.to_string()),
-                );
-                instances.insert(key, Value::unknown());
+                // Read during apply, once what it refers to exists; until
+                // then what it will find is unknown.
+                let after = plan_by_schema(ds.schema(), None, &config_value).planned;
+                instances.insert(key, after.clone());
+                self.changes.push(ResourceChange {
+                    addr: instance,
+                    provider: ds.provider().to_string(),
+                    action: Action::Read,
+                    reason: Some(Reason::ConfigUnknown),
+                    before: None,
+                    after: Some(after),
+                    replace_paths: Vec::new(),
+                    dependencies: dependencies.clone(),
+                    create_before_destroy: false,
+                });
                 continue;
             }
             let (plain, marks) = config_value.unmark_with_paths();

@@ -162,6 +162,7 @@ fn resource_change(c: &ResourceChange) -> J {
             crate::plan::Reason::EachKey => "delete_because_each_key",
             crate::plan::Reason::WrongRepetition => "delete_because_wrong_repetition",
             crate::plan::Reason::DeletedOutside => "create_because_deleted_outside",
+            crate::plan::Reason::ConfigUnknown => "read_because_config_unknown",
         };
         out.insert("action_reason".into(), json!(r));
     }

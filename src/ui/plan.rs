@@ -503,6 +503,9 @@ fn header(c: &ResourceChange) -> Vec<String> {
         (Some(Reason::WrongRepetition), _) => {
             Some("# (because the resource's count or for_each changed)".to_string())
         }
+        (Some(Reason::ConfigUnknown), _) => {
+            Some("# (config refers to values not yet known)".to_string())
+        }
         _ => None,
     };
     lines.extend(because);
@@ -527,7 +530,7 @@ fn render_change(c: &ResourceChange) -> String {
     ));
     let forces: BTreeSet<Path> = c.replace_paths.iter().cloned().collect();
     let d = match c.action {
-        Action::Create => Diff::Create,
+        Action::Create | Action::Read => Diff::Create,
         Action::Delete => Diff::Delete,
         _ => Diff::Update,
     };
@@ -856,6 +859,53 @@ mod tests {
                     }
                 }
               + output = (known after apply)
+            }
+
+        Plan: 1 to add, 0 to change, 0 to destroy.
+        "#);
+    }
+
+    #[test]
+    fn a_read_during_apply_says_why_and_shows_what_is_known() {
+        let after = obj(&[
+            ("id", Value::Unknown(Type::String)),
+            ("name", "private".into()),
+            ("network_id", Value::Unknown(Type::String)),
+        ]);
+        let mut read = change(
+            "data.openstack_networking_network_v2.net",
+            Action::Read,
+            None,
+            Some(after),
+        );
+        read.reason = Some(Reason::ConfigUnknown);
+        // What the read waits for.
+        let net = change(
+            "terraform_data.net",
+            Action::Create,
+            None,
+            Some(obj(&[("id", Value::Unknown(Type::String))])),
+        );
+        let p = plan(vec![read, net], vec![]);
+        insta::assert_snapshot!(strip_styles(&render(&p)), @r#"
+
+        Resource actions are indicated with the following symbols:
+          + create
+         <= read (data resources)
+
+        stackform will perform the following actions:
+
+          # data.openstack_networking_network_v2.net will be read during apply
+          # (config refers to values not yet known)
+         <= data "openstack_networking_network_v2" "net" {
+              + id         = (known after apply)
+              + name       = "private"
+              + network_id = (known after apply)
+            }
+
+          # terraform_data.net will be created
+          + resource "terraform_data" "net" {
+              + id = (known after apply)
             }
 
         Plan: 1 to add, 0 to change, 0 to destroy.

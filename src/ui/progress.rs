@@ -41,6 +41,7 @@ fn words(op: Operation) -> (&'static str, &'static str, &'static str) {
             "Still destroying...",
             "Destruction complete",
         ),
+        Operation::Read => ("Reading...", "Still reading...", "Read complete"),
     }
 }
 
@@ -86,6 +87,7 @@ impl ApplyHooks for TerminalProgress {
             Operation::Create => "Creation failed",
             Operation::Update => "Modifications failed",
             Operation::Delete => "Destruction failed",
+            Operation::Read => "Read failed",
         };
         self.line(addr, &paint(style::ERROR, what));
     }

@@ -642,3 +642,59 @@ fn admin_state_up_omitted_set_and_omitted_again() {
         .stdout_has("No changes.");
     ws.run(&["destroy", "-auto-approve"]).ok();
 }
+
+/// A data source that refers to a resource not created yet is read
+/// during apply, after it, and what uses it waits for the read; once the
+/// resource exists it is read while planning again.
+#[test]
+fn a_data_source_that_refers_to_a_new_resource_is_read_during_apply() {
+    let ws = Workspace::new();
+    config(
+        &ws,
+        r#"
+resource "openstack_networking_network_v2" "app" {
+  name = "app"
+  mtu  = 1400
+}
+
+data "openstack_networking_network_v2" "app" {
+  network_id = openstack_networking_network_v2.app.id
+}
+
+resource "openstack_networking_subnet_v2" "app" {
+  network_id = data.openstack_networking_network_v2.app.id
+  cidr       = "10.44.0.0/24"
+}
+
+output "mtu" {
+  value = data.openstack_networking_network_v2.app.mtu
+}
+"#,
+    );
+    let planned = ws.run(&["plan", "-out=tfplan"]);
+    planned
+        .ok()
+        .stdout_has("# data.openstack_networking_network_v2.app will be read during apply")
+        .stdout_has("# (config refers to values not yet known)")
+        .stdout_has(" <= data \"openstack_networking_network_v2\" \"app\" {")
+        .stdout_has("Plan: 2 to add, 0 to change, 0 to destroy.");
+    // As in Terraform's plans, data resources come first.
+    let at = |text: &str| planned.stdout.find(text).expect(text);
+    assert!(at("<= data") < at("+ resource \"openstack_networking_network_v2\""));
+    ws.run(&["apply", "tfplan"])
+        .ok()
+        .stderr_has("data.openstack_networking_network_v2.app: Reading...")
+        .stderr_has("data.openstack_networking_network_v2.app: Read complete after")
+        .stdout_has("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
+        .stdout_has("mtu = 1400");
+    let network = state_attrs(&ws, "openstack_networking_network_v2.app");
+    let subnet = state_attrs(&ws, "openstack_networking_subnet_v2.app");
+    assert_eq!(subnet["network_id"], network["id"]);
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_lacks("will be read during apply")
+        .stdout_has("No changes.");
+    ws.run(&["destroy", "-auto-approve"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 2 destroyed.");
+}
