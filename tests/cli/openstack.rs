@@ -314,3 +314,51 @@ fn cloud_errors_are_clear_and_leave_the_state_alone() {
         "no server recorded"
     );
 }
+
+/// `STACKFORM_API_RECORD` records the shape of every answer (service,
+/// method, path, status, field names and types) and never a value: the
+/// server's generated admin password and the token stay out of it.
+#[test]
+fn api_recordings_hold_shapes_and_no_secrets() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}resource \"openstack_networking_network_v2\" \"n\" {{\n  name = \"recorded\"\n}}\n"
+        ),
+    );
+    let recording = ws.path().join("api.jsonl");
+    let out = ws
+        .command(&["apply", "-auto-approve"])
+        .env("STACKFORM_API_RECORD", &recording)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&recording).expect("a recording");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let token = lines
+        .iter()
+        .find(|l| l["path"] == "/auth/tokens")
+        .expect("the token request");
+    assert_eq!(token["service"], "identity");
+    assert_eq!(token["status"], 201);
+    assert_eq!(token["body"]["token"]["expires_at"], "string");
+    let created = lines
+        .iter()
+        .find(|l| l["method"] == "POST" && l["path"] == "/networks")
+        .expect("the network create");
+    assert_eq!(created["service"], "network");
+    assert_eq!(created["status"], 201);
+    assert_eq!(created["content_type"], "application/json");
+    assert_eq!(created["body"]["network"]["mtu"], "integer");
+    assert_eq!(created["body"]["network"]["name"], "string");
+    assert!(!text.contains("recorded"), "no values: {text}");
+    ws.run(&["destroy", "-auto-approve"]).ok();
+}

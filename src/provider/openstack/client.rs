@@ -5,6 +5,7 @@
 
 use super::auth::{self, Token};
 use super::error::{ApiError, OpenStackError, service_message};
+use super::recorder;
 use super::retry::{self, Failure, RetryPolicy};
 use super::secret::Secret;
 use super::service::Service;
@@ -292,7 +293,16 @@ impl Client {
             .get("x-subject-token")
             .and_then(|v| v.to_str().ok())
             .map(Secret::from);
+        let headers = response.headers().clone();
         let body = response.bytes().await.unwrap_or_default();
+        recorder::record(
+            Service::Identity,
+            &method,
+            "/auth/tokens",
+            status,
+            &headers,
+            &body,
+        );
         let text = String::from_utf8_lossy(&body);
         if !status.is_success() {
             let (message, _) = service_message(Service::Identity, &text);
@@ -472,6 +482,7 @@ impl Client {
             .await
             .map_err(|e| transport_error(service, method, path, &request_id, e))?
             .to_vec();
+        recorder::record(service, method, path, status, &headers, &body);
         if status.is_success() {
             return Ok(Response {
                 status,

@@ -19,6 +19,7 @@ pub mod instance;
 pub mod network;
 pub mod neutron;
 pub mod provider;
+pub mod recorder;
 pub mod retry;
 pub mod secret;
 pub mod server_actions;
