@@ -1217,6 +1217,53 @@ resource "terraform_data" "vm" {
     }
 
     #[tokio::test]
+    async fn a_data_source_that_depends_on_pending_changes_is_read_after_them() {
+        let (run, plan) = plan_with_lookup(
+            r#"
+resource "terraform_data" "img" {
+  input = "made"
+}
+data "test_lookup" "img" {
+  name       = "cirros"
+  depends_on = [terraform_data.img]
+}
+"#,
+        )
+        .await
+        .unwrap();
+        let read = plan
+            .changes
+            .iter()
+            .find(|c| c.addr.to_string() == "data.test_lookup.img")
+            .unwrap();
+        assert_eq!(read.action, Action::Read);
+        assert_eq!(read.reason, Some(crate::plan::Reason::DependencyPending));
+        let hooks = Arc::new(hooks::Recording::default());
+        let result = apply(ApplyRequest {
+            config: run.config.clone(),
+            graph: run.graph.clone(),
+            providers: with_lookup(),
+            plan: Arc::new(plan),
+            base: State::new(),
+            parallelism: 4,
+            cancel: Cancel::new(),
+            hooks: hooks.clone(),
+            recorder: Box::new(MemoryRecorder::default()),
+        })
+        .await
+        .unwrap();
+        assert!(result.succeeded(), "{:?}", result.failures);
+        let events = hooks.events();
+        let pos = |e: &str| {
+            events
+                .iter()
+                .position(|x| x == e)
+                .unwrap_or_else(|| panic!("{e} in {events:?}"))
+        };
+        assert!(pos("done Create terraform_data.img") < pos("start Read data.test_lookup.img"));
+    }
+
+    #[tokio::test]
     async fn a_failed_read_or_an_unknown_type_is_an_error_naming_the_data_source() {
         let missing = plan_with_lookup("data \"test_lookup\" \"img\" {\n  name = \"missing\"\n}\n")
             .await

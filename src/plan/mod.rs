@@ -87,6 +87,9 @@ pub enum Reason {
     /// A data source's arguments are known only once apply has made
     /// what they refer to: it is read during apply.
     ConfigUnknown,
+    /// A data source `depends_on` a resource with planned changes: it is
+    /// read during apply, after them.
+    DependencyPending,
 }
 
 #[derive(Clone, Debug)]
@@ -622,6 +625,13 @@ impl Planner<'_> {
         let Some((expansion, dependencies)) = self.expand_block(addr) else {
             return;
         };
+        // As in Terraform: what a data source explicitly depends on must
+        // be applied before it is read.
+        let dependency_pending = resource.depends_on.iter().any(|d| {
+            self.changes
+                .iter()
+                .any(|c| c.addr.resource == d.target && c.action != Action::NoOp)
+        });
         let mut instances = HashMap::new();
         for key in expansion.keys() {
             let instance = addr.instance(key.clone());
@@ -638,7 +648,14 @@ impl Planner<'_> {
                 instances.insert(key, Value::unknown());
                 continue;
             };
-            if !config_value.is_wholly_known() {
+            let deferred = if !config_value.is_wholly_known() {
+                Some(Reason::ConfigUnknown)
+            } else if dependency_pending {
+                Some(Reason::DependencyPending)
+            } else {
+                None
+            };
+            if let Some(reason) = deferred {
                 // Read during apply, once what it refers to exists; until
                 // then what it will find is unknown.
                 let after = plan_by_schema(ds.schema(), None, &config_value).planned;
@@ -647,7 +664,7 @@ impl Planner<'_> {
                     addr: instance,
                     provider: ds.provider().to_string(),
                     action: Action::Read,
-                    reason: Some(Reason::ConfigUnknown),
+                    reason: Some(reason),
                     before: None,
                     after: Some(after),
                     replace_paths: Vec::new(),

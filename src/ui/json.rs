@@ -163,6 +163,7 @@ fn resource_change(c: &ResourceChange) -> J {
             crate::plan::Reason::WrongRepetition => "delete_because_wrong_repetition",
             crate::plan::Reason::DeletedOutside => "create_because_deleted_outside",
             crate::plan::Reason::ConfigUnknown => "read_because_config_unknown",
+            crate::plan::Reason::DependencyPending => "read_because_dependency_pending",
         };
         out.insert("action_reason".into(), json!(r));
     }

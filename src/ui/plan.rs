@@ -506,6 +506,9 @@ fn header(c: &ResourceChange) -> Vec<String> {
         (Some(Reason::ConfigUnknown), _) => {
             Some("# (config refers to values not yet known)".to_string())
         }
+        (Some(Reason::DependencyPending), _) => {
+            Some("# (depends on a resource or a module with changes pending)".to_string())
+        }
         _ => None,
     };
     lines.extend(because);
