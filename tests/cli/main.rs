@@ -1,6 +1,7 @@
 //! The integration tests: the real `stackform` binary, run in temporary
 //! directories the way a user runs it.
 
+mod acceptance;
 mod bad_input;
 mod examples;
 mod openstack;
