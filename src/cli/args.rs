@@ -85,6 +85,14 @@ pub struct ServeArgs {
     /// Seconds a token is valid.
     #[arg(long = "token-ttl", value_name = "SECONDS", default_value_t = 3600)]
     pub token_ttl: u64,
+    /// Milliseconds a password or application-credential authentication
+    /// takes (Keystone's bcrypt check; 600-800 on a real Keystone).
+    #[arg(long = "auth-ms", value_name = "MS", default_value_t = 0)]
+    pub auth_ms: u64,
+    /// Milliseconds a token's first request to each service takes (its
+    /// validation with Keystone; ~1000 on the real services).
+    #[arg(long = "token-first-use-ms", value_name = "MS", default_value_t = 0)]
+    pub token_first_use_ms: u64,
     /// Do not log a line per request.
     #[arg(long)]
     pub quiet: bool,

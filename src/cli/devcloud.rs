@@ -44,6 +44,8 @@ pub async fn serve(
         delete_time: seconds("delete-time", a.delete_time)?,
         latency: Duration::from_millis(a.latency_ms),
         token_ttl: Duration::from_secs(a.token_ttl),
+        auth_cost: Duration::from_millis(a.auth_ms),
+        token_first_use: Duration::from_millis(a.token_first_use_ms),
         log,
     };
     let stop = stop_signal();

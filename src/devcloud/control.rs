@@ -2,8 +2,8 @@
 //! benchmarks (documented in the README):
 //!
 //! - `GET|PUT /devcloud/settings`: `build_time` and `delete_time`
-//!   (seconds), `latency_ms`, `token_ttl` (seconds); PUT changes the
-//!   fields it is given;
+//!   (seconds), `latency_ms`, `token_ttl` (seconds), `auth_ms`,
+//!   `token_first_use_ms`; PUT changes the fields it is given;
 //! - `GET|DELETE /devcloud/requests`: requests served, by method and
 //!   route template, and their total; DELETE resets the counts;
 //! - `GET|POST|DELETE /devcloud/faults`, `DELETE /devcloud/faults/{id}`:
@@ -68,6 +68,8 @@ fn settings_doc(app: &App) -> Value {
         "delete_time": k.delete_time.as_secs_f64(),
         "latency_ms": k.latency.as_millis() as u64,
         "token_ttl": k.token_ttl.as_secs(),
+        "auth_ms": k.auth_cost.as_millis() as u64,
+        "token_first_use_ms": k.token_first_use.as_millis() as u64,
     })
 }
 
@@ -79,6 +81,12 @@ fn seconds(v: &Value, name: &str) -> ApiResult<Duration> {
     v.as_f64()
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| bad(format!("{name} must be a number of seconds ≥ 0")))
+}
+
+fn millis(v: &Value, name: &str) -> ApiResult<Duration> {
+    v.as_u64()
+        .map(Duration::from_millis)
+        .ok_or_else(|| bad(format!("{name} must be a whole number ≥ 0")))
 }
 
 async fn change_settings(
@@ -95,13 +103,9 @@ async fn change_settings(
             "build_time" => knobs.build_time = seconds(value, key)?,
             "delete_time" => knobs.delete_time = seconds(value, key)?,
             "token_ttl" => knobs.token_ttl = seconds(value, key)?,
-            "latency_ms" => {
-                knobs.latency = Duration::from_millis(
-                    value
-                        .as_u64()
-                        .ok_or_else(|| bad("latency_ms must be a whole number ≥ 0"))?,
-                )
-            }
+            "latency_ms" => knobs.latency = millis(value, key)?,
+            "auth_ms" => knobs.auth_cost = millis(value, key)?,
+            "token_first_use_ms" => knobs.token_first_use = millis(value, key)?,
             other => return Err(bad(format!("unknown setting {other:?}"))),
         }
     }

@@ -48,6 +48,10 @@ pub struct Options {
     pub delete_time: Duration,
     pub latency: Duration,
     pub token_ttl: Duration,
+    /// See `Knobs::auth_cost`.
+    pub auth_cost: Duration,
+    /// See `Knobs::token_first_use`.
+    pub token_first_use: Duration,
     /// Where to log one line per request; `None` for silence.
     pub log: Option<LogSink>,
 }
@@ -63,6 +67,8 @@ impl Options {
             delete_time: Duration::from_millis(100),
             latency: Duration::ZERO,
             token_ttl: Duration::from_secs(3600),
+            auth_cost: Duration::ZERO,
+            token_first_use: Duration::ZERO,
             log: None,
         }
     }
@@ -123,6 +129,8 @@ impl DevCloud {
             delete_time: options.delete_time,
             latency: options.latency,
             token_ttl: options.token_ttl,
+            auth_cost: options.auth_cost,
+            token_first_use: options.token_first_use,
             faults: store.read(|d| d.faults.clone()),
             server_errors: store.read(|d| d.server_errors.clone()),
         };
@@ -133,6 +141,7 @@ impl DevCloud {
             base_url: base_url.clone(),
             token_key,
             log: options.log.clone(),
+            validated: Mutex::default(),
         });
         write_clouds_yaml(&app, &options.data_dir)?;
         let persister = tokio::spawn(store.clone().persist());

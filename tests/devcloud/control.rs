@@ -214,3 +214,42 @@ async fn fault_and_server_error_rules_survive_a_restart() {
     assert_eq!(get("/compute/v2.1/servers").await.0, 401);
     cloud.stop().await.expect("devcloud stops");
 }
+
+/// The costs of Keystone's real work: a password check on every token
+/// issued, and a token's validation on its first request to each
+/// service. Only lower bounds are checked (a slow machine only adds).
+#[tokio::test]
+async fn authentication_and_first_use_of_a_token_cost_what_they_are_set_to() {
+    let c = Cloud::start().await;
+    let r = c
+        .call(
+            "PUT",
+            "/devcloud/settings",
+            None,
+            Some(json!({"auth_ms": 300, "token_first_use_ms": 200})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["auth_ms"], 300);
+    assert_eq!(r.json["token_first_use_ms"], 200);
+    let started = std::time::Instant::now();
+    let token = c.token("admin").await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    for path in ["/compute/v2.1/flavors", "/image/v2/images"] {
+        let started = std::time::Instant::now();
+        c.call("GET", path, Some(&token), None).await.expect(200);
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(200),
+            "{path}: the first use of the token is validated"
+        );
+    }
+    c.call(
+        "PUT",
+        "/devcloud/settings",
+        None,
+        Some(json!({"auth_ms": -1})),
+    )
+    .await
+    .expect(400);
+    c.stop().await;
+}
