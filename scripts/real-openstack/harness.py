@@ -156,7 +156,10 @@ class Paths:
 def data_dir():
     configured = os.environ.get(DATA_ENV)
     root = Path(configured) if configured else REPO / "target" / "real-openstack"
-    return Paths(root.resolve())
+    paths = Paths(root.resolve())
+    if len(bytes(paths.mysql_sock)) > 107:  # sun_path holds 108 bytes
+        raise HarnessError(f"{paths.root} is too long a path for MariaDB's socket ({paths.mysql_sock}); choose a shorter {DATA_ENV}")
+    return paths
 
 
 # ------------------------------------------------------------- utilities
@@ -483,8 +486,8 @@ def spawn(service, paths, secrets_, env):
 
 
 def stop_services(paths, services, grace=STOP_GRACE):
-    """SIGTERM to every process of each service, SIGKILL to what is left
-    after the grace period. Only sessions whose leader was recorded by
+    """SIGTERM to each service, SIGKILL to any of its processes left after
+    the grace period. Only sessions whose leader was recorded by
     `start` are touched."""
     targets = {}
     for service in services:
@@ -492,7 +495,11 @@ def stop_services(paths, services, grace=STOP_GRACE):
         if members:
             targets[service.name] = members
     for name, members in targets.items():
-        for pid in members:
+        # The leader alone: gunicorn's master stops its worker, RabbitMQ's
+        # VM its port programs, cotyledon's master its worker. Children
+        # get the signal themselves only when their leader is gone.
+        leader = BY_NAME[name].own_pid(paths)
+        for pid in [leader] if leader else members:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -1474,6 +1481,7 @@ def cmd_run_clouds(paths, args):
 
 
 def cmd_check(paths, _args):
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     from check import run_check  # beside this file
 
     return run_check(paths, sys.modules[__name__])
@@ -1496,15 +1504,16 @@ def main(argv):
         say(__doc__.strip())
         return 2
     command = argv[1]
-    paths = data_dir()
     try:
+        paths = data_dir()
         if command in LOCKED:
             paths.root.mkdir(parents=True, exist_ok=True)
             with open(paths.lock, "w") as lock:
                 try:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
-                    raise HarnessError(f"another harness.py holds {paths.lock}")
+                    say(f"waiting for another harness.py to finish (it holds {paths.lock})")
+                    fcntl.flock(lock, fcntl.LOCK_EX)
                 return COMMANDS[command](paths, argv[2:])
         return COMMANDS[command](paths, argv[2:])
     except HarnessError as e:
