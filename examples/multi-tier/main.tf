@@ -7,7 +7,8 @@
 #   stackform -chdir=examples/quickstart apply -auto-approve
 #   stackform -chdir=examples/multi-tier apply -auto-approve
 #
-# Against a real cloud, set auth_url (or OS_CLOUD) and var.image_name.
+# Against a real cloud, set auth_url (or OS_CLOUD), var.image_name and
+# var.flavor_name.
 
 provider "openstack" {
   auth_url = "devcloud://../quickstart/.stackform/devcloud"
@@ -17,6 +18,12 @@ variable "image_name" {
   description = "An existing image to boot from."
   type        = string
   default     = "quickstart-cirros"
+}
+
+variable "flavor_name" {
+  description = "An existing flavor to boot with."
+  type        = string
+  default     = "m1.tiny"
 }
 
 variable "servers" {
@@ -47,7 +54,7 @@ data "openstack_images_image_v2" "base" {
 }
 
 data "openstack_compute_flavor_v2" "tiny" {
-  name = "m1.tiny"
+  name = var.flavor_name
 }
 
 resource "openstack_networking_network_v2" "tier" {

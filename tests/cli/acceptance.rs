@@ -138,7 +138,9 @@ impl Acc {
         })
     }
 
-    /// Whether the cloud still has the object at `path`.
+    /// Whether the cloud still has the object at `path`: a destroyed
+    /// object answers 404 within a minute (a Nova server shows status
+    /// DELETED until its record is gone).
     fn exists(&self, service: Service, path: &str) -> bool {
         let config = CloudConfig::from_settings(
             clouds::load_file(Path::new(&config_file()), &self.cloud).expect("the cloud"),
@@ -146,10 +148,14 @@ impl Acc {
         .expect("a complete cloud");
         let client = Client::new(config).expect("a client");
         runtime().block_on(async {
-            match client.request(service, Method::GET, path, None).await {
-                Ok(_) => true,
-                Err(e) if e.is_not_found() => false,
-                Err(e) => panic!("GET {path}: {e}"),
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                match client.request(service, Method::GET, path, None).await {
+                    Ok(_) if std::time::Instant::now() > deadline => return true,
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                    Err(e) if e.is_not_found() => return false,
+                    Err(e) => panic!("GET {path}: {e}"),
+                }
             }
         })
     }
@@ -572,20 +578,37 @@ fn acc_examples() {
             );
             std::fs::write(&main, pointed).expect("write main.tf");
         }
-        for example in ["quickstart", "multi-tier"] {
-            let chdir = format!("-chdir={example}");
-            acc.run(&[&chdir, "apply", "-auto-approve"])
-                .ok()
-                .stdout_has("Apply complete!");
-            acc.run(&[&chdir, "plan", "-detailed-exitcode"])
-                .code(0)
-                .stdout_has("No changes.");
-        }
+        // The multi-tier example boots with one of the cloud's flavors.
+        let args = |example: &str, command: &[&str]| -> Vec<String> {
+            let mut args = vec![format!("-chdir={example}")];
+            args.extend(command.iter().map(|a| a.to_string()));
+            if example == "multi-tier" {
+                args.push(format!("-var=flavor_name={FLAVOR}"));
+            }
+            args
+        };
+        let run = |args: Vec<String>| acc.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let applied: Vec<Run> = ["quickstart", "multi-tier"]
+            .iter()
+            .map(|example| {
+                let applied = run(args(example, &["apply", "-auto-approve"]));
+                if applied.code == 0 {
+                    run(args(example, &["plan", "-detailed-exitcode"]))
+                        .code(0)
+                        .stdout_has("No changes.");
+                }
+                applied
+            })
+            .collect();
+        // Torn down in reverse whatever happened, so that a failure
+        // leaves nothing behind in the cloud.
         for example in ["multi-tier", "quickstart"] {
-            let chdir = format!("-chdir={example}");
-            acc.run(&[&chdir, "destroy", "-auto-approve"])
+            run(args(example, &["destroy", "-auto-approve"]))
                 .ok()
                 .stdout_has("Destroy complete!");
+        }
+        for run in applied {
+            run.ok().stdout_has("Apply complete!");
         }
     }
 }
