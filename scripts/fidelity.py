@@ -257,8 +257,26 @@ def types(shape):
     return set(str(shape).split("|"))
 
 
+# Objects whose keys are data (network names, metadata keys), not fields:
+# their values are compared as one shape.
+DATA_KEYED = ("addresses", "metadata", "extra_specs")
+
+
+def values_shape(obj):
+    merged = None
+    for v in obj.values():
+        merged = merge(merged, v)
+    return merged
+
+
 def compare_shapes(dev, real, path, out):
     """Differences between two shapes, as (kind, field path, detail)."""
+    if (isinstance(dev, dict) and isinstance(real, dict)
+            and path.rsplit(".", 1)[-1] in DATA_KEYED):
+        d, r = values_shape(dev), values_shape(real)
+        if d is not None and r is not None:
+            compare_shapes(d, r, path + ".*", out)
+        return
     if isinstance(dev, dict) and isinstance(real, dict):
         for k in sorted(set(dev) | set(real)):
             p = f"{path}.{k}"

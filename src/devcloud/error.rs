@@ -147,9 +147,15 @@ impl IntoResponse for ApiError {
                 (self.status, axum::Json(json!({"NeutronError": {"type": kind, "message": self.message, "detail": ""}})))
                     .into_response()
             }
+            // webob's JSON error page: the code with its reason, and the
+            // message as its HTML page has it.
             Service::Image if self.json => (
                 self.status,
-                axum::Json(json!({"code": code, "title": reason(self.status), "message": self.message})),
+                axum::Json(json!({
+                    "code": format!("{code} {}", reason(self.status)),
+                    "title": reason(self.status),
+                    "message": format!("{}\n<br /><br />\n", self.message),
+                })),
             )
                 .into_response(),
             Service::Image => {

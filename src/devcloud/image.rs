@@ -298,6 +298,9 @@ pub(super) fn find_mut<'d>(
 // ---------------------------------------------------------------------
 // The image document
 
+/// The one store devcloud keeps image data in, as `stores` names it.
+const STORE: &str = "file";
+
 /// `/v2/images/<id>`, as Glance writes `self` and `Location`.
 fn image_href(id: &str) -> String {
     format!("/v2/images/{id}")
@@ -337,6 +340,11 @@ pub(super) fn image_doc(image: &Image) -> Value {
     ];
     for (k, v) in fields {
         doc.insert(k.to_string(), v);
+    }
+    // Glance with multiple stores (the default configuration since
+    // 2023.1) names the stores that hold an image's data.
+    if image.size.is_some() {
+        doc.insert("stores".into(), json!(STORE));
     }
     Value::Object(doc)
 }

@@ -295,7 +295,7 @@ fn an_upload_glance_refuses_leaves_the_image_tainted_and_the_next_plan_replaces_
         .code(1)
         .stderr_has("Cannot upload the image's data")
         .stderr_has("415")
-        .stderr_has("Image disk_format qcow2 does not match stream data");
+        .stderr_has("Glance inspects uploaded data and refused it: not-qcow2.img does not hold a qcow2 image.");
     let state: Value =
         serde_json::from_slice(&ws.read("state/default.json").expect("state")).expect("json");
     let recorded = state["resources"]

@@ -28,6 +28,13 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Glance's error message without the `<br /><br />` webob's JSON
+    /// error page ends it with.
+    pub fn glance_message(&self) -> &str {
+        let m = self.json["message"].as_str().unwrap_or_default();
+        m.strip_suffix("\n<br /><br />\n").unwrap_or(m)
+    }
+
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
         assert_eq!(

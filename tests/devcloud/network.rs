@@ -2071,3 +2071,43 @@ async fn slaac_addresses_do_not_keep_a_subnet() {
         .expect(409);
     c.stop().await;
 }
+
+/// What ML2 without the DNS and segments extensions shows (the fidelity
+/// report compares these shapes with a real Neutron): networks without
+/// `dns_domain` or `l2_adjacency`, subnets with their network's
+/// `router:external` and without `segment_id`.
+#[tokio::test]
+async fn networks_and_subnets_have_the_fields_a_plain_ml2_neutron_shows() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let external =
+        create_network(&c, &admin, json!({"name": "ext", "router:external": true})).await;
+    let internal = create_network(&c, &admin, json!({"name": "int"})).await;
+    let r = c
+        .call("GET", &format!("{NETWORKS}/{internal}"), Some(&admin), None)
+        .await;
+    r.expect(200);
+    for absent in ["dns_domain", "l2_adjacency"] {
+        assert!(
+            r.json["network"].get(absent).is_none(),
+            "{absent}: {}",
+            r.text
+        );
+    }
+    let outside = create_subnet(&c, &admin, &external, "192.0.2.0/24").await;
+    let inside = create_subnet(&c, &admin, &internal, "10.5.0.0/24").await;
+    assert_eq!(outside["router:external"], true);
+    assert_eq!(inside["router:external"], false);
+    assert!(inside.get("segment_id").is_none(), "{inside}");
+    let r = c
+        .call(
+            "POST",
+            NETWORKS,
+            Some(&admin),
+            Some(json!({"network": {"name": "x", "dns_domain": "example.org."}})),
+        )
+        .await;
+    let message = neutron_error(&r, 400, "HTTPBadRequest");
+    assert!(message.contains("dns_domain"), "{message}");
+    c.stop().await;
+}

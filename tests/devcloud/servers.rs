@@ -893,3 +893,48 @@ async fn security_groups_are_added_to_and_removed_from_a_servers_ports() {
     .expect(409);
     c.stop().await;
 }
+
+/// From 2.71 a server's own page (not the lists) carries
+/// `server_groups`, as Nova's does.
+#[tokio::test]
+async fn server_groups_show_on_a_servers_page_from_2_71() {
+    let c = Cloud::start().await;
+    let admin = c.token("admin").await;
+    let id = active_server(&c, &admin, "grouped", "10.12.0.0/24").await;
+    let page = |version: &str| {
+        let headers = mv(version);
+        let c = &c;
+        let admin = admin.clone();
+        let id = id.clone();
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.send(
+                "GET",
+                &format!("/compute/v2.1/servers/{id}"),
+                Some(&admin),
+                None,
+                &headers,
+            )
+            .await
+        }
+    };
+    let r = page("2.71").await;
+    r.expect(200);
+    assert_eq!(r.json["server"]["server_groups"], json!([]));
+    let r = page("2.70").await;
+    assert!(r.json["server"].get("server_groups").is_none());
+    let headers = mv("2.71");
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = c
+        .send(
+            "GET",
+            "/compute/v2.1/servers/detail",
+            Some(&admin),
+            None,
+            &headers,
+        )
+        .await;
+    assert!(r.json["servers"][0].get("server_groups").is_none());
+    c.stop().await;
+}

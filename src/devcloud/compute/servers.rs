@@ -351,8 +351,15 @@ async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     app.store.read(|d| {
-        visible_server(d, &auth, &id)
-            .map(|s| Json(json!({"server": detail(&app, d, s, mv, &auth)})))
+        visible_server(d, &auth, &id).map(|s| {
+            let mut doc = detail(&app, d, s, mv, &auth);
+            // From 2.71 a server's own page lists its server groups
+            // (devcloud has none); lists do not.
+            if mv.at_least(71) {
+                doc["server_groups"] = json!([]);
+            }
+            Json(json!({ "server": doc }))
+        })
     })
 }
 
@@ -976,7 +983,11 @@ async fn update(
         }
         s.updated = now_iso();
         let s = d.servers[&id].clone();
-        Ok(Json(json!({"server": detail(&app, d, &s, mv, &auth)})))
+        let mut doc = detail(&app, d, &s, mv, &auth);
+        if mv.at_least(71) {
+            doc["server_groups"] = json!([]);
+        }
+        Ok(Json(json!({ "server": doc })))
     })
 }
 

@@ -247,9 +247,13 @@ async fn upload_data(ctx: &Ctx, id: &str, headers: &HeaderMap, body: Body) -> Ap
             Ok(size) => size,
             Err(refusal) => {
                 abandon(&ctx.app, id, &part).await;
+                if let Some(log) = &ctx.app.log {
+                    log(&format!("image {id}: {refusal}"));
+                }
+                // Glance logs why; its answer names only the media type.
                 return Err(ApiError::unsupported_media_type(
                     SERVICE,
-                    refusal.to_string(),
+                    "The request media type application/octet-stream is not supported by this server.",
                 ));
             }
         }

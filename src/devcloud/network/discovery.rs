@@ -65,12 +65,6 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "2014-02-03T10:00:00-00:00",
     ),
     (
-        "dns-integration",
-        "DNS Integration",
-        "Provides integration with DNS.",
-        "2015-08-15T18:00:00-00:00",
-    ),
-    (
         "empty-string-filtering",
         "Empty String Filtering Extension",
         "Allow filtering by attributes with empty string value",

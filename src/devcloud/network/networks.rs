@@ -35,7 +35,6 @@ const ATTRS: &[Attr] = &[
     attr("port_security_enabled", true, true, Check::Bool),
     attr("availability_zone_hints", true, false, Check::StrList(255)),
     attr("availability_zones", false, false, Check::Any),
-    attr("dns_domain", true, true, Check::Str(255)),
     attr("description", true, true, Check::Str(255)),
     attr("provider:network_type", true, true, Check::OptStr(255)),
     attr("provider:physical_network", true, true, Check::OptStr(64)),
@@ -43,7 +42,6 @@ const ATTRS: &[Attr] = &[
     attr("is_default", true, true, Check::Bool),
     attr("ipv4_address_scope", false, false, Check::Any),
     attr("ipv6_address_scope", false, false, Check::Any),
-    attr("l2_adjacency", false, false, Check::Any),
     attr("tags", true, false, Check::StrList(255)),
     attr("created_at", false, false, Check::Any),
     attr("updated_at", false, false, Check::Any),
@@ -78,8 +76,6 @@ const KEYS: &[&str] = &[
     "router:external",
     "description",
     "port_security_enabled",
-    "dns_domain",
-    "l2_adjacency",
     "is_default",
     "tags",
     "created_at",
@@ -150,8 +146,6 @@ pub fn render(d: &Data, n: &Network, admin: bool) -> Map<String, Value> {
         "port_security_enabled".into(),
         json!(n.port_security_enabled),
     );
-    m.insert("dns_domain".into(), json!(n.dns_domain));
-    m.insert("l2_adjacency".into(), json!(true));
     if n.external {
         // The auto-allocated-topology extension only says this of
         // external networks.
@@ -387,7 +381,7 @@ fn create_one(d: &mut Data, item: &Map<String, Value>) -> ApiResult<String> {
         description: text("description"),
         tags: strings(item.get("tags").unwrap_or(&Value::Null)),
         port_security_enabled: flag("port_security_enabled", true),
-        dns_domain: text("dns_domain"),
+        dns_domain: String::new(),
         availability_zone_hints: strings(
             item.get("availability_zone_hints").unwrap_or(&Value::Null),
         ),
@@ -512,9 +506,6 @@ pub async fn update(
         }
         if let Some(v) = text("description") {
             n.description = v;
-        }
-        if let Some(v) = text("dns_domain") {
-            n.dns_domain = v;
         }
         if let Some(v) = flag("admin_state_up") {
             n.admin_state_up = v;

@@ -54,7 +54,6 @@ const ATTRS: &[Attr] = &[
     attr("project_id", true, false, Check::Str(255)),
     attr("description", true, true, Check::Str(255)),
     attr("service_types", true, true, Check::StrList(255)),
-    attr("segment_id", true, true, Check::OptUuid),
     attr("use_default_subnetpool", true, false, Check::Bool),
     attr("tags", true, false, Check::StrList(255)),
     attr("created_at", false, false, Check::Any),
@@ -80,7 +79,7 @@ const KEYS: &[&str] = &[
     "dns_nameservers",
     "description",
     "service_types",
-    "segment_id",
+    "router:external",
     "tags",
     "created_at",
     "updated_at",
@@ -99,7 +98,9 @@ pub fn not_found(id: &str) -> ApiError {
     )
 }
 
-pub fn render(s: &Subnet) -> Map<String, Value> {
+/// A subnet as Neutron shows it; `router:external` is its network's
+/// (the subnet-external-network extension).
+pub fn render(d: &Data, s: &Subnet) -> Map<String, Value> {
     let pools: Vec<Value> = s
         .allocation_pools
         .iter()
@@ -131,7 +132,10 @@ pub fn render(s: &Subnet) -> Map<String, Value> {
     m.insert("created_at".into(), json!(s.created_at));
     m.insert("updated_at".into(), json!(s.updated_at));
     m.insert("revision_number".into(), json!(s.revision_number));
-    m.insert("segment_id".into(), Value::Null);
+    m.insert(
+        "router:external".into(),
+        json!(d.networks.get(&s.network_id).is_some_and(|n| n.external)),
+    );
     m.insert("project_id".into(), json!(s.project_id));
     m
 }
@@ -397,7 +401,7 @@ fn stored_routes(v: Option<&Value>) -> Vec<HostRoute> {
 }
 
 /// Attributes only admins may set on subnets.
-const ADMIN_ATTRS: &[&str] = &["segment_id", "service_types"];
+const ADMIN_ATTRS: &[&str] = &["service_types"];
 
 fn create_one(d: &mut Data, item: &Map<String, Value>, auth: &Auth) -> ApiResult<String> {
     let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
@@ -560,7 +564,7 @@ pub async fn create(
         Ok(created
             .iter()
             .filter_map(|id| d.subnets.get(id))
-            .map(|s| Value::Object(render(s)))
+            .map(|s| Value::Object(render(d, s)))
             .collect())
     })?;
     Ok(created_response("subnet", "subnets", bulk, docs))
@@ -662,7 +666,8 @@ pub async fn update(
         s.enable_dhcp = enable_dhcp;
         s.revision_number += 1;
         s.updated_at = now_iso();
-        Ok(Json(wrap("subnet", render(s))))
+        let s = d.subnets.get(&id).ok_or_else(|| not_found(&id))?;
+        Ok(Json(wrap("subnet", render(d, s))))
     })
 }
 
@@ -737,8 +742,8 @@ impl Collection for Subnet {
         subnet_visible(d, self, auth)
     }
 
-    fn render(&self, _d: &Data, _auth: &Auth) -> Map<String, Value> {
-        render(self)
+    fn render(&self, d: &Data, _auth: &Auth) -> Map<String, Value> {
+        render(d, self)
     }
 
     fn not_found(id: &str) -> ApiError {

@@ -571,7 +571,20 @@ impl Image {
                     .header("Content-Length", size.to_string()),
             )
             .await
-            .map_err(|e| failed("Cannot upload the image's data", e))?;
+            .map_err(|e| {
+                let refused = e.status() == Some(reqwest::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+                let mut error = failed("Cannot upload the image's data", e);
+                if refused {
+                    // Glance's 415 only names the media type; the reason
+                    // is its inspection of the data.
+                    error.detail.push_str(&format!(
+                        " Glance inspects uploaded data and refused it: {} does not hold a {} image. Set disk_format to the file's real format (`qemu-img info` tells it), or convert the file.",
+                        str_attr(planned, "local_file_path").unwrap_or_default(),
+                        str_attr(planned, "disk_format").unwrap_or_default()
+                    ));
+                }
+                error
+            })?;
         let sent = hasher.finish().await?;
         let doc = poll(&format!("Image {id}"), limit, || async {
             let doc = self.fetch(client, id).await?.ok_or_else(|| {
