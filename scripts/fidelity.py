@@ -131,7 +131,8 @@ resource "openstack_images_image_v2" "liar" {
 def stackform_binary():
     """STACKFORM_BIN, or a fresh release build."""
     if os.environ.get("STACKFORM_BIN"):
-        return os.environ["STACKFORM_BIN"]
+        # Absolute, because the scenario runs stackform from scratch directories.
+        return os.path.abspath(os.environ["STACKFORM_BIN"])
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     return os.path.join(ROOT, "target", "release", "stackform")
 
