@@ -33,6 +33,8 @@ pub enum Command {
     Init(InitArgs),
     /// Check the configuration, without state or cloud.
     Validate(ValidateArgs),
+    /// Rewrite .tf and .tfvars files in the canonical format (as terraform fmt).
+    Fmt(FmtArgs),
     /// Show what apply would change.
     Plan(PlanArgs),
     /// Make the changes (from a fresh plan, or a saved one).
@@ -159,6 +161,29 @@ pub struct ValidateArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FmtArgs {
+    /// Write nothing; exit with status 3 when a file is not formatted.
+    #[arg(long)]
+    pub check: bool,
+    /// Print what formatting changes as a unified diff.
+    #[arg(long)]
+    pub diff: bool,
+    /// Also format the files of subdirectories.
+    #[arg(long)]
+    pub recursive: bool,
+    /// List the files whose formatting changes (-list=false does not).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
+    pub list: String,
+    /// Write the formatted files back (-write=false does not).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
+    pub write: String,
+    /// Files and directories to format (default: the working directory);
+    /// `-` formats standard input to standard output.
+    #[arg(value_name = "PATH", allow_hyphen_values = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

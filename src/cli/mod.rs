@@ -7,6 +7,7 @@ pub mod args;
 mod devcloud;
 pub mod embedded;
 mod env;
+mod fmt;
 mod inspect;
 mod prompt;
 mod workflow;
@@ -301,6 +302,7 @@ fn dispatch(
     match command {
         Command::Init(a) => inspect::init(settings, a, output),
         Command::Validate(a) => inspect::validate(settings, a, output),
+        Command::Fmt(a) => fmt::fmt(settings, a, output),
         Command::Show(a) => inspect::show(settings, a, output),
         Command::Output(a) => inspect::output(settings, a, output),
         Command::Graph(a) => inspect::graph(settings, a, output),

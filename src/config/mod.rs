@@ -11,6 +11,7 @@
 //! Checking resource bodies against their type's schema and checking
 //! references is `validate`'s job: it needs the providers and the graph.
 
+pub mod fmt;
 pub mod variables;
 
 use crate::addr::ConfigAddr;
@@ -236,24 +237,26 @@ pub fn load_sources(dir: &Path, sources: Vec<SourceFile>) -> Result<Config, Diag
     };
     for source in sources {
         let file = loader.config.files.len();
-        let parsed = hcl::edit::parser::parse_body(&source.text);
-        let source = Arc::new(source);
-        loader.config.files.push(source.clone());
+        let parsed = parse_file(&source);
+        loader.config.files.push(Arc::new(source));
         match parsed {
             Ok(body) => loader.body(file, body),
-            Err(e) => {
-                let range = source.range_at(e.location().line(), e.location().column());
-                loader.diags.push(
-                    Diagnostic::error("Invalid syntax", describe_parse_error(e.message()))
-                        .with_subject(Some(range)),
-                );
-            }
+            Err(d) => loader.diags.push(d),
         }
     }
     if loader.diags.has_errors() {
         return Err(loader.diags);
     }
     Ok(loader.config)
+}
+
+/// Parses one file, or says where its syntax is wrong.
+pub fn parse_file(source: &SourceFile) -> Result<Body, Diagnostic> {
+    hcl::edit::parser::parse_body(&source.text).map_err(|e| {
+        let range = source.range_at(e.location().line(), e.location().column());
+        Diagnostic::error("Invalid syntax", describe_parse_error(e.message()))
+            .with_subject(Some(range))
+    })
 }
 
 /// hcl-edit's messages list what the parser expected; say it in prose.

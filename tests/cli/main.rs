@@ -4,6 +4,7 @@
 mod acceptance;
 mod bad_input;
 mod examples;
+mod fmt;
 mod openstack;
 mod openstack_image;
 mod openstack_network;

@@ -1,0 +1,5 @@
+resource "openstack_networking_network_v2" "private" {
+  name           = "private"
+  admin_state_up = true
+  shared         = false
+}

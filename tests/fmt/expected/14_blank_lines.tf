@@ -1,0 +1,13 @@
+
+
+variable "a" {
+
+
+  default = 1
+
+
+
+}
+
+
+variable "b" {}

@@ -1,0 +1,4 @@
+image_name = "cirros"
+flavor     = "m1.tiny"
+networks   = ["a", "b"]
+tags       = { env = "dev" }

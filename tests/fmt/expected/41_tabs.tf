@@ -1,0 +1,6 @@
+resource "x" "y" {
+  name = "tabbed"
+  nested {
+    value = 1
+  }
+}

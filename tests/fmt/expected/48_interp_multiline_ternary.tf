@@ -1,0 +1,5 @@
+locals {
+  x = (var.a
+    ? "one"
+  : "two")
+}

@@ -1,0 +1,7 @@
+resource "x" "a" {
+}
+resource "x" "b" {   }
+locals {
+
+}
+terraform {}

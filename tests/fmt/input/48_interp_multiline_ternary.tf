@@ -1,0 +1,7 @@
+locals {
+  x = "${
+    var.a
+    ? "one"
+    : "two"
+  }"
+}

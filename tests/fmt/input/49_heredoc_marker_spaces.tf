@@ -1,0 +1,6 @@
+locals {
+  a = <<-EOT
+    text
+  EOT   
+bb = 1
+}
