@@ -250,6 +250,21 @@ pub fn load_sources(dir: &Path, sources: Vec<SourceFile>) -> Result<Config, Diag
     Ok(loader.config)
 }
 
+/// What a `dynamic "TYPE"` block generates: the block type, and the name
+/// its `content` refers to each element by (`iterator`, or the type).
+/// None when the block has no label, or an `iterator` that is not a name.
+pub fn dynamic_block(block: &Block) -> Option<(String, String)> {
+    let label = block.labels.first()?.as_str().to_string();
+    let iterator = match block.body.get_attribute("iterator") {
+        Some(a) => match &a.value {
+            Expression::Variable(v) => v.as_str().to_string(),
+            _ => return None,
+        },
+        None => label.clone(),
+    };
+    Some((label, iterator))
+}
+
 /// Parses one file, or says where its syntax is wrong.
 pub fn parse_file(source: &SourceFile) -> Result<Body, Diagnostic> {
     hcl::edit::parser::parse_body(&source.text).map_err(|e| {

@@ -10,7 +10,7 @@ pub mod walk;
 use crate::addr::ConfigAddr;
 use crate::config::{Config, Expr, FileId};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::lang::refs::{Reference, references};
+use crate::lang::refs::{Reference, references_binding};
 use hcl::edit::structure::{Body, Structure};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -142,37 +142,55 @@ fn dot_quote(s: &str) -> String {
 }
 
 /// A graph node's expressions: the places its references can be.
-fn node_expressions<'c>(
-    config: &'c Config,
-    id: &NodeId,
-) -> Vec<(FileId, Vec<&'c hcl::edit::expr::Expression>)> {
+fn node_expressions<'c>(config: &'c Config, id: &NodeId) -> Vec<(FileId, Vec<BoundExpr<'c>>)> {
     match id {
         NodeId::Variable(_) => Vec::new(),
         NodeId::Local(n) => {
             let l = &config.locals[n];
-            vec![(l.value.file, vec![&l.value.expr])]
+            vec![(l.value.file, vec![(&l.value.expr, Vec::new())])]
         }
         NodeId::Output(n) => {
             let o = &config.outputs[n];
-            vec![(o.file, vec![&o.value.expr])]
+            vec![(o.file, vec![(&o.value.expr, Vec::new())])]
         }
         NodeId::Resource(a) => {
             let r = &config.resources[a];
-            let mut exprs: Vec<&hcl::edit::expr::Expression> = Vec::new();
-            exprs.extend(r.count.as_ref().map(|e: &Expr| &e.expr));
-            exprs.extend(r.for_each.as_ref().map(|e: &Expr| &e.expr));
-            body_expressions(&r.body, &mut exprs);
+            let mut exprs: Vec<BoundExpr<'c>> = Vec::new();
+            exprs.extend(r.count.as_ref().map(|e: &Expr| (&e.expr, Vec::new())));
+            exprs.extend(r.for_each.as_ref().map(|e: &Expr| (&e.expr, Vec::new())));
+            body_expressions(&r.body, &[], &mut exprs);
             vec![(r.file, exprs)]
         }
     }
 }
 
+/// An expression and the names that are local where it stands (the
+/// iterators of the `dynamic` blocks around it).
+pub type BoundExpr<'b> = (&'b hcl::edit::expr::Expression, Vec<String>);
+
 /// Every expression of a body, nested blocks included.
-pub fn body_expressions<'b>(body: &'b Body, out: &mut Vec<&'b hcl::edit::expr::Expression>) {
+pub fn body_expressions<'b>(body: &'b Body, bound: &[String], out: &mut Vec<BoundExpr<'b>>) {
     for s in body.iter() {
         match s {
-            Structure::Attribute(a) => out.push(&a.value),
-            Structure::Block(b) => body_expressions(&b.body, out),
+            Structure::Attribute(a) => out.push((&a.value, bound.to_vec())),
+            Structure::Block(b) if b.ident.as_str() == "dynamic" => {
+                let Some((_, iterator)) = crate::config::dynamic_block(b) else {
+                    continue;
+                };
+                for inner in b.body.iter() {
+                    match inner {
+                        // `iterator` names the binding; it refers to nothing.
+                        Structure::Attribute(a) if a.key.as_str() == "iterator" => {}
+                        Structure::Attribute(a) => out.push((&a.value, bound.to_vec())),
+                        Structure::Block(content) => {
+                            let mut bound = bound.to_vec();
+                            bound.push(iterator.clone());
+                            body_expressions(&content.body, &bound, out);
+                        }
+                    }
+                }
+            }
+            Structure::Block(b) => body_expressions(&b.body, bound, out),
         }
     }
 }
@@ -213,8 +231,8 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
             NodeId::Variable(n) => (false, false, format!("variable \"{n}\"")),
         };
         for (file, exprs) in node_expressions(config, id) {
-            for expr in exprs {
-                let found = references(expr);
+            for (expr, bound) in exprs {
+                let found = references_binding(expr, &bound);
                 for (err, span) in found.errors {
                     diags.push(
                         Diagnostic::error(err.summary, err.detail)

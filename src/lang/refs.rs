@@ -203,8 +203,14 @@ pub struct FoundRefs {
 /// Collects the references of an expression. Names bound by `for`
 /// expressions and template `for` directives are not references.
 pub fn references(expr: &Expression) -> FoundRefs {
+    references_binding(expr, &[])
+}
+
+/// Collects the references of an expression in which `bound` names are
+/// local (a `dynamic` block's iterator).
+pub fn references_binding(expr: &Expression, bound: &[String]) -> FoundRefs {
     let mut walker = RefWalker {
-        bound: Vec::new(),
+        bound: bound.to_vec(),
         found: FoundRefs::default(),
     };
     walker.expr(expr);

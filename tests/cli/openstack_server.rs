@@ -36,7 +36,7 @@ fn state_record(ws: &Workspace, address: &str) -> Value {
 
 /// A public image of a few bytes of raw data, made behind stackform's
 /// back (Glance create, then upload).
-async fn image(outside: &Outside, name: &str) -> String {
+pub(crate) async fn image(outside: &Outside, name: &str) -> String {
     let (status, made) = outside
         .call(
             "POST",

@@ -85,6 +85,20 @@ impl<'s> Evaluator<'s> {
         Evaluator { scope, bindings }
     }
 
+    /// Runs `f` with `name` bound to `value`: a `dynamic` block's
+    /// iterator while its content is evaluated.
+    pub fn with_binding<T>(
+        &mut self,
+        name: &str,
+        value: Value,
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        self.bindings.push((name.to_string(), value));
+        let result = f(self);
+        self.bindings.pop();
+        result
+    }
+
     pub fn eval(&mut self, expr: &Expression) -> Result<Value> {
         match expr {
             Expression::Null(_) => Ok(Value::NULL),
