@@ -613,6 +613,8 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
         &config_value,
         prior.as_ref(),
         dependencies.clone(),
+        // A replacement's final plan is a create (no prior): nothing to force.
+        None,
     )?;
     if let (Some(planned), Some(now)) = (&change.after, &final_change.after)
         && let Some((path, was, is)) = first_inconsistency(planned, now)
@@ -968,6 +970,7 @@ mod tests {
             mode,
             refresh: true,
             parallelism: 4,
+            options: Default::default(),
         })
         .await
         .unwrap()
@@ -1099,6 +1102,7 @@ mod tests {
             mode: PlanMode::Normal,
             refresh: true,
             parallelism: 4,
+            options: Default::default(),
         })
         .await?;
         Ok((run, plan))
@@ -1343,6 +1347,7 @@ data "test_lookup" "img" {
                     mode: PlanMode::Normal,
                     refresh: true,
                     parallelism: 1,
+                    options: Default::default(),
                 })
                 .await
             }
@@ -1578,6 +1583,7 @@ data "test_lookup" "img" {
                     mode: PlanMode::Normal,
                     refresh: true,
                     parallelism: 4,
+                    options: Default::default(),
                 })
                 .await
                 .unwrap()

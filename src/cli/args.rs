@@ -140,6 +140,9 @@ pub struct RunArgs {
     /// Read every managed object from the cloud before planning (-refresh=false skips it).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
     pub refresh: String,
+    /// Replace this resource instance even if nothing forces it (repeatable).
+    #[arg(long = "replace", value_name = "ADDRESS", action = ArgAction::Append)]
+    pub replace: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@
 
 use super::args::{ApplyArgs, DestroyArgs, ImportArgs, LockArgs, PlanArgs, RunArgs, VarArgs};
 use super::{CliError, Settings, display_path, parse_duration, prompt};
+use crate::addr::ResourceAddr;
 use crate::apply::{self, ApplyRequest, Recorder, Step};
 use crate::config::variables::{self, VarInputs};
 use crate::config::{self, Config};
@@ -11,7 +12,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::ConfigGraph;
 use crate::graph::walk::Cancel;
 use crate::lang::value::Value;
-use crate::plan::{self, Plan, PlanMode, PlanRequest};
+use crate::plan::{self, Plan, PlanMode, PlanOptions, PlanRequest, Reason};
 use crate::provider::Providers;
 use crate::state::{Journal, JournalEntry, LocalBackend, LockedState, State};
 use crate::ui::progress::TerminalProgress;
@@ -97,8 +98,10 @@ async fn make_plan(
     state: &State,
     mode: PlanMode,
     run: &RunArgs,
+    output: &mut Output,
 ) -> Result<Plan, CliError> {
-    Ok(plan::plan(PlanRequest {
+    let options = plan_options(run)?;
+    let plan = plan::plan(PlanRequest {
         config: &p.config,
         graph: &p.graph,
         providers: &p.providers,
@@ -107,8 +110,33 @@ async fn make_plan(
         mode,
         refresh: run.refresh == "true",
         parallelism: run.parallelism.max(1),
+        options: options.clone(),
     })
-    .await?)
+    .await?;
+    for addr in &options.replace {
+        if plan
+            .change(addr)
+            .is_none_or(|c| c.reason != Some(Reason::ReplaceByRequest))
+        {
+            output.err(&diagnostics::render(&Diagnostic::warning(
+                "Replace target not found",
+                format!("The -replace address {addr} matches no existing resource instance in the configuration, so nothing is replaced for it."),
+            )));
+        }
+    }
+    Ok(plan)
+}
+
+/// The plan options the command line gives, with its addresses checked.
+fn plan_options(run: &RunArgs) -> Result<PlanOptions, CliError> {
+    let mut options = PlanOptions::default();
+    for text in &run.replace {
+        let addr = text.parse::<ResourceAddr>().map_err(|e| {
+            CliError::message("Invalid replace address", format!("-replace={text}: {e}."))
+        })?;
+        options.replace.insert(addr);
+    }
+    Ok(options)
 }
 
 pub async fn plan(
@@ -128,11 +156,14 @@ pub async fn plan(
         let state = LocalBackend::new(&settings.dir, "default")
             .read_unlocked()?
             .unwrap_or_default();
-        (make_plan(&p, variables, &state, mode, &a.run).await?, None)
+        (
+            make_plan(&p, variables, &state, mode, &a.run, output).await?,
+            None,
+        )
     } else {
         let (locked, state) = lock_and_read(settings, &a.run.lock, "plan", output)?;
         (
-            make_plan(&p, variables, &state, mode, &a.run).await?,
+            make_plan(&p, variables, &state, mode, &a.run, output).await?,
             Some(locked),
         )
     };
@@ -310,7 +341,7 @@ async fn plan_approve_apply(
         "apply"
     };
     let (mut locked, state) = lock_and_read(settings, &run.lock, operation, output)?;
-    let plan = make_plan(p, variables, &state, mode, run).await?;
+    let plan = make_plan(p, variables, &state, mode, run, output).await?;
     output.out(&ui::plan::render(&plan));
     if plan.has_changes() && !auto_approve {
         let (question, explanation, cancelled) = if mode == PlanMode::Destroy {

@@ -118,6 +118,9 @@ pub struct Lifecycle {
     pub prevent_destroy: bool,
     /// Attribute names whose changes are ignored (`all` ignores every one).
     pub ignore_changes: IgnoreChanges,
+    /// References to resources, instances or attributes whose planned
+    /// change replaces this resource.
+    pub replace_triggered_by: Vec<Expr>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -855,6 +858,9 @@ impl Loader {
             if let Some(attr) = lc.body.get_attribute("ignore_changes") {
                 lifecycle.ignore_changes = self.ignore_changes(file, attr);
             }
+            if let Some(attr) = lc.body.get_attribute("replace_triggered_by") {
+                lifecycle.replace_triggered_by = self.replace_triggered_by(file, attr);
+            }
         }
         for kind in ["provisioner", "connection"] {
             for b in block.body.get_blocks(kind) {
@@ -902,6 +908,42 @@ impl Loader {
                 body: block.body,
             },
         );
+    }
+
+    /// `replace_triggered_by = [aws_thing.a, aws_thing.b[0].attr, ...]`:
+    /// a list of references to managed resources.
+    fn replace_triggered_by(&mut self, file: FileId, attr: &Attribute) -> Vec<Expr> {
+        let Expression::Array(items) = &attr.value else {
+            self.error(
+                file,
+                attr.value.span(),
+                "Invalid replace_triggered_by expression",
+                "replace_triggered_by must be a list of references to resources or their attributes.",
+            );
+            return Vec::new();
+        };
+        let mut triggers = Vec::new();
+        for item in items.iter() {
+            let refers_to_resource = match item {
+                Expression::Traversal(t) => matches!(&t.expr, Expression::Variable(v)
+                    if !matches!(v.as_str(), "var" | "local" | "count" | "each" | "self" | "path" | "terraform" | "data")),
+                _ => false,
+            };
+            if !refers_to_resource {
+                self.error(
+                    file,
+                    item.span(),
+                    "Invalid replace_triggered_by expression",
+                    "Only references to managed resources, their instances and their attributes can trigger a replacement.",
+                );
+                continue;
+            }
+            triggers.push(Expr {
+                file,
+                expr: item.clone(),
+            });
+        }
+        triggers
     }
 
     fn ignore_changes(&mut self, file: FileId, attr: &Attribute) -> IgnoreChanges {

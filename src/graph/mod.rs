@@ -158,6 +158,12 @@ fn node_expressions<'c>(config: &'c Config, id: &NodeId) -> Vec<(FileId, Vec<Bou
             let mut exprs: Vec<BoundExpr<'c>> = Vec::new();
             exprs.extend(r.count.as_ref().map(|e: &Expr| (&e.expr, Vec::new())));
             exprs.extend(r.for_each.as_ref().map(|e: &Expr| (&e.expr, Vec::new())));
+            exprs.extend(
+                r.lifecycle
+                    .replace_triggered_by
+                    .iter()
+                    .map(|e| (&e.expr, Vec::new())),
+            );
             body_expressions(&r.body, &[], &mut exprs);
             vec![(r.file, exprs)]
         }

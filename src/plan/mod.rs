@@ -20,11 +20,13 @@ use crate::addr::{ConfigAddr, InstanceKey, ResourceAddr};
 use crate::config::{Config, IgnoreChanges, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{ConfigGraph, NodeId};
-use crate::lang::eval::Evaluator;
-use crate::lang::refs::ResourceMode;
+use crate::lang::eval::{Evaluator, get_attr, index};
+use crate::lang::refs::{Reference, ResourceMode, parse_reference};
 use crate::lang::value::{Path, Type, Value};
 use crate::provider::{ProviderError, Providers, ResourceType, Schema, plan_by_schema};
 use crate::state::{State, Status};
+use hcl::edit::Span;
+use hcl::edit::expr::{Expression, TraversalOperator};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -90,6 +92,10 @@ pub enum Reason {
     /// A data source `depends_on` a resource with planned changes: it is
     /// read during apply, after them.
     DependencyPending,
+    /// `-replace=ADDRESS` asked for it.
+    ReplaceByRequest,
+    /// Something its `replace_triggered_by` refers to changes.
+    ReplaceByTriggers,
 }
 
 #[derive(Clone, Debug)]
@@ -211,6 +217,14 @@ pub struct PlanRequest<'a> {
     pub mode: PlanMode,
     pub refresh: bool,
     pub parallelism: usize,
+    pub options: PlanOptions,
+}
+
+/// What the command line narrows or forces in a plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Instances to replace even though nothing forces it (`-replace`).
+    pub replace: BTreeSet<ResourceAddr>,
 }
 
 /// A resource instance as the prior state has it, decoded.
@@ -356,6 +370,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         changes: Vec::new(),
         outputs: Vec::new(),
         diags: Diagnostics::default(),
+        options: req.options.clone(),
     };
     match req.mode {
         PlanMode::Normal => planner.plan_config().await,
@@ -510,6 +525,7 @@ struct Planner<'a> {
     changes: Vec<ResourceChange>,
     outputs: Vec<OutputChange>,
     diags: Diagnostics,
+    options: PlanOptions,
 }
 
 impl Planner<'_> {
@@ -590,6 +606,13 @@ impl Planner<'_> {
             if prior.is_some() {
                 self.visited.insert(instance.clone());
             }
+            let forced = if self.options.replace.contains(&instance) {
+                Some(Reason::ReplaceByRequest)
+            } else if self.replacement_triggered(resource, &key, &expansion) {
+                Some(Reason::ReplaceByTriggers)
+            } else {
+                None
+            };
             match plan_instance(
                 rt.as_ref(),
                 resource,
@@ -597,6 +620,7 @@ impl Planner<'_> {
                 &config_value,
                 prior.as_ref(),
                 dependencies.clone(),
+                forced,
             ) {
                 Ok(change) => {
                     instances.insert(key, change.after.clone().unwrap_or(Value::NULL));
@@ -609,6 +633,85 @@ impl Planner<'_> {
             }
         }
         self.run.set_resource(addr, expansion.aggregate(&instances));
+    }
+
+    /// Whether a planned change of something the instance's
+    /// `replace_triggered_by` refers to replaces it: an update or
+    /// replacement of a referenced resource (any of its instances) or
+    /// instance, or any change of a referenced attribute.
+    fn replacement_triggered(
+        &mut self,
+        resource: &Resource,
+        key: &InstanceKey,
+        expansion: &Expansion,
+    ) -> bool {
+        for trigger in &resource.lifecycle.replace_triggered_by {
+            let Expression::Traversal(t) = &trigger.expr else {
+                continue;
+            };
+            let Expression::Variable(root) = &t.expr else {
+                continue;
+            };
+            let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
+            let Ok((
+                Reference::Resource {
+                    mode,
+                    type_name,
+                    name,
+                },
+                used,
+            )) = parse_reference(root.as_str(), &ops)
+            else {
+                continue;
+            };
+            let target = ConfigAddr {
+                mode,
+                type_name,
+                name,
+            };
+            let mut rest = &ops[used..];
+            let scope = self.run.instance_scope(key, expansion);
+            let mut eval = Evaluator::new(&scope);
+            let wanted_key = match rest.first() {
+                Some(TraversalOperator::Index(index)) => {
+                    rest = &rest[1..];
+                    match eval.eval(index).map(|v| instance_key_of(&v)) {
+                        Ok(Some(k)) => Some(k),
+                        _ => {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "Invalid replace_triggered_by expression",
+                                    "The instance key must be a known number or string.",
+                                )
+                                .with_subject(self.config.range(trigger.file, index.span()))
+                                .with_context(resource.describe()),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                Some(TraversalOperator::LegacyIndex(n)) => {
+                    rest = &rest[1..];
+                    Some(InstanceKey::Int(*n.value()))
+                }
+                _ => None,
+            };
+            let changed = self.changes.iter().filter(|c| {
+                c.addr.resource == target && wanted_key.as_ref().is_none_or(|k| &c.addr.key == k)
+            });
+            for change in changed {
+                let triggered = if rest.is_empty() {
+                    change.action == Action::Update || change.action.is_replace()
+                } else {
+                    !matches!(change.action, Action::NoOp | Action::Read)
+                        && attribute_changed(change, rest, &mut eval)
+                };
+                if triggered {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Reads each instance of a data source now, so that the plan shows
@@ -866,8 +969,49 @@ pub fn instance_config(
     (diags.0.len() == before).then_some(value)
 }
 
+/// The instance key an index value names.
+fn instance_key_of(v: &Value) -> Option<InstanceKey> {
+    let (v, _) = v.unmark();
+    if let Some(s) = v.as_str() {
+        return Some(InstanceKey::Str(s.to_string()));
+    }
+    match v {
+        Value::Number(n) => n.to_u64().map(InstanceKey::Int),
+        _ => None,
+    }
+}
+
+/// Whether the attribute `path` leads to differs between the change's
+/// before and after values (unknown after counts as a change).
+fn attribute_changed(
+    change: &ResourceChange,
+    path: &[&TraversalOperator],
+    eval: &mut Evaluator<'_>,
+) -> bool {
+    let mut at = |value: Option<&Value>| -> Option<Value> {
+        let mut v = value?.clone();
+        for op in path {
+            v = match op {
+                TraversalOperator::GetAttr(name) => get_attr(&v, name.as_str(), None).ok()?,
+                TraversalOperator::Index(e) => index(&v, &eval.eval(e).ok()?, None).ok()?,
+                TraversalOperator::LegacyIndex(n) => {
+                    index(&v, &Value::from(*n.value() as i64), None).ok()?
+                }
+                _ => return None,
+            };
+        }
+        Some(v)
+    };
+    match (at(change.before.as_ref()), at(change.after.as_ref())) {
+        (Some(b), Some(a)) => !a.is_wholly_known() || !a.same_as(&b),
+        (None, None) => false,
+        _ => true,
+    }
+}
+
 /// Plans one instance: asks the resource type for the new state and
-/// chooses the action.
+/// chooses the action. `forced` replaces an instance that nothing in its
+/// configuration would (`-replace`, `replace_triggered_by`).
 pub fn plan_instance(
     rt: &dyn ResourceType,
     resource: &Resource,
@@ -875,15 +1019,19 @@ pub fn plan_instance(
     config_value: &Value,
     prior: Option<&PriorInstance>,
     dependencies: Vec<ConfigAddr>,
+    forced: Option<Reason>,
 ) -> Result<ResourceChange, Diagnostic> {
     let (config_plain, config_marks) = config_value.unmark_with_paths();
     let prior_plain = prior.map(|p| p.value.unmark_deep().0);
     let tainted = prior.is_some_and(|p| p.status == Status::Tainted);
+    let forced = forced.filter(|_| prior.is_some() && !tainted);
+    // A replacement is planned as a new object, as for a tainted one.
+    let fresh = tainted || forced.is_some();
     let config_plain = match (&prior_plain, &resource.lifecycle.ignore_changes) {
-        (Some(p), ignore) if !tainted => apply_ignore_changes(&config_plain, p, ignore),
+        (Some(p), ignore) if !fresh => apply_ignore_changes(&config_plain, p, ignore),
         _ => config_plain,
     };
-    let basis = if tainted { None } else { prior_plain.as_ref() };
+    let basis = if fresh { None } else { prior_plain.as_ref() };
     let planned = rt
         .plan(basis, &config_plain)
         .map_err(|e| Diagnostic::error(e.summary, e.detail).with_address(addr.to_string()))?;
@@ -894,6 +1042,7 @@ pub fn plan_instance(
     let (action, reason) = match prior {
         None => (Action::Create, None),
         Some(_) if tainted => (replace_action(resource), Some(Reason::Tainted)),
+        Some(_) if forced.is_some() => (replace_action(resource), forced),
         Some(_) if !planned.requires_replace.is_empty() => (replace_action(resource), None),
         Some(p) if after.same_as(&p.value) => (Action::NoOp, None),
         Some(_) => (Action::Update, None),

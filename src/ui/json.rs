@@ -164,6 +164,8 @@ fn resource_change(c: &ResourceChange) -> J {
             crate::plan::Reason::DeletedOutside => "create_because_deleted_outside",
             crate::plan::Reason::ConfigUnknown => "read_because_config_unknown",
             crate::plan::Reason::DependencyPending => "read_because_dependency_pending",
+            crate::plan::Reason::ReplaceByRequest => "replace_by_request",
+            crate::plan::Reason::ReplaceByTriggers => "replace_by_triggers",
         };
         out.insert("action_reason".into(), json!(r));
     }

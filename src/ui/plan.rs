@@ -485,6 +485,12 @@ fn header(c: &ResourceChange) -> Vec<String> {
         (Action::DeleteThenCreate | Action::CreateThenDelete, Some(Reason::Tainted)) => {
             format!("# {addr} is tainted, so must be replaced")
         }
+        (Action::DeleteThenCreate | Action::CreateThenDelete, Some(Reason::ReplaceByRequest)) => {
+            format!("# {addr} will be replaced, as requested")
+        }
+        (Action::DeleteThenCreate | Action::CreateThenDelete, Some(Reason::ReplaceByTriggers)) => {
+            format!("# {addr} will be replaced due to changes in replace_triggered_by")
+        }
         (Action::DeleteThenCreate | Action::CreateThenDelete, _) => {
             format!("# {addr} must be replaced")
         }

@@ -125,3 +125,134 @@ fn a_malformed_dynamic_block_is_refused_with_its_place() {
         .stderr_has("A dynamic block must have exactly one content block; this one has 0.")
         .stderr_has("main.tf:11:11");
 }
+
+const TRIGGERS: &str = r#"
+variable "v" {
+  default = "one"
+}
+
+resource "terraform_data" "a" {
+  input = var.v
+}
+
+resource "terraform_data" "by_resource" {
+  input = "b"
+  lifecycle {
+    replace_triggered_by = [terraform_data.a]
+  }
+}
+
+resource "terraform_data" "by_attribute" {
+  input = "c"
+  lifecycle {
+    replace_triggered_by = [terraform_data.a.output]
+  }
+}
+
+resource "terraform_data" "by_id" {
+  input = "d"
+  lifecycle {
+    replace_triggered_by = [terraform_data.a.id]
+  }
+}
+"#;
+
+fn data_id(ws: &Workspace, address: &str) -> String {
+    state_attrs(ws, address)["id"]
+        .as_str()
+        .expect("an id")
+        .to_string()
+}
+
+#[test]
+fn replace_and_replace_triggered_by_replace_what_nothing_else_would() {
+    let ws = Workspace::new();
+    ws.file("main.tf", TRIGGERS);
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Resources: 4 added");
+    let before: Vec<String> = ["a", "by_resource", "by_attribute", "by_id"]
+        .iter()
+        .map(|n| data_id(&ws, &format!("terraform_data.{n}")))
+        .collect();
+
+    let run = ws.run(&["plan", "-replace=terraform_data.by_id"]);
+    run.ok()
+        .stdout_has("# terraform_data.by_id will be replaced, as requested")
+        .stdout_has("-/+ resource \"terraform_data\" \"by_id\"")
+        .stdout_has("Plan: 1 to add, 0 to change, 1 to destroy.");
+
+    // An in-place change of `a` replaces what refers to it or to its
+    // changing output, but not what refers to its unchanged id.
+    ws.run(&["plan", "-var", "v=two"])
+        .ok()
+        .stdout_has("# terraform_data.a will be updated in-place")
+        .stdout_has(
+            "# terraform_data.by_resource will be replaced due to changes in replace_triggered_by",
+        )
+        .stdout_has(
+            "# terraform_data.by_attribute will be replaced due to changes in replace_triggered_by",
+        )
+        .stdout_lacks("# terraform_data.by_id will be replaced")
+        .stdout_has("Plan: 2 to add, 1 to change, 2 to destroy.");
+    ws.run(&["apply", "-auto-approve", "-var", "v=two"]).ok();
+    let after: Vec<String> = ["a", "by_resource", "by_attribute", "by_id"]
+        .iter()
+        .map(|n| data_id(&ws, &format!("terraform_data.{n}")))
+        .collect();
+    assert_eq!(after[0], before[0], "a is updated in place");
+    assert_ne!(after[1], before[1]);
+    assert_ne!(after[2], before[2]);
+    assert_eq!(after[3], before[3]);
+    ws.run(&["plan", "-detailed-exitcode", "-var", "v=two"])
+        .code(0)
+        .stdout_has("No changes.");
+    let json = ws.run(&[
+        "plan",
+        "-replace=terraform_data.a",
+        "-var",
+        "v=two",
+        "-out=p.plan",
+    ]);
+    json.ok();
+    let shown = ws.run(&["show", "-json", "p.plan"]);
+    let changes = shown.ok().json()["resource_changes"].clone();
+    let reason = |address: &str| {
+        changes
+            .as_array()
+            .expect("resource_changes")
+            .iter()
+            .find(|c| c["address"] == address)
+            .map(|c| c["action_reason"].clone())
+    };
+    assert_eq!(
+        reason("terraform_data.a"),
+        Some(json!("replace_by_request"))
+    );
+    assert_eq!(
+        reason("terraform_data.by_resource"),
+        Some(json!("replace_by_triggers"))
+    );
+}
+
+#[test]
+fn a_bad_replace_address_is_refused_and_an_unknown_one_warned_about() {
+    let ws = Workspace::new();
+    ws.file("main.tf", TRIGGERS);
+    ws.run(&["plan", "-replace=terraform_data.a[oops"])
+        .code(1)
+        .stderr_has("Invalid replace address")
+        .stderr_has("-replace=terraform_data.a[oops");
+    ws.run(&["plan", "-replace=terraform_data.nothing"])
+        .ok()
+        .stderr_has("Replace target not found")
+        .stderr_has("terraform_data.nothing");
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"x\" {\n  lifecycle {\n    replace_triggered_by = [var.v]\n  }\n}\n",
+    );
+    ws.run(&["validate"])
+        .code(1)
+        .stderr_has("Invalid replace_triggered_by expression")
+        .stderr_has("main.tf:3:29");
+}
