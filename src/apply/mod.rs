@@ -444,7 +444,6 @@ async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
         }
         Task::Expand(addr) => {
             let resource = &ctx.config.resources[&addr];
-            let expansion = expand::expand(&ctx.config, resource, &ctx.run.scope())?;
             let planned: BTreeSet<InstanceKey> = ctx
                 .plan
                 .changes
@@ -452,6 +451,16 @@ async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
                 .filter(|c| c.addr.resource == addr && c.action != Action::Delete)
                 .map(|c| c.addr.key.clone())
                 .collect();
+            if ctx.plan.targeted {
+                // A targeted plan left instances unplanned on purpose:
+                // the block has the instances the plan holds.
+                let instances: HashMap<InstanceKey, Value> =
+                    planned.into_iter().map(|k| (k, Value::NULL)).collect();
+                let expansion = crate::plan::expansion_of(resource, &instances);
+                lock(&ctx.expansions).insert(addr, expansion);
+                return Ok(());
+            }
+            let expansion = expand::expand(&ctx.config, resource, &ctx.run.scope())?;
             let now: BTreeSet<InstanceKey> = expansion.keys().into_iter().collect();
             if planned != now {
                 return Err(Diagnostic::error(
@@ -894,6 +903,13 @@ fn final_state(
         })
         .collect();
     for name in order {
+        // A targeted plan planned only the outputs of what it covered.
+        if ctx.plan.targeted && !ctx.plan.outputs.iter().any(|o| o.name == name) {
+            if let Some(prev) = prior_outputs.get(&name) {
+                outputs.insert(name, prev.clone());
+            }
+            continue;
+        }
         let output = &ctx.config.outputs[&name];
         let scope = ctx.run.scope();
         match Evaluator::new(&scope).eval(&output.value.expr) {

@@ -143,6 +143,12 @@ pub struct RunArgs {
     /// Replace this resource instance even if nothing forces it (repeatable).
     #[arg(long = "replace", value_name = "ADDRESS", action = ArgAction::Append)]
     pub replace: Vec<String>,
+    /// Plan only this resource or instance and what it depends on (repeatable; for exceptional situations).
+    #[arg(long = "target", value_name = "ADDRESS", action = ArgAction::Append)]
+    pub target: Vec<String>,
+    /// Plan everything but this resource or instance and what depends on it (repeatable).
+    #[arg(long = "exclude", value_name = "ADDRESS", action = ArgAction::Append)]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Args, Debug)]

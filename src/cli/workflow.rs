@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::ConfigGraph;
 use crate::graph::walk::Cancel;
 use crate::lang::value::Value;
-use crate::plan::{self, Plan, PlanMode, PlanOptions, PlanRequest, Reason};
+use crate::plan::{self, Plan, PlanMode, PlanOptions, PlanRequest, Reason, Target};
 use crate::provider::Providers;
 use crate::state::{Journal, JournalEntry, LocalBackend, LockedState, State};
 use crate::ui::progress::TerminalProgress;
@@ -113,6 +113,9 @@ async fn make_plan(
         options: options.clone(),
     })
     .await?;
+    if let Some(warning) = targeting_warning(run) {
+        output.err(&diagnostics::render(&warning));
+    }
     for addr in &options.replace {
         if plan
             .change(addr)
@@ -136,7 +139,32 @@ fn plan_options(run: &RunArgs) -> Result<PlanOptions, CliError> {
         })?;
         options.replace.insert(addr);
     }
+    for (flag, texts, into) in [
+        ("target", &run.target, &mut options.targets),
+        ("exclude", &run.exclude, &mut options.excludes),
+    ] {
+        for text in texts {
+            let target = text.parse::<Target>().map_err(|e| {
+                CliError::message(
+                    format!("Invalid {flag} address"),
+                    format!("-{flag}={text}: {e}."),
+                )
+            })?;
+            into.push(target);
+        }
+    }
     Ok(options)
+}
+
+/// Terraform's warning for a plan made with -target or -exclude.
+fn targeting_warning(run: &RunArgs) -> Option<Diagnostic> {
+    if run.target.is_empty() && run.exclude.is_empty() {
+        return None;
+    }
+    Some(Diagnostic::warning(
+        "Resource targeting is in effect",
+        "You are creating a plan with the -target or -exclude option, which means that the result of this plan may not represent all of the changes requested by the current configuration.\n\nThese options are not for routine use: they are for exceptional situations such as recovering from errors or mistakes.",
+    ))
 }
 
 pub async fn plan(
@@ -440,6 +468,7 @@ async fn run_apply(
     output: &mut Output,
 ) -> Result<i32, CliError> {
     let destroying = plan.mode == PlanMode::Destroy;
+    let targeted = plan.targeted;
     let journal = if plan.has_resource_changes() {
         Some(locked.begin_journal(&base)?)
     } else {
@@ -517,6 +546,12 @@ async fn run_apply(
                 c.add, c.change, c.destroy
             )
         };
+        if targeted {
+            output.err(&diagnostics::render(&Diagnostic::warning(
+                "Applied changes may be incomplete",
+                "The plan was made with -target or -exclude, so it may not have applied everything the configuration asks for. Run plan to see what is left.",
+            )));
+        }
         output.out(&format!("\n{}\n", paint(style::SUCCESS, &line)));
         if !destroying {
             print_outputs(&state, output);

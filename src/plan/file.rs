@@ -138,6 +138,8 @@ struct PlanDocument {
     outputs: Vec<EncodedOutput>,
     #[serde(default)]
     drift: Vec<EncodedDrift>,
+    #[serde(default)]
+    targeted: bool,
 }
 
 /// Writes a plan file (mode 0600).
@@ -147,6 +149,7 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
         format_version: FORMAT_VERSION,
         tool_version: crate::VERSION.into(),
         mode: plan.mode,
+        targeted: plan.targeted,
         config_digest: plan.config_digest.clone(),
         state: StateRef {
             lineage: plan.state_lineage.clone(),
@@ -311,6 +314,7 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
         state_lineage: doc.state.lineage,
         state_serial: doc.state.serial,
         config_digest: doc.config_digest,
+        targeted: doc.targeted,
     })
 }
 
@@ -361,6 +365,7 @@ mod tests {
             state_lineage: Some("l".into()),
             state_serial: 4,
             config_digest: "d".into(),
+            targeted: false,
         };
         write(&plan, &path).unwrap();
         #[cfg(unix)]

@@ -155,6 +155,10 @@ pub struct Plan {
     pub state_lineage: Option<String>,
     pub state_serial: u64,
     pub config_digest: String,
+    /// Made with `-target` or `-exclude`: it leaves some of the
+    /// configuration unplanned, so apply takes the instances it planned
+    /// as they are rather than expanding every block again.
+    pub targeted: bool,
 }
 
 /// The plan's summary line: how many objects are added, changed and
@@ -225,6 +229,132 @@ pub struct PlanRequest<'a> {
 pub struct PlanOptions {
     /// Instances to replace even though nothing forces it (`-replace`).
     pub replace: BTreeSet<ResourceAddr>,
+    /// `-target`: only these, and what they depend on, are planned.
+    pub targets: Vec<Target>,
+    /// `-exclude`: these, and what depends on them, are not planned.
+    pub excludes: Vec<Target>,
+}
+
+impl PlanOptions {
+    pub fn is_targeted(&self) -> bool {
+        !self.targets.is_empty() || !self.excludes.is_empty()
+    }
+}
+
+/// A `-target` or `-exclude` address: a whole resource block
+/// (`type.name`) or one instance (`type.name[0]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub resource: ConfigAddr,
+    pub key: Option<InstanceKey>,
+}
+
+impl Target {
+    pub fn matches(&self, addr: &ResourceAddr) -> bool {
+        self.resource == addr.resource && self.key.as_ref().is_none_or(|k| *k == addr.key)
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = crate::addr::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Target, Self::Err> {
+        let addr: ResourceAddr = text.parse()?;
+        let key = text.contains('[').then_some(addr.key);
+        Ok(Target {
+            resource: addr.resource,
+            key,
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}", self.resource.instance(key.clone())),
+            None => write!(f, "{}", self.resource),
+        }
+    }
+}
+
+/// Which instances a targeted plan covers.
+struct Scope {
+    targets: Vec<Target>,
+    excludes: Vec<Target>,
+    /// Blocks every instance of which the targets need: what they
+    /// depend on.
+    needed: BTreeSet<ConfigAddr>,
+    /// Blocks excluded whole: excluded ones, and what depends on them.
+    excluded: BTreeSet<ConfigAddr>,
+}
+
+impl Scope {
+    fn new(options: &PlanOptions, config: &Config, graph: &ConfigGraph) -> Option<Scope> {
+        if !options.is_targeted() {
+            return None;
+        }
+        let deps = |block: &ConfigAddr| {
+            graph.resource_dependencies_transitive(&NodeId::Resource(block.clone()))
+        };
+        let needed = options
+            .targets
+            .iter()
+            .filter(|t| config.resources.contains_key(&t.resource))
+            .flat_map(|t| deps(&t.resource))
+            .collect();
+        let excluded_blocks: BTreeSet<&ConfigAddr> =
+            options.excludes.iter().map(|x| &x.resource).collect();
+        let mut excluded: BTreeSet<ConfigAddr> = options
+            .excludes
+            .iter()
+            .filter(|x| x.key.is_none())
+            .map(|x| x.resource.clone())
+            .collect();
+        for block in config.resources.keys() {
+            if deps(block).iter().any(|d| excluded_blocks.contains(d)) {
+                excluded.insert(block.clone());
+            }
+        }
+        Some(Scope {
+            targets: options.targets.clone(),
+            excludes: options.excludes.clone(),
+            needed,
+            excluded,
+        })
+    }
+
+    fn targeted(&self, block: &ConfigAddr) -> bool {
+        self.targets.is_empty()
+            || self.needed.contains(block)
+            || self.targets.iter().any(|t| t.resource == *block)
+    }
+
+    /// Whether some instance of the block may be planned.
+    fn touches(&self, block: &ConfigAddr) -> bool {
+        self.targeted(block) && !self.excluded.contains(block)
+    }
+
+    /// Whether every instance of the block is planned.
+    fn covers(&self, block: &ConfigAddr) -> bool {
+        let whole_target = self.targets.is_empty()
+            || self.needed.contains(block)
+            || self
+                .targets
+                .iter()
+                .any(|t| t.resource == *block && t.key.is_none());
+        whole_target
+            && !self.excluded.contains(block)
+            && !self.excludes.iter().any(|x| x.resource == *block)
+    }
+
+    fn includes(&self, addr: &ResourceAddr) -> bool {
+        let targeted = self.targets.is_empty()
+            || self.needed.contains(&addr.resource)
+            || self.targets.iter().any(|t| t.matches(addr));
+        targeted
+            && !self.excluded.contains(&addr.resource)
+            && !self.excludes.iter().any(|x| x.matches(addr))
+    }
 }
 
 /// A resource instance as the prior state has it, decoded.
@@ -371,6 +501,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         outputs: Vec::new(),
         diags: Diagnostics::default(),
         options: req.options.clone(),
+        scope: Scope::new(&req.options, req.config, req.graph),
     };
     match req.mode {
         PlanMode::Normal => planner.plan_config().await,
@@ -394,6 +525,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         state_lineage: (req.prior.serial > 0).then(|| req.prior.lineage.clone()),
         state_serial: req.prior.serial,
         config_digest: req.config.digest(),
+        targeted: req.options.is_targeted(),
     })
 }
 
@@ -526,6 +658,7 @@ struct Planner<'a> {
     outputs: Vec<OutputChange>,
     diags: Diagnostics,
     options: PlanOptions,
+    scope: Option<Scope>,
 }
 
 impl Planner<'_> {
@@ -549,13 +682,74 @@ impl Planner<'_> {
                     };
                     self.run.set_local(&name, value);
                 }
+                NodeId::Resource(addr)
+                    if self.scope.as_ref().is_some_and(|s| !s.touches(&addr)) =>
+                {
+                    self.keep_prior(&addr);
+                }
                 NodeId::Resource(addr) if addr.mode == ResourceMode::Data => {
                     self.read_data_source(&addr).await;
                 }
                 NodeId::Resource(addr) => self.plan_resource(&addr),
+                NodeId::Output(name) if !self.output_in_scope(&name) => {}
                 NodeId::Output(name) => self.plan_output(&name),
             }
         }
+    }
+
+    /// A block a targeted plan leaves alone: its instances stay as the
+    /// state has them, as no-ops, and are what references to it see.
+    fn keep_prior(&mut self, addr: &ConfigAddr) {
+        let kept: Vec<(ResourceAddr, PriorInstance)> = self
+            .prior
+            .iter()
+            .filter(|(a, _)| a.resource == *addr)
+            .map(|(a, p)| (a.clone(), p.clone()))
+            .collect();
+        let mut instances = HashMap::new();
+        for (instance, prior) in kept {
+            instances.insert(instance.key.clone(), prior.value.clone());
+            self.keep_instance(&instance, &prior);
+        }
+        let resource = &self.config.resources[addr];
+        self.run.set_resource(
+            addr,
+            expansion_of(resource, &instances).aggregate(&instances),
+        );
+    }
+
+    fn keep_instance(&mut self, instance: &ResourceAddr, prior: &PriorInstance) {
+        self.visited.insert(instance.clone());
+        if instance.resource.mode == ResourceMode::Data {
+            return;
+        }
+        self.changes.push(ResourceChange {
+            addr: instance.clone(),
+            provider: prior.provider.clone(),
+            action: Action::NoOp,
+            reason: None,
+            before: Some(prior.value.clone()),
+            after: Some(prior.value.clone()),
+            replace_paths: Vec::new(),
+            dependencies: prior
+                .dependencies
+                .iter()
+                .filter_map(|d| parse_config_addr(d))
+                .collect(),
+            create_before_destroy: false,
+        });
+    }
+
+    /// A targeted plan plans an output only when everything it refers to
+    /// is planned whole.
+    fn output_in_scope(&self, name: &str) -> bool {
+        let Some(scope) = &self.scope else {
+            return true;
+        };
+        self.graph
+            .resource_dependencies_transitive(&NodeId::Output(name.to_string()))
+            .iter()
+            .all(|d| scope.covers(d))
     }
 
     /// A block's instances (from `count`/`for_each`) and the resource
@@ -603,6 +797,18 @@ impl Planner<'_> {
                 continue;
             };
             let prior = self.prior.get(&instance).cloned();
+            if self.scope.as_ref().is_some_and(|s| !s.includes(&instance)) {
+                match &prior {
+                    Some(p) => {
+                        instances.insert(key, p.value.clone());
+                        self.keep_instance(&instance, p);
+                    }
+                    None => {
+                        instances.insert(key, Value::unknown());
+                    }
+                }
+                continue;
+            }
             if prior.is_some() {
                 self.visited.insert(instance.clone());
             }
@@ -871,6 +1077,7 @@ impl Planner<'_> {
             .prior
             .iter()
             .filter(|(addr, _)| mode == PlanMode::Destroy || !self.visited.contains(*addr))
+            .filter(|(addr, _)| self.orphan_in_scope(addr, mode))
             .map(|(a, p)| (a.clone(), p.clone()))
             .collect();
         for (addr, prior) in orphans {
@@ -907,6 +1114,51 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether a targeted plan deletes this instance. Destroying, the
+    /// targets go with everything that depends on them, and an excluded
+    /// instance stays with everything it depends on; otherwise an
+    /// instance the configuration no longer has goes when it is targeted
+    /// (or not excluded).
+    fn orphan_in_scope(&self, addr: &ResourceAddr, mode: PlanMode) -> bool {
+        let Some(scope) = &self.scope else {
+            return true;
+        };
+        if mode == PlanMode::Normal {
+            return scope.includes(addr);
+        }
+        let depends_on =
+            |from: &ResourceAddr, block: &ConfigAddr| self.prior_dependencies(from).contains(block);
+        let targeted = scope.targets.is_empty()
+            || scope
+                .targets
+                .iter()
+                .any(|t| t.matches(addr) || depends_on(addr, &t.resource));
+        let kept = self.prior.keys().any(|other| {
+            scope.excludes.iter().any(|x| x.matches(other))
+                && (other == addr || depends_on(other, &addr.resource))
+        });
+        targeted && !kept
+    }
+
+    /// The blocks a prior instance depends on, directly or through them.
+    fn prior_dependencies(&self, addr: &ResourceAddr) -> BTreeSet<ConfigAddr> {
+        let mut found = BTreeSet::new();
+        let mut queue = vec![addr.resource.clone()];
+        while let Some(block) = queue.pop() {
+            for (a, p) in &self.prior {
+                if a.resource != block {
+                    continue;
+                }
+                for d in p.dependencies.iter().filter_map(|d| parse_config_addr(d)) {
+                    if found.insert(d.clone()) {
+                        queue.push(d);
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// Outputs in the state that the configuration no longer has (all of
     /// them when destroying).
     fn plan_removed_outputs(&mut self, prior: &State, mode: PlanMode) {
@@ -932,6 +1184,33 @@ pub fn decode_output(out: &crate::state::OutputState) -> Value {
     Value::from_json_typed(&out.value, &ty)
         .unwrap_or_else(|_| Value::from_json_dynamic(&out.value))
         .marked_if(out.sensitive)
+}
+
+/// The expansion that gives a block the instances it has.
+pub fn expansion_of(resource: &Resource, instances: &HashMap<InstanceKey, Value>) -> Expansion {
+    if resource.count.is_some() {
+        let n = instances
+            .keys()
+            .filter_map(|k| match k {
+                InstanceKey::Int(i) => Some(*i as usize + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Expansion::Count(n)
+    } else if resource.for_each.is_some() {
+        Expansion::ForEach(
+            instances
+                .keys()
+                .filter_map(|k| match k {
+                    InstanceKey::Str(s) => Some((s.clone(), Value::NULL)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    } else {
+        Expansion::Single
+    }
 }
 
 fn parse_config_addr(text: &str) -> Option<ConfigAddr> {

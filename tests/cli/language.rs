@@ -256,3 +256,90 @@ fn a_bad_replace_address_is_refused_and_an_unknown_one_warned_about() {
         .stderr_has("Invalid replace_triggered_by expression")
         .stderr_has("main.tf:3:29");
 }
+
+const TARGETS: &str = r#"
+resource "terraform_data" "base" {
+  input = "base"
+}
+
+resource "terraform_data" "app" {
+  count = 2
+  input = "${terraform_data.base.output}-${count.index}"
+}
+
+resource "terraform_data" "other" {
+  input = "other"
+}
+
+output "apps" {
+  value = terraform_data.app[*].output
+}
+"#;
+
+fn addresses(ws: &Workspace) -> Vec<String> {
+    let state: serde_json::Value =
+        serde_json::from_slice(&ws.read("state/default.json").expect("a state")).expect("JSON");
+    let mut found: Vec<String> = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["address"].as_str().map(str::to_string))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn target_and_exclude_plan_and_apply_part_of_the_configuration() {
+    let ws = Workspace::new();
+    ws.file("main.tf", TARGETS);
+    ws.run(&["plan", "-target=terraform_data.app[1]", "-out=t.plan"])
+        .ok()
+        .stderr_has("Resource targeting is in effect")
+        .stdout_has("# terraform_data.base will be created")
+        .stdout_has("# terraform_data.app[1] will be created")
+        .stdout_lacks("terraform_data.app[0]")
+        .stdout_lacks("terraform_data.other")
+        .stdout_has("Plan: 2 to add, 0 to change, 0 to destroy.");
+    ws.run(&["apply", "t.plan"])
+        .ok()
+        .stderr_has("Applied changes may be incomplete")
+        .stdout_has("Apply complete! Resources: 2 added");
+    assert_eq!(
+        addresses(&ws),
+        ["terraform_data.app[1]", "terraform_data.base"]
+    );
+
+    // Excluding base leaves out what depends on it.
+    ws.run(&["apply", "-auto-approve", "-exclude=terraform_data.base"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    assert!(addresses(&ws).contains(&"terraform_data.other".to_string()));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.")
+        .stdout_has("\"base-0\"");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    // Destroying a target destroys what depends on it; excluding an
+    // instance keeps what it depends on.
+    ws.run(&["destroy", "-auto-approve", "-target=terraform_data.base"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 3 destroyed.");
+    assert_eq!(addresses(&ws), ["terraform_data.other"]);
+    ws.run(&["apply", "-auto-approve"]).ok();
+    ws.run(&["destroy", "-auto-approve", "-exclude=terraform_data.app[0]"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 2 destroyed.");
+    assert_eq!(
+        addresses(&ws),
+        ["terraform_data.app[0]", "terraform_data.base"]
+    );
+
+    ws.run(&["plan", "-target=terraform_data.app["])
+        .code(1)
+        .stderr_has("Invalid target address")
+        .stderr_has("-target=terraform_data.app[");
+}
