@@ -208,6 +208,9 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
+    /// Print the plan as Markdown for a pull-request comment.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Args, Debug)]
@@ -248,8 +251,11 @@ pub struct DestroyArgs {
 #[derive(Args, Debug)]
 pub struct ShowArgs {
     /// Print JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print a saved plan as Markdown for a pull-request comment.
+    #[arg(long, requires = "file")]
+    pub markdown: bool,
     /// A saved plan to show (default: the state).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,

@@ -115,6 +115,8 @@ pub fn show(settings: &Settings, a: &ShowArgs, output: &mut Output) -> Result<i3
         if a.json {
             let prior = read_state(settings).ok().flatten();
             output.out(&ui::json::to_text(&ui::json::plan(&saved, prior.as_ref())));
+        } else if a.markdown {
+            output.out(&ui::markdown::render(&saved));
         } else {
             output.out(&ui::plan::render(&saved));
         }

@@ -195,6 +195,29 @@ pub async fn plan(
             Some(locked),
         )
     };
+    let exit_code = if a.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    };
+    if a.markdown {
+        // Standard output is the comment alone; where the plan went is
+        // news for the terminal.
+        output.out(&ui::markdown::render(&plan));
+        if let Some(path) = &a.out {
+            let full = if path.is_absolute() {
+                path.clone()
+            } else {
+                settings.dir.join(path)
+            };
+            plan::file::write(&plan, &full)?;
+            output.err(&format!(
+                "Saved the plan to: {}\n",
+                display_path(&settings.dir, &full)
+            ));
+        }
+        return Ok(exit_code);
+    }
     output.out(&ui::plan::render(&plan));
     match &a.out {
         Some(path) => {
@@ -213,11 +236,7 @@ pub async fn plan(
         )),
         None => {}
     }
-    Ok(if a.detailed_exitcode && plan.has_changes() {
-        2
-    } else {
-        0
-    })
+    Ok(exit_code)
 }
 
 pub async fn apply(

@@ -103,6 +103,9 @@ struct EncodedChange {
     after: Option<EncodedValue>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     replace_paths: Vec<Vec<PathStepJson>>,
+    /// Absent in plan files written before disruptions were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disruption: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -175,6 +178,7 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
                     .iter()
                     .map(|p| super::stored::path_to_json(p))
                     .collect(),
+                disruption: c.disruption.clone(),
                 dependencies: c.dependencies.iter().map(ToString::to_string).collect(),
                 create_before_destroy: c.create_before_destroy,
             })
@@ -275,6 +279,7 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
                 .iter()
                 .map(|p| super::stored::path_from_json(p))
                 .collect(),
+            disruption: c.disruption.clone(),
             dependencies: c
                 .dependencies
                 .iter()
@@ -356,6 +361,7 @@ mod tests {
                     [("id".to_string(), Value::Unknown(Type::String))].into(),
                 )),
                 replace_paths: vec![],
+                disruption: None,
                 dependencies: vec!["terraform_data.b".parse::<ResourceAddr>().unwrap().resource],
                 create_before_destroy: false,
             }],
@@ -382,5 +388,53 @@ mod tests {
         assert_eq!(back.variables["n"], Value::from(3));
         std::fs::write(&path, "{}").unwrap();
         assert!(matches!(read(&path), Err(PlanFileError::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_disruption_round_trips_and_older_files_without_it_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.plan");
+        let server = |flavor: &str| {
+            Value::object(
+                [
+                    ("id".to_string(), Value::from("s1")),
+                    ("flavor_name".to_string(), Value::from(flavor)),
+                ]
+                .into(),
+            )
+        };
+        let mut plan = Plan {
+            mode: PlanMode::Normal,
+            changes: vec![ResourceChange {
+                addr: "openstack_compute_instance_v2.web".parse().unwrap(),
+                provider: "openstack".into(),
+                action: Action::Update,
+                reason: None,
+                before: Some(server("m1.tiny")),
+                after: Some(server("m1.small")),
+                replace_paths: vec![],
+                disruption: Some("the server is resized".into()),
+                dependencies: vec![],
+                create_before_destroy: false,
+            }],
+            outputs: vec![],
+            drift: vec![],
+            variables: BTreeMap::new(),
+            state_lineage: None,
+            state_serial: 0,
+            config_digest: "d".into(),
+        };
+        write(&plan, &path).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(
+            back.changes[0].disruption.as_deref(),
+            Some("the server is resized")
+        );
+        // A file written before the field existed has no such key.
+        plan.changes[0].disruption = None;
+        write(&plan, &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("disruption"), "{text}");
+        assert_eq!(read(&path).unwrap().changes[0].disruption, None);
     }
 }

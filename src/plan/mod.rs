@@ -111,6 +111,9 @@ pub struct ResourceChange {
     pub after: Option<Value>,
     /// The attributes whose change forces replacement.
     pub replace_paths: Vec<Path>,
+    /// For an in-place update that disrupts the object (a server resized
+    /// or stopped), what the resource type says happens to it.
+    pub disruption: Option<String>,
     /// The resource blocks this one depends on, directly or through
     /// locals: the state records them to order a later destroy.
     pub dependencies: Vec<ConfigAddr>,
@@ -186,6 +189,13 @@ impl Plan {
             }
         }
         c
+    }
+
+    /// The in-place updates that disrupt their objects.
+    pub fn disruptive_updates(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Update && c.disruption.is_some())
     }
 
     pub fn has_resource_changes(&self) -> bool {
@@ -977,6 +987,7 @@ impl Planner<'_> {
                     before: None,
                     after: Some(after),
                     replace_paths: Vec::new(),
+                    disruption: None,
                     dependencies: dependencies.clone(),
                     create_before_destroy: false,
                 });
@@ -995,6 +1006,7 @@ impl Planner<'_> {
                         before: None,
                         after: Some(value),
                         replace_paths: Vec::new(),
+                        disruption: None,
                         dependencies: dependencies.clone(),
                         create_before_destroy: false,
                     });
@@ -1104,6 +1116,7 @@ impl Planner<'_> {
                 before: Some(prior.value.clone()),
                 after: None,
                 replace_paths: Vec::new(),
+                disruption: None,
                 dependencies: prior
                     .dependencies
                     .iter()
@@ -1348,6 +1361,10 @@ pub fn plan_instance(
         }
         _ => after,
     };
+    let disruption = match (action, &prior_plain) {
+        (Action::Update, Some(before)) => rt.update_disruption(before, &after.unmark_deep().0),
+        _ => None,
+    };
     Ok(ResourceChange {
         addr: addr.clone(),
         provider: rt.provider().to_string(),
@@ -1356,6 +1373,7 @@ pub fn plan_instance(
         before: prior.map(|p| p.value.clone()),
         after: Some(after),
         replace_paths: planned.requires_replace,
+        disruption,
         dependencies,
         create_before_destroy: resource.lifecycle.create_before_destroy,
     })

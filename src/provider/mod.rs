@@ -192,6 +192,15 @@ pub trait ResourceType: Send + Sync {
         Vec::new()
     }
 
+    /// Why updating the object in place from `before` to `after` (both
+    /// without sensitive marks) disrupts it, e.g. stops or restarts it;
+    /// `None` when the update is harmless. Plans show the reason so that
+    /// a disruptive `~` update cannot pass for a harmless one.
+    fn update_disruption(&self, before: &Value, after: &Value) -> Option<String> {
+        let _ = (before, after);
+        None
+    }
+
     /// Creates the object; returns its state.
     async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure>;
     /// Updates the object in place; returns its new state.

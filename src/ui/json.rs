@@ -169,6 +169,10 @@ fn resource_change(c: &ResourceChange) -> J {
         };
         out.insert("action_reason".into(), json!(r));
     }
+    // Not in Terraform's format; its consumers ignore unknown fields.
+    if let Some(why) = &c.disruption {
+        out.insert("disruption".into(), json!(why));
+    }
     J::Object(out)
 }
 

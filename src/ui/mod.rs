@@ -6,6 +6,7 @@
 
 pub mod diagnostics;
 pub mod json;
+pub mod markdown;
 pub mod plan;
 pub mod progress;
 pub mod show;

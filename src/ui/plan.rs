@@ -480,7 +480,10 @@ fn header(c: &ResourceChange) -> Vec<String> {
     let addr = &c.addr;
     let mut lines = vec![match (c.action, &c.reason) {
         (Action::Create, _) => format!("# {addr} will be created"),
-        (Action::Update, _) => format!("# {addr} will be updated in-place"),
+        (Action::Update, _) => match &c.disruption {
+            Some(why) => format!("# {addr} will be updated in-place, disruptively: {why}"),
+            None => format!("# {addr} will be updated in-place"),
+        },
         (Action::Delete, _) => format!("# {addr} will be destroyed"),
         (Action::DeleteThenCreate | Action::CreateThenDelete, Some(Reason::Tainted)) => {
             format!("# {addr} is tainted, so must be replaced")
@@ -497,31 +500,40 @@ fn header(c: &ResourceChange) -> Vec<String> {
         (Action::Read, _) => format!("# {addr} will be read during apply"),
         (Action::NoOp, _) => format!("# {addr} is unchanged"),
     }];
-    let because = match (&c.reason, &c.addr.key) {
-        (Some(Reason::NoResourceConfig), _) => Some(format!(
-            "# (because {} is not in configuration)",
-            c.addr.resource
-        )),
-        (Some(Reason::CountIndex), k) => {
-            Some(format!("# (because index {k} is out of range for count)"))
-        }
-        (Some(Reason::EachKey), k) => Some(format!("# (because key {k} is not in for_each map)")),
-        (Some(Reason::WrongRepetition), _) => {
-            Some("# (because the resource's count or for_each changed)".to_string())
-        }
-        (Some(Reason::ConfigUnknown), _) => {
-            Some("# (config refers to values not yet known)".to_string())
-        }
-        (Some(Reason::DependencyPending), _) => {
-            Some("# (depends on a resource or a module with changes pending)".to_string())
-        }
-        _ => None,
-    };
-    lines.extend(because);
+    lines.extend(reason_phrase(c).map(|because| format!("# ({because})")));
     lines
 }
 
-fn render_change(c: &ResourceChange) -> String {
+/// Why a delete or a read was chosen, in Terraform's words, as the
+/// terminal plan puts it in parentheses under the header; `None` when the
+/// action needs no explanation (tainted replacements say so in the
+/// header).
+pub fn reason_phrase(c: &ResourceChange) -> Option<String> {
+    match (&c.reason, &c.addr.key) {
+        (Some(Reason::NoResourceConfig), _) => Some(format!(
+            "because {} is not in configuration",
+            c.addr.resource
+        )),
+        (Some(Reason::CountIndex), k) => {
+            Some(format!("because index {k} is out of range for count"))
+        }
+        (Some(Reason::EachKey), k) => Some(format!("because key {k} is not in for_each map")),
+        (Some(Reason::WrongRepetition), _) => {
+            Some("because the resource's count or for_each changed".to_string())
+        }
+        (Some(Reason::ConfigUnknown), _) => {
+            Some("config refers to values not yet known".to_string())
+        }
+        (Some(Reason::DependencyPending), _) => {
+            Some("depends on a resource or a module with changes pending".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// One resource instance's block of the plan: header, then the
+/// attribute diff.
+pub fn render_change(c: &ResourceChange) -> String {
     let mut out = String::new();
     for line in header(c) {
         out.push_str(&format!("  {}\n", paint(style::HEADING, &line)));
@@ -553,7 +565,8 @@ fn render_change(c: &ResourceChange) -> String {
     out
 }
 
-fn render_drift(d: &ResourceDrift) -> String {
+/// One drifted object's block: what changed outside stackform.
+pub fn render_drift(d: &ResourceDrift) -> String {
     let addr = &d.addr;
     let (line, action, diff_kind) = match &d.after {
         Some(_) => (
@@ -617,7 +630,7 @@ fn legend(plan: &Plan) -> String {
 }
 
 /// The "Changes to Outputs" lines.
-fn render_outputs(outputs: &[&OutputChange]) -> String {
+pub fn render_outputs(outputs: &[&OutputChange]) -> String {
     let width = outputs
         .iter()
         .map(|o| o.name.chars().count())
@@ -746,6 +759,9 @@ pub fn render(plan: &Plan) -> String {
             counts.change,
             counts.destroy
         ));
+        if let Some(warning) = disruption_warning(plan) {
+            out.push_str(&format!("{}\n", paint(style::DELETE, &warning)));
+        }
     }
     if !outputs.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
@@ -755,6 +771,19 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// The line under the summary that counts the in-place updates that
+/// disrupt their objects, when there are any: they are not destroyed, so
+/// the summary's counts alone would hide them.
+pub fn disruption_warning(plan: &Plan) -> Option<String> {
+    match plan.disruptive_updates().count() {
+        0 => None,
+        1 => Some("Warning: 1 in-place update disrupts its object.".into()),
+        n => Some(format!(
+            "Warning: {n} in-place updates disrupt their objects."
+        )),
+    }
 }
 
 /// The plan's summary line alone ("Plan: 1 to add, ..." or "No changes.").
@@ -807,6 +836,7 @@ mod tests {
             before,
             after,
             replace_paths: vec![],
+            disruption: None,
             dependencies: vec![],
             create_before_destroy: false,
         }
@@ -1086,6 +1116,62 @@ mod tests {
         Changes to Outputs:
           - gone = "x" -> null
           ~ pw   = (sensitive value)
+        "#);
+    }
+
+    #[test]
+    fn a_disruptive_update_says_so_in_its_header_and_under_the_summary() {
+        let server = |flavor: &str, power: &str| {
+            obj(&[
+                ("flavor_name", flavor.into()),
+                ("id", "s1".into()),
+                ("name", "web".into()),
+                ("power_state", power.into()),
+            ])
+        };
+        let mut resize = change(
+            "openstack_compute_instance_v2.web",
+            Action::Update,
+            Some(server("m1.tiny", "active")),
+            Some(server("m1.small", "active")),
+        );
+        resize.disruption = Some(
+            "the server is resized: Nova stops it, moves it to the new flavor and restarts it"
+                .into(),
+        );
+        let mut stop = change(
+            "openstack_compute_instance_v2.db",
+            Action::Update,
+            Some(server("m1.tiny", "active")),
+            Some(server("m1.tiny", "shutoff")),
+        );
+        stop.disruption = Some("the server is stopped".into());
+        let p = plan(vec![stop, resize], vec![]);
+        insta::assert_snapshot!(strip_styles(&render(&p)), @r#"
+
+        Resource actions are indicated with the following symbols:
+          ~ update in-place
+
+        stackform will perform the following actions:
+
+          # openstack_compute_instance_v2.db will be updated in-place, disruptively: the server is stopped
+          ~ resource "openstack_compute_instance_v2" "db" {
+                id          = "s1"
+                name        = "web"
+              ~ power_state = "active" -> "shutoff"
+                # (1 unchanged attribute hidden)
+            }
+
+          # openstack_compute_instance_v2.web will be updated in-place, disruptively: the server is resized: Nova stops it, moves it to the new flavor and restarts it
+          ~ resource "openstack_compute_instance_v2" "web" {
+              ~ flavor_name = "m1.tiny" -> "m1.small"
+                id          = "s1"
+                name        = "web"
+                # (1 unchanged attribute hidden)
+            }
+
+        Plan: 0 to add, 2 to change, 0 to destroy.
+        Warning: 2 in-place updates disrupt their objects.
         "#);
     }
 

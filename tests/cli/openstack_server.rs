@@ -903,3 +903,74 @@ fn a_new_flavor_password_or_security_group_changes_the_server_in_place() {
         String::from_utf8(ws.read("state/default.json").expect("state")).expect("utf8");
     assert!(!state_text.contains("Secret-1"));
 }
+
+/// A resize and a stop are in-place updates that disrupt the server: the
+/// plan says so on the resource's header and under the summary, the
+/// saved plan carries the reason into `show -json` and `show -markdown`,
+/// and applying it resizes the same server.
+#[test]
+fn a_resize_or_a_stop_is_planned_as_a_disruptive_update() {
+    let ws = Workspace::new();
+    let rt = runtime();
+    let image_id = rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let id = image(&outside, "cirros").await;
+        outside.stop().await;
+        id
+    });
+    let config = |flavor: &str, power: &str| {
+        format!(
+            "{PROVIDER}resource \"openstack_compute_instance_v2\" \"web\" {{\n  name         = \"web\"\n  image_id     = \"{image_id}\"\n  flavor_name  = \"{flavor}\"\n  power_state  = \"{power}\"\n  network_mode = \"none\"\n}}\n"
+        )
+    };
+    ws.file("main.tf", &config("m1.tiny", "active"));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_lacks("disrupt")
+        .stdout_has("Apply complete! Resources: 1 added");
+    let id = state_attrs(&ws, "openstack_compute_instance_v2.web")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    ws.file("main.tf", &config("m1.small", "active"));
+    ws.run(&["plan", "-out=resize.plan"])
+        .ok()
+        .stdout_has("# openstack_compute_instance_v2.web will be updated in-place, disruptively: the server is resized: Nova stops it, moves it to the new flavor and restarts it\n")
+        .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.\nWarning: 1 in-place update disrupts its object.\n");
+    let shown = ws.run(&["show", "-json", "resize.plan"]);
+    shown.ok();
+    let change = &shown.json()["resource_changes"][0];
+    assert_eq!(change["change"]["actions"], json!(["update"]));
+    assert_eq!(
+        change["disruption"],
+        "the server is resized: Nova stops it, moves it to the new flavor and restarts it"
+    );
+    ws.run(&["show", "-markdown", "resize.plan"])
+        .ok()
+        .stdout_has("> **1 in-place update disrupts its object**\n> - `openstack_compute_instance_v2.web`: the server is resized")
+        .stdout_has("| ⚠️ **🟡 update in-place, disruptive** | `openstack_compute_instance_v2.web` | the server is resized");
+    ws.run(&["apply", "resize.plan"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let resized = state_attrs(&ws, "openstack_compute_instance_v2.web");
+    assert_eq!(resized["id"], id.as_str(), "resized in place");
+    assert_eq!(resized["flavor_name"], "m1.small");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    ws.file("main.tf", &config("m1.small", "shutoff"));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("will be updated in-place, disruptively: the server is stopped\n")
+        .stdout_has("Warning: 1 in-place update disrupts its object.")
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    // Starting it again disrupts nothing.
+    ws.file("main.tf", &config("m1.small", "active"));
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("# openstack_compute_instance_v2.web will be updated in-place\n")
+        .stdout_lacks("disrupt");
+    ws.run(&["destroy", "-auto-approve"]).ok();
+}

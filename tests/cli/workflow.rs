@@ -466,3 +466,200 @@ fn plan_without_lock_reads_a_locked_state() {
     drop(holder.stdin.take());
     let _ = holder.wait();
 }
+
+/// Terraform's JSON plan format as a consumer written against its
+/// documentation reads it: only the fields such a consumer uses, unknown
+/// fields ignored as Terraform's compatibility promise asks.
+mod terraform_plan_json {
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Deserialize)]
+    pub struct Plan {
+        pub format_version: String,
+        pub resource_changes: Vec<ResourceChange>,
+        #[serde(default)]
+        pub resource_drift: Option<Vec<ResourceChange>>,
+        pub output_changes: BTreeMap<String, Change>,
+        #[serde(default)]
+        pub prior_state: Option<serde_json::Value>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct ResourceChange {
+        pub address: String,
+        pub mode: String,
+        #[serde(rename = "type")]
+        pub type_name: String,
+        pub name: String,
+        #[serde(default)]
+        pub index: Option<serde_json::Value>,
+        pub change: Change,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Change {
+        pub actions: Vec<String>,
+        pub before: serde_json::Value,
+        pub after: serde_json::Value,
+        pub after_unknown: serde_json::Value,
+        pub before_sensitive: serde_json::Value,
+        pub after_sensitive: serde_json::Value,
+        #[serde(default)]
+        pub replace_paths: Option<Vec<Vec<serde_json::Value>>>,
+    }
+}
+
+/// `plan -markdown` prints the comment alone (the saved plan's path goes
+/// to stderr) and keeps -out and -detailed-exitcode; `show -markdown`
+/// of the saved plan is the same text; and `show -json` of it loads in a
+/// consumer of Terraform's documented plan format.
+#[test]
+fn plans_as_markdown_and_as_terraforms_json_plan() {
+    let ws = stack();
+    let first = ws.run(&["plan", "-markdown", "-out=tf.plan", "-detailed-exitcode"]);
+    first
+        .code(2)
+        .stdout_has("### stackform plan\n\n**Plan:** 4 to add, 0 to change, 0 to destroy.")
+        .stdout_has("| 🟢 create | `terraform_data.net` |  |")
+        .stdout_lacks("Saved the plan")
+        .stdout_lacks("[!WARNING]")
+        .stdout_lacks("hunter2")
+        .stderr_has("Saved the plan to: tf.plan");
+    let shown = ws.run(&["show", "-markdown", "tf.plan"]);
+    shown.ok();
+    assert_eq!(shown.stdout, first.stdout);
+    ws.run(&["apply", "tf.plan"]).ok();
+
+    // srv[1] is replaced (a new trigger), srv[2] created; the password
+    // changes.
+    ws.run(&[
+        "plan",
+        "-out=tf.plan",
+        "-var=names=[\"a\", \"c\", \"d\"]",
+        "-var=password=swordfish",
+    ])
+    .ok();
+    let run = ws.run(&["show", "-markdown", "tf.plan"]);
+    run.ok().stdout_lacks("swordfish").stdout_lacks("hunter2");
+    insta::assert_snapshot!(normalize(&run.stdout), @r#"
+    ### stackform plan
+
+    **Plan:** 2 to add, 1 to change, 1 to destroy.
+
+    > [!WARNING]
+    > **1 object will be destroyed** (deleted, or replaced by a new one):
+    > - `terraform_data.srv[1]` (replaced)
+
+    | Action | Resource | Reason |
+    |---|---|---|
+    | ⚠️ **🟠 replace** | `terraform_data.srv[1]` | forces replacement: triggers\_replace |
+    | 🟡 update in-place | `terraform_data.secret` |  |
+    | 🟢 create | `terraform_data.srv[2]` |  |
+
+    <details><summary>⚠️ terraform_data.srv[1] — replace</summary>
+
+    ```diff
+      # terraform_data.srv[1] must be replaced
+    -/+ resource "terraform_data" "srv" {
+    !       id               = "<uuid>" -> (known after apply)
+    !       input            = "b@10.1.0.0/16" -> "c@10.1.0.0/16"
+    !       output           = "b@10.1.0.0/16" -> (known after apply)
+    !       triggers_replace = [ # forces replacement
+    !           "b" -> "c",
+            ]
+        }
+    ```
+
+    </details>
+
+    <details><summary>terraform_data.secret — update in-place</summary>
+
+    ```diff
+      # terraform_data.secret will be updated in-place
+    !   resource "terraform_data" "secret" {
+            id     = "<uuid>"
+    !       input  = (sensitive value)
+    !       output = (sensitive value)
+        }
+    ```
+
+    </details>
+
+    <details><summary>terraform_data.srv[2] — create</summary>
+
+    ```diff
+      # terraform_data.srv[2] will be created
+    +   resource "terraform_data" "srv" {
+    +       id               = (known after apply)
+    +       input            = "d@10.1.0.0/16"
+    +       output           = (known after apply)
+    +       triggers_replace = [
+    +           "d",
+            ]
+        }
+    ```
+
+    </details>
+
+    #### Changes to Outputs
+
+    ```diff
+    !   password = (sensitive value)
+    !   servers  = [
+            "a@10.1.0.0/16",
+    !       "b@10.1.0.0/16" -> (known after apply),
+    +       (known after apply),
+        ]
+    ```
+    "#);
+
+    let json = ws.run(&["show", "-json", "tf.plan"]);
+    json.ok().stdout_lacks("swordfish");
+    let plan: terraform_plan_json::Plan =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}\n{}", json.stdout));
+    assert!(plan.format_version.starts_with("1."));
+    assert!(plan.prior_state.is_some());
+    assert!(plan.resource_drift.is_none_or(|d| d.is_empty()));
+    let actions: Vec<(String, Vec<String>)> = plan
+        .resource_changes
+        .iter()
+        .map(|c| (c.address.clone(), c.change.actions.clone()))
+        .collect();
+    let expect = |a: &str, acts: &[&str]| {
+        (
+            a.to_string(),
+            acts.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        actions,
+        [
+            expect("terraform_data.net", &["no-op"]),
+            expect("terraform_data.secret", &["update"]),
+            expect("terraform_data.srv[0]", &["no-op"]),
+            expect("terraform_data.srv[1]", &["delete", "create"]),
+            expect("terraform_data.srv[2]", &["create"]),
+        ]
+    );
+    let srv1 = &plan.resource_changes[3];
+    assert_eq!(
+        (
+            srv1.mode.as_str(),
+            srv1.type_name.as_str(),
+            srv1.name.as_str()
+        ),
+        ("managed", "terraform_data", "srv")
+    );
+    assert_eq!(srv1.index, Some(serde_json::json!(1)));
+    assert_eq!(
+        srv1.change.replace_paths,
+        Some(vec![vec![serde_json::json!("triggers_replace")]])
+    );
+    assert_eq!(srv1.change.after_unknown["id"], true);
+    assert!(srv1.change.before.is_object() && srv1.change.after.is_object());
+    let secret = &plan.resource_changes[1].change;
+    assert_eq!(secret.before_sensitive["input"], true);
+    assert_eq!(secret.after_sensitive["input"], true);
+    assert_eq!(plan.output_changes["password"].actions, ["update"]);
+}

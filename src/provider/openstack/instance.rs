@@ -679,6 +679,40 @@ fn build_failed(server: &Json, id: &str, create_request: &str) -> ProviderError 
     )
 }
 
+/// What an in-place update from `before` to `after` does to a running
+/// server, when it does more than change metadata: a new flavor makes
+/// Nova resize it, which means a stop and a restart on the new flavor,
+/// and a new power state may stop, pause or shelve it.
+fn server_update_disruption(before: &Value, after: &Value) -> Option<String> {
+    let mut reasons = Vec::new();
+    let flavor_changed = ["flavor_id", "flavor_name"].iter().any(|attr| {
+        let now = after.get_attr(attr).cloned().unwrap_or(Value::NULL);
+        let was = before.get_attr(attr).cloned().unwrap_or(Value::NULL);
+        // An unknown flavor is one only apply can tell: it may differ.
+        !now.is_null() && !now.same_as(&was)
+    });
+    if flavor_changed {
+        reasons.push(
+            "the server is resized: Nova stops it, moves it to the new flavor and restarts it",
+        );
+    }
+    let power_before = str_attr(before, "power_state").unwrap_or_else(|| "active".into());
+    let power_after = after.get_attr("power_state").and_then(Value::as_str);
+    if let Some(power_after) = power_after
+        && power_after != power_before
+    {
+        match power_after {
+            "shutoff" => reasons.push("the server is stopped"),
+            "paused" => reasons.push("the server is paused"),
+            "shelved_offloaded" => {
+                reasons.push("the server is shelved: Nova stops it and removes it from its host")
+            }
+            _ => {}
+        }
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
 #[async_trait]
 impl ResourceType for Instance {
     fn type_name(&self) -> &'static str {
@@ -691,6 +725,10 @@ impl ResourceType for Instance {
 
     fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    fn update_disruption(&self, before: &Value, after: &Value) -> Option<String> {
+        server_update_disruption(before, after)
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
@@ -1150,6 +1188,63 @@ mod tests {
             user_data_hash("abc"),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
+    }
+
+    fn server(flavor_id: Value, flavor_name: &str, power_state: &str) -> Value {
+        Value::object(
+            [
+                ("id".to_string(), Value::from("s1")),
+                ("flavor_id".to_string(), flavor_id),
+                ("flavor_name".to_string(), Value::from(flavor_name)),
+                ("power_state".to_string(), Value::from(power_state)),
+                ("name".to_string(), Value::from("web")),
+            ]
+            .into(),
+        )
+    }
+
+    #[test]
+    fn resizing_stopping_pausing_and_shelving_disrupt_the_server() {
+        let running = server("1".into(), "m1.tiny", "active");
+        let resized = server(Value::Unknown(Type::String), "m1.small", "active");
+        assert_eq!(
+            server_update_disruption(&running, &resized).as_deref(),
+            Some(
+                "the server is resized: Nova stops it, moves it to the new flavor and restarts it"
+            )
+        );
+        assert_eq!(
+            server_update_disruption(&running, &server("1".into(), "m1.tiny", "shutoff"))
+                .as_deref(),
+            Some("the server is stopped")
+        );
+        assert_eq!(
+            server_update_disruption(&running, &server("1".into(), "m1.tiny", "paused")).as_deref(),
+            Some("the server is paused")
+        );
+        let both = server_update_disruption(
+            &running,
+            &server("2".into(), "m1.small", "shelved_offloaded"),
+        )
+        .unwrap_or_default();
+        assert!(both.starts_with("the server is resized"), "{both}");
+        assert!(
+            both.ends_with("the server is shelved: Nova stops it and removes it from its host"),
+            "{both}"
+        );
+    }
+
+    #[test]
+    fn starting_a_server_or_renaming_it_disrupts_nothing() {
+        let stopped = server("1".into(), "m1.tiny", "shutoff");
+        assert_eq!(
+            server_update_disruption(&stopped, &server("1".into(), "m1.tiny", "active")),
+            None
+        );
+        let renamed = with_attr(&stopped, "name", Value::from("web-2"));
+        assert_eq!(server_update_disruption(&stopped, &renamed), None);
+        // Already stopped: staying stopped is no news.
+        assert_eq!(server_update_disruption(&stopped, &stopped), None);
     }
 
     #[test]
