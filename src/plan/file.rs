@@ -423,6 +423,7 @@ mod tests {
             state_lineage: None,
             state_serial: 0,
             config_digest: "d".into(),
+            targeted: false,
         };
         write(&plan, &path).unwrap();
         let back = read(&path).unwrap();

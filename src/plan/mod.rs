@@ -747,6 +747,7 @@ impl Planner<'_> {
                 .filter_map(|d| parse_config_addr(d))
                 .collect(),
             create_before_destroy: false,
+            disruption: None,
         });
     }
 

@@ -342,6 +342,7 @@ mod tests {
             state_lineage: None,
             state_serial: 0,
             config_digest: String::new(),
+            targeted: false,
         }
     }
 
