@@ -210,3 +210,18 @@ fn a_plan_file_that_is_missing_or_not_a_plan_is_named_in_the_error() {
         .code(1)
         .stderr_has("main.tfplan is not a stackform plan file");
 }
+
+#[test]
+fn a_plan_file_older_than_the_configuration_is_drawn_with_a_warning() {
+    let ws = workspace();
+    ws.run(&["plan", "-out=first.plan"]).ok();
+    ws.file(
+        "main.tf",
+        &format!("{CONFIG}output \"more\" {{ value = 1 }}\n"),
+    );
+    ws.run(&["graph", "-plan=first.plan"])
+        .ok()
+        .stderr_has("Saved plan does not match the configuration")
+        .stderr_has("first.plan was made")
+        .stdout_has(r#"label = "terraform_data.net (create)""#);
+}
