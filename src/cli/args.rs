@@ -47,7 +47,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Show output values from the state.
     Output(OutputArgs),
-    /// Print the dependency graph in DOT.
+    /// Draw the dependency graph (DOT or SVG), optionally coloured by a plan.
     Graph(GraphArgs),
     /// Print the version.
     Version(VersionArgs),
@@ -279,9 +279,35 @@ pub struct OutputArgs {
 
 #[derive(Args, Debug)]
 pub struct GraphArgs {
-    /// plan, apply or destroy (the graph drawn is the configuration's dependency graph).
-    #[arg(long = "type", value_name = "TYPE", default_value = "plan", value_parser = ["plan", "apply", "destroy", "plan-destroy"])]
-    pub graph_type: String,
+    /// The variables, lock and refresh of the plan that -type=plan makes.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// apply: edges in creation order; destroy: edges reversed (what is
+    /// destroyed first); plan and plan-destroy: as apply and destroy, with
+    /// resources coloured by what a plan does to them.
+    #[arg(long = "type", value_name = "TYPE", value_enum, default_value_t = GraphType::Apply)]
+    pub graph_type: GraphType,
+    /// dot (Graphviz text) or svg (a picture, drawn without Graphviz).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Colour resources by this saved plan (from `plan -out=FILE`) instead
+    /// of making a new plan.
+    #[arg(long = "plan", value_name = "FILE")]
+    pub plan_file: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphType {
+    Plan,
+    PlanDestroy,
+    Apply,
+    Destroy,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Svg,
 }
 
 #[derive(Args, Debug)]

@@ -1,7 +1,8 @@
 //! The commands that change nothing: `init`, `validate`, `show`,
-//! `output`, `graph`, `version`.
+//! `output`, `version` (and `graph`, in its own module, because it
+//! may plan).
 
-use super::args::{GraphArgs, InitArgs, OutputArgs, ShowArgs, ValidateArgs, VersionArgs};
+use super::args::{InitArgs, OutputArgs, ShowArgs, ValidateArgs, VersionArgs};
 use super::{CliError, Settings};
 use crate::config;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -106,12 +107,7 @@ fn output_values(state: &State) -> Vec<(String, Value, bool)> {
 
 pub fn show(settings: &Settings, a: &ShowArgs, output: &mut Output) -> Result<i32, CliError> {
     if let Some(file) = &a.file {
-        let path = if file.is_absolute() {
-            file.clone()
-        } else {
-            settings.dir.join(file)
-        };
-        let saved = plan::file::read(&path)?;
+        let saved = super::workflow::read_saved_plan(settings, file)?;
         if a.json {
             let prior = read_state(settings).ok().flatten();
             output.out(&ui::json::to_text(&ui::json::plan(&saved, prior.as_ref())));
@@ -212,13 +208,6 @@ pub fn output(settings: &Settings, a: &OutputArgs, output: &mut Output) -> Resul
         })
         .collect();
     output.out(&ui::values::format_outputs(&values));
-    Ok(0)
-}
-
-pub fn graph(settings: &Settings, _a: &GraphArgs, output: &mut Output) -> Result<i32, CliError> {
-    let config = config::load_dir(&settings.dir)?;
-    let graph = crate::validate::validate(&config, &settings.providers())?;
-    output.out(&graph.to_dot());
     Ok(0)
 }
 

@@ -8,6 +8,7 @@ mod devcloud;
 pub mod embedded;
 mod env;
 mod fmt;
+mod graph;
 mod inspect;
 mod prompt;
 mod workflow;
@@ -305,7 +306,6 @@ fn dispatch(
         Command::Fmt(a) => fmt::fmt(settings, a, output),
         Command::Show(a) => inspect::show(settings, a, output),
         Command::Output(a) => inspect::output(settings, a, output),
-        Command::Graph(a) => inspect::graph(settings, a, output),
         Command::Version(a) => inspect::version(a, output),
         Command::Devcloud(a) => match &a.command {
             args::DevcloudCommand::Serve(s) => {
@@ -323,6 +323,11 @@ fn dispatch(
         Command::Import(a) => with_clouds(
             settings,
             workflow::import(settings, a, var_inputs(settings, sub), output),
+        ),
+        // A graph of -type=plan plans, which may start an embedded cloud.
+        Command::Graph(a) => with_clouds(
+            settings,
+            graph::graph(settings, a, var_inputs(settings, sub), output),
         ),
         Command::Destroy(a) => with_clouds(
             settings,

@@ -19,17 +19,18 @@ use crate::ui::progress::TerminalProgress;
 use crate::ui::style::{self, paint};
 use crate::ui::{self, Output, diagnostics};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A configuration that loaded and validated.
-struct Prepared {
-    config: Arc<Config>,
-    graph: Arc<ConfigGraph>,
-    providers: Providers,
+pub(super) struct Prepared {
+    pub config: Arc<Config>,
+    pub graph: Arc<ConfigGraph>,
+    pub providers: Providers,
 }
 
-fn prepare(settings: &Settings) -> Result<Prepared, CliError> {
+pub(super) fn prepare(settings: &Settings) -> Result<Prepared, CliError> {
     let providers = settings.providers();
     let config = config::load_dir(&settings.dir)?;
     let graph = crate::validate::validate(&config, &providers)?;
@@ -167,6 +168,42 @@ fn targeting_warning(run: &RunArgs) -> Option<Diagnostic> {
     ))
 }
 
+/// Reads a plan saved by `plan -out=FILE`; a relative FILE is in the
+/// working directory.
+pub(super) fn read_saved_plan(settings: &Settings, file: &Path) -> Result<Plan, CliError> {
+    Ok(plan::file::read(&settings.dir.join(file))?)
+}
+
+/// Plans the way `plan` does: resolves the variables, then reads the
+/// state under the lock (unless -lock=false) and plans against it. The
+/// lock, when taken, is returned so that the caller decides how long it
+/// is held.
+pub(super) async fn plan_as_plan_does(
+    settings: &Settings,
+    p: &Prepared,
+    run: &RunArgs,
+    inputs: &VarInputs,
+    mode: PlanMode,
+    output: &mut Output,
+) -> Result<(Plan, Option<LockedState>), CliError> {
+    let variables = resolve_vars(settings, &p.config, &run.vars, inputs, output)?;
+    if run.lock.lock == "false" {
+        let state = LocalBackend::new(&settings.dir, "default")
+            .read_unlocked()?
+            .unwrap_or_default();
+        Ok((
+            make_plan(p, variables, &state, mode, run, output).await?,
+            None,
+        ))
+    } else {
+        let (locked, state) = lock_and_read(settings, &run.lock, "plan", output)?;
+        Ok((
+            make_plan(p, variables, &state, mode, run, output).await?,
+            Some(locked),
+        ))
+    }
+}
+
 pub async fn plan(
     settings: &Settings,
     a: &PlanArgs,
@@ -174,27 +211,13 @@ pub async fn plan(
     output: &mut Output,
 ) -> Result<i32, CliError> {
     let p = prepare(settings)?;
-    let variables = resolve_vars(settings, &p.config, &a.run.vars, &inputs, output)?;
     let mode = if a.destroy {
         PlanMode::Destroy
     } else {
         PlanMode::Normal
     };
-    let (plan, _lock) = if a.run.lock.lock == "false" {
-        let state = LocalBackend::new(&settings.dir, "default")
-            .read_unlocked()?
-            .unwrap_or_default();
-        (
-            make_plan(&p, variables, &state, mode, &a.run, output).await?,
-            None,
-        )
-    } else {
-        let (locked, state) = lock_and_read(settings, &a.run.lock, "plan", output)?;
-        (
-            make_plan(&p, variables, &state, mode, &a.run, output).await?,
-            Some(locked),
-        )
-    };
+    // The lock stays held until the plan is saved.
+    let (plan, _lock) = plan_as_plan_does(settings, &p, &a.run, &inputs, mode, output).await?;
     let exit_code = if a.detailed_exitcode && plan.has_changes() {
         2
     } else {
@@ -247,12 +270,7 @@ pub async fn apply(
 ) -> Result<i32, CliError> {
     let p = prepare(settings)?;
     if let Some(file) = &a.plan_file {
-        let path = if file.is_absolute() {
-            file.clone()
-        } else {
-            settings.dir.join(file)
-        };
-        let saved = plan::file::read(&path)?;
+        let saved = read_saved_plan(settings, file)?;
         if saved.config_digest != p.config.digest() {
             return Err(CliError::message(
                 "Saved plan does not match the configuration",

@@ -5,6 +5,7 @@
 //! written), and is drawn by `graph`. The concurrent walker that apply
 //! uses lives in [`walk`].
 
+pub mod render;
 pub mod walk;
 
 use crate::addr::ConfigAddr;
@@ -104,41 +105,10 @@ impl ConfigGraph {
         deps
     }
 
-    /// The graph in Graphviz DOT.
+    /// The graph in Graphviz DOT, edges in creation order, uncoloured.
     pub fn to_dot(&self) -> String {
-        let mut out = String::from(
-            "digraph {\n  compound = \"true\"\n  newrank = \"true\"\n  subgraph \"root\" {\n",
-        );
-        for &ix in &self.order {
-            let id = &self.graph[ix];
-            let shape = match id {
-                NodeId::Resource(_) => "box",
-                NodeId::Variable(_) | NodeId::Local(_) | NodeId::Output(_) => "note",
-            };
-            out.push_str(&format!(
-                "    {} [label = {}, shape = \"{shape}\"]\n",
-                dot_quote(&id.to_string()),
-                dot_quote(&id.to_string())
-            ));
-        }
-        let mut edges: Vec<(String, String)> = self
-            .graph
-            .edge_indices()
-            .filter_map(|e| self.graph.edge_endpoints(e))
-            .map(|(a, b)| (self.graph[b].to_string(), self.graph[a].to_string()))
-            .collect();
-        edges.sort();
-        edges.dedup();
-        for (from, to) in edges {
-            out.push_str(&format!("    {} -> {}\n", dot_quote(&from), dot_quote(&to)));
-        }
-        out.push_str("  }\n}\n");
-        out
+        render::dot(self, &render::DrawOptions::default())
     }
-}
-
-fn dot_quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// A graph node's expressions: the places its references can be.

@@ -5,6 +5,7 @@ mod acceptance;
 mod bad_input;
 mod examples;
 mod fmt;
+mod graph;
 mod language;
 mod openstack;
 mod openstack_image;
