@@ -57,8 +57,11 @@ fn action_label(c: &ResourceChange) -> &'static str {
 
 /// Why the action was chosen, for the table's last column.
 fn reason(c: &ResourceChange) -> String {
-    if c.reason == Some(Reason::Tainted) {
-        return "tainted".into();
+    match c.reason {
+        Some(Reason::Tainted) => return "tainted".into(),
+        Some(Reason::ReplaceByRequest) => return "requested with -replace".into(),
+        Some(Reason::ReplaceByTriggers) => return "a change in replace_triggered_by".into(),
+        _ => {}
     }
     if c.action.is_replace() && !c.replace_paths.is_empty() {
         let paths: Vec<String> = c

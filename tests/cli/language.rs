@@ -181,6 +181,9 @@ fn replace_and_replace_triggered_by_replace_what_nothing_else_would() {
         .stdout_has("# terraform_data.by_id will be replaced, as requested")
         .stdout_has("-/+ resource \"terraform_data\" \"by_id\"")
         .stdout_has("Plan: 1 to add, 0 to change, 1 to destroy.");
+    ws.run(&["plan", "-markdown", "-replace=terraform_data.by_id"])
+        .ok()
+        .stdout_has("| ⚠️ **🟠 replace** | `terraform_data.by_id` | requested with -replace |");
 
     // An in-place change of `a` replaces what refers to it or to its
     // changing output, but not what refers to its unchanged id.
