@@ -202,6 +202,42 @@ fn unquote(s: &str) -> Option<String> {
     Some(out)
 }
 
+/// A whole resource block (`type.name`) or one instance
+/// (`type.name[0]`): what `-target`, `-exclude` and `moved` name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub resource: ConfigAddr,
+    pub key: Option<InstanceKey>,
+}
+
+impl Target {
+    pub fn matches(&self, addr: &ResourceAddr) -> bool {
+        self.resource == addr.resource && self.key.as_ref().is_none_or(|k| *k == addr.key)
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = AddrParseError;
+
+    fn from_str(text: &str) -> Result<Target, Self::Err> {
+        let addr: ResourceAddr = text.parse()?;
+        let key = text.contains('[').then_some(addr.key);
+        Ok(Target {
+            resource: addr.resource,
+            key,
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}", self.resource.instance(key.clone())),
+            None => write!(f, "{}", self.resource),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,7 +178,18 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         hooks: req.hooks.clone(),
         done: Mutex::default(),
     });
-    let mut recorded: Vec<Step> = Vec::new();
+    // Objects `moved` blocks moved are recorded at their new addresses
+    // before anything else, so that a run cut short leaves no object
+    // recorded twice.
+    let mut recorded: Vec<Step> = moves(&plan, &req.base);
+    if !recorded.is_empty() {
+        lock(&ctx.recorder).record(&recorded).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Failed to record the state",
+                format!("The state journal could not be written: {e}. Nothing was changed."),
+            ))
+        })?;
+    }
     let settle_ctx = ctx.clone();
     let visit_ctx = ctx.clone();
     let (outcomes, record_error) = walk::walk(
@@ -391,6 +402,30 @@ fn build_graph(
         )));
     }
     Ok((graph, tasks))
+}
+
+/// The steps that move each record a `moved` block moved to its new
+/// address.
+fn moves(plan: &Plan, base: &State) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for c in &plan.changes {
+        let Some(from) = &c.previous_address else {
+            continue;
+        };
+        let Some(record) = base.resource(&from.to_string()) else {
+            continue;
+        };
+        let mut moved = record.clone();
+        moved.address = c.addr.to_string();
+        moved.type_name = c.addr.resource.type_name.clone();
+        moved.name = c.addr.resource.name.clone();
+        moved.index = c.addr.key.clone();
+        steps.push(Step::Remove {
+            address: record.address.clone(),
+        });
+        steps.push(Step::Put(moved));
+    }
+    steps
 }
 
 /// Gives every resource block its value as the plan leaves it (no-ops

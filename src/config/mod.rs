@@ -14,7 +14,7 @@
 pub mod fmt;
 pub mod variables;
 
-use crate::addr::ConfigAddr;
+use crate::addr::{ConfigAddr, Target};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, SourceRange};
 use crate::lang::convert::Constraint;
 use crate::lang::refs::{Reference, ResourceMode, parse_reference};
@@ -50,6 +50,31 @@ pub struct Config {
     /// Managed resources and data sources, by address.
     pub resources: BTreeMap<ConfigAddr, Resource>,
     pub outputs: BTreeMap<String, Output>,
+    /// `moved` blocks, in the order they are written.
+    pub moved: Vec<Moved>,
+    /// `removed` blocks.
+    pub removed: Vec<Removed>,
+}
+
+/// `moved { from = ... to = ... }`: the objects recorded at `from` are
+/// now those of `to`.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub from: Target,
+    pub to: Target,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
+}
+
+/// `removed { from = ... }`: the resource left the configuration on
+/// purpose; with `lifecycle { destroy = false }` its objects are
+/// forgotten rather than destroyed.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    pub from: ConfigAddr,
+    pub destroy: bool,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
 }
 
 #[derive(Debug, Default)]
@@ -247,6 +272,7 @@ pub fn load_sources(dir: &Path, sources: Vec<SourceFile>) -> Result<Config, Diag
             Err(d) => loader.diags.push(d),
         }
     }
+    loader.check_moves_and_removals();
     if loader.diags.has_errors() {
         return Err(loader.diags);
     }
@@ -414,7 +440,9 @@ impl Loader {
                     });
                 }
             }
-            kind @ ("module" | "moved" | "import" | "removed" | "check") => {
+            "moved" => self.moved_block(file, block),
+            "removed" => self.removed_block(file, block),
+            kind @ ("module" | "import" | "check") => {
                 let kind = kind.to_string();
                 self.error(
                     file,
@@ -986,6 +1014,208 @@ impl Loader {
                     "Expected a list of attribute names, or all.",
                 );
                 IgnoreChanges::None
+            }
+        }
+    }
+
+    /// A `from` or `to` address: a reference to a resource or one of its
+    /// instances, written as an expression.
+    fn endpoint(&mut self, file: FileId, block: &Block, name: &str) -> Option<Target> {
+        let Some(attr) = block.body.get_attribute(name) else {
+            self.error(
+                file,
+                header_span(block),
+                "Missing required argument",
+                format!("The argument {name:?} is required, but no definition was found."),
+            );
+            return None;
+        };
+        let text = attr.value.to_string();
+        let parsed = text.trim().parse::<Target>();
+        match parsed {
+            Ok(t) if t.resource.mode == ResourceMode::Managed => Some(t),
+            Ok(_) => {
+                self.error(
+                    file,
+                    attr.value.span(),
+                    "Invalid address",
+                    "Data sources cannot be moved or removed: they hold nothing to keep.",
+                );
+                None
+            }
+            Err(e) => {
+                self.error(
+                    file,
+                    attr.value.span(),
+                    "Invalid address",
+                    format!("{name} must be a resource address such as openstack_compute_instance_v2.web or openstack_compute_instance_v2.web[0]: {e}."),
+                );
+                None
+            }
+        }
+    }
+
+    fn moved_block(&mut self, file: FileId, block: Block) {
+        if self.labels(file, &block, &[]).is_none() {
+            return;
+        }
+        self.only(file, &block.body, &["from", "to"], &[]);
+        let from = self.endpoint(file, &block, "from");
+        let to = self.endpoint(file, &block, "to");
+        let (Some(from), Some(to)) = (from, to) else {
+            return;
+        };
+        let span = header_span(&block);
+        let problem = if from == to {
+            Some("A move must go somewhere else: from and to are the same address.".to_string())
+        } else if from.key.is_some() != to.key.is_some() {
+            Some("A move goes from a whole resource to a whole resource, or from an instance to an instance.".to_string())
+        } else if from.resource.type_name != to.resource.type_name {
+            Some(format!(
+                "An object of type {:?} cannot become one of type {:?}.",
+                from.resource.type_name, to.resource.type_name
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.error(file, span, "Invalid move", problem);
+            return;
+        }
+        self.config.moved.push(Moved {
+            from,
+            to,
+            file,
+            span,
+        });
+    }
+
+    fn removed_block(&mut self, file: FileId, block: Block) {
+        if self.labels(file, &block, &[]).is_none() {
+            return;
+        }
+        self.only(file, &block.body, &["from"], &["lifecycle"]);
+        let Some(from) = self.endpoint(file, &block, "from") else {
+            return;
+        };
+        let span = header_span(&block);
+        if from.key.is_some() {
+            self.error(
+                file,
+                block
+                    .body
+                    .get_attribute("from")
+                    .and_then(|a| a.value.span()),
+                "Invalid address",
+                "A removed block names a whole resource, without an instance key.",
+            );
+            return;
+        }
+        let mut destroy = true;
+        for lc in block.body.get_blocks("lifecycle") {
+            self.only(file, &lc.body, &["destroy"], &[]);
+            destroy = self.constant_bool(file, lc.body.get_attribute("destroy"), true);
+        }
+        self.config.removed.push(Removed {
+            from: from.resource,
+            destroy,
+            file,
+            span,
+        });
+    }
+
+    /// What `moved` and `removed` blocks say must agree with the rest of
+    /// the configuration.
+    fn check_moves_and_removals(&mut self) {
+        let mut froms: BTreeMap<String, (FileId, Option<Range<usize>>)> = BTreeMap::new();
+        for m in self.config.moved.clone() {
+            if let Some((prev_file, prev_span)) = froms.get(&m.from.to_string()).cloned() {
+                let at = self
+                    .config
+                    .range(prev_file, prev_span)
+                    .map_or(String::new(), |r| {
+                        format!(" at {}:{}", r.filename, r.start.line)
+                    });
+                self.error(
+                    m.file,
+                    m.span.clone(),
+                    "Ambiguous move statements",
+                    format!("A move from {} is already declared{at}; each address can move to only one place.", m.from),
+                );
+                continue;
+            }
+            froms.insert(m.from.to_string(), (m.file, m.span.clone()));
+            if m.from.key.is_none()
+                && let Some(still) = self.config.resources.get(&m.from.resource)
+            {
+                let at = self
+                    .config
+                    .range(still.file, still.span.clone())
+                    .map_or(String::new(), |r| {
+                        format!(" at {}:{}", r.filename, r.start.line)
+                    });
+                self.error(
+                    m.file,
+                    m.span.clone(),
+                    "Moved object still exists",
+                    format!(
+                        "This statement declares a move from {}, but that resource is still declared{at}. Change your configuration so that this resource is declared as {} instead.",
+                        m.from, m.to
+                    ),
+                );
+            }
+        }
+        // A cycle of whole-resource moves has no end to move to.
+        let next: BTreeMap<&ConfigAddr, &Moved> = self
+            .config
+            .moved
+            .iter()
+            .filter(|m| m.from.key.is_none())
+            .map(|m| (&m.from.resource, m))
+            .collect();
+        let mut cyclic: Option<Moved> = None;
+        for start in next.keys() {
+            let mut at = *start;
+            for _ in 0..next.len() {
+                let Some(m) = next.get(at) else { break };
+                at = &m.to.resource;
+                if at == *start {
+                    cyclic = Some((*m).clone());
+                    break;
+                }
+            }
+            if cyclic.is_some() {
+                break;
+            }
+        }
+        if let Some(m) = cyclic {
+            self.error(
+                m.file,
+                m.span.clone(),
+                "Cyclic dependency in move statements",
+                format!(
+                    "The moves starting at {} lead back to it, so no address is the last.",
+                    m.to
+                ),
+            );
+        }
+        for r in self.config.removed.clone() {
+            if let Some(still) = self.config.resources.get(&r.from) {
+                let at = self
+                    .config
+                    .range(still.file, still.span.clone())
+                    .map_or(String::new(), |r| {
+                        format!(" at {}:{}", r.filename, r.start.line)
+                    });
+                self.error(
+                    r.file,
+                    r.span.clone(),
+                    "Removed resource block still exists",
+                    format!(
+                        "This statement declares that {} was removed, but it is still declared{at}. Remove the resource block, or this removed block.",
+                        r.from
+                    ),
+                );
             }
         }
     }

@@ -411,6 +411,7 @@ output "ids" { value = terraform_data.srv[*].id }
             dependencies: Vec::new(),
             create_before_destroy: false,
             disruption: None,
+            previous_address: None,
         }
     }
 

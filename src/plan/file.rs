@@ -106,6 +106,9 @@ struct EncodedChange {
     /// Absent in plan files written before disruptions were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     disruption: Option<String>,
+    /// Where a `moved` block moved the object from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_address: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -179,6 +182,7 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
                     .map(|p| super::stored::path_to_json(p))
                     .collect(),
                 disruption: c.disruption.clone(),
+                previous_address: c.previous_address.as_ref().map(ToString::to_string),
                 dependencies: c.dependencies.iter().map(ToString::to_string).collect(),
                 create_before_destroy: c.create_before_destroy,
             })
@@ -280,6 +284,7 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
                 .map(|p| super::stored::path_from_json(p))
                 .collect(),
             disruption: c.disruption.clone(),
+            previous_address: c.previous_address.as_deref().map(addr).transpose()?,
             dependencies: c
                 .dependencies
                 .iter()
@@ -362,6 +367,7 @@ mod tests {
                 )),
                 replace_paths: vec![],
                 disruption: None,
+                previous_address: None,
                 dependencies: vec!["terraform_data.b".parse::<ResourceAddr>().unwrap().resource],
                 create_before_destroy: false,
             }],
@@ -414,6 +420,7 @@ mod tests {
                 after: Some(server("m1.small")),
                 replace_paths: vec![],
                 disruption: Some("the server is resized".into()),
+                previous_address: None,
                 dependencies: vec![],
                 create_before_destroy: false,
             }],

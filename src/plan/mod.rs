@@ -16,6 +16,7 @@ pub mod import;
 pub mod stored;
 pub mod values;
 
+pub use crate::addr::Target;
 use crate::addr::{ConfigAddr, InstanceKey, ResourceAddr};
 use crate::config::{Config, IgnoreChanges, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -111,6 +112,9 @@ pub struct ResourceChange {
     pub after: Option<Value>,
     /// The attributes whose change forces replacement.
     pub replace_paths: Vec<Path>,
+    /// The address the state held the object at, when a `moved` block
+    /// moved it here.
+    pub previous_address: Option<ResourceAddr>,
     /// For an in-place update that disrupts the object (a server resized
     /// or stopped), what the resource type says happens to it.
     pub disruption: Option<String>,
@@ -198,10 +202,12 @@ impl Plan {
             .filter(|c| c.action == Action::Update && c.disruption.is_some())
     }
 
+    /// Whether applying changes any object or record: moved objects
+    /// count, as the state records them at new addresses.
     pub fn has_resource_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+        self.changes.iter().any(|c| {
+            !matches!(c.action, Action::NoOp | Action::Read) || c.previous_address.is_some()
+        })
     }
 
     pub fn has_output_changes(&self) -> bool {
@@ -248,42 +254,6 @@ pub struct PlanOptions {
 impl PlanOptions {
     pub fn is_targeted(&self) -> bool {
         !self.targets.is_empty() || !self.excludes.is_empty()
-    }
-}
-
-/// A `-target` or `-exclude` address: a whole resource block
-/// (`type.name`) or one instance (`type.name[0]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub resource: ConfigAddr,
-    pub key: Option<InstanceKey>,
-}
-
-impl Target {
-    pub fn matches(&self, addr: &ResourceAddr) -> bool {
-        self.resource == addr.resource && self.key.as_ref().is_none_or(|k| *k == addr.key)
-    }
-}
-
-impl std::str::FromStr for Target {
-    type Err = crate::addr::AddrParseError;
-
-    fn from_str(text: &str) -> Result<Target, Self::Err> {
-        let addr: ResourceAddr = text.parse()?;
-        let key = text.contains('[').then_some(addr.key);
-        Ok(Target {
-            resource: addr.resource,
-            key,
-        })
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.key {
-            Some(key) => write!(f, "{}", self.resource.instance(key.clone())),
-            None => write!(f, "{}", self.resource),
-        }
     }
 }
 
@@ -494,6 +464,7 @@ pub fn configure_providers(
 pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     configure_providers(req.config, req.graph, req.providers, &req.variables)?;
     let mut prior = decode_state(req.prior, req.providers)?;
+    let moved = apply_moves(req.config, &mut prior)?;
     let drift = if req.refresh {
         refresh(&mut prior, req.providers, req.parallelism).await?
     } else {
@@ -523,6 +494,9 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         return Err(planner.diags);
     }
     let mut changes = planner.changes;
+    for change in &mut changes {
+        change.previous_address = moved.get(&change.addr).cloned();
+    }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
     let mut outputs = planner.outputs;
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -537,6 +511,59 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         config_digest: req.config.digest(),
         targeted: req.options.is_targeted(),
     })
+}
+
+/// Moves prior instances as the `moved` blocks say. A chain (a to b, b
+/// to c) ends at its last address whatever order the blocks are written
+/// in. Returns, for each moved instance, where the state recorded it.
+fn apply_moves(
+    config: &Config,
+    prior: &mut BTreeMap<ResourceAddr, PriorInstance>,
+) -> Result<BTreeMap<ResourceAddr, ResourceAddr>, Diagnostics> {
+    let mut previous: BTreeMap<ResourceAddr, ResourceAddr> = BTreeMap::new();
+    let mut diags = Diagnostics::default();
+    // Each pass follows one more link of the longest chain.
+    for _ in 0..config.moved.len() {
+        let mut moved_any = false;
+        for m in &config.moved {
+            let from: Vec<ResourceAddr> = prior
+                .keys()
+                .filter(|a| a.resource.mode == ResourceMode::Managed && m.from.matches(a))
+                .cloned()
+                .collect();
+            for old in from {
+                let new = ResourceAddr {
+                    resource: m.to.resource.clone(),
+                    key: m.to.key.clone().unwrap_or_else(|| old.key.clone()),
+                };
+                if prior.contains_key(&new) {
+                    diags.push(
+                        Diagnostic::error(
+                            "Moved object already exists",
+                            format!(
+                                "The state holds objects at both {old} and {new}, so the move cannot happen. Remove one of them from the state, or this moved block."
+                            ),
+                        )
+                        .with_subject(config.range(m.file, m.span.clone())),
+                    );
+                    continue;
+                }
+                if let Some(instance) = prior.remove(&old) {
+                    prior.insert(new.clone(), instance);
+                    let origin = previous.remove(&old).unwrap_or(old);
+                    previous.insert(new, origin);
+                    moved_any = true;
+                }
+            }
+        }
+        if !moved_any || diags.has_errors() {
+            break;
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(previous)
 }
 
 /// Reads every managed object from its provider, in parallel, and
@@ -748,6 +775,7 @@ impl Planner<'_> {
                 .collect(),
             create_before_destroy: false,
             disruption: None,
+            previous_address: None,
         });
     }
 
@@ -989,6 +1017,7 @@ impl Planner<'_> {
                     after: Some(after),
                     replace_paths: Vec::new(),
                     disruption: None,
+                    previous_address: None,
                     dependencies: dependencies.clone(),
                     create_before_destroy: false,
                 });
@@ -1008,6 +1037,7 @@ impl Planner<'_> {
                         after: Some(value),
                         replace_paths: Vec::new(),
                         disruption: None,
+                        previous_address: None,
                         dependencies: dependencies.clone(),
                         create_before_destroy: false,
                     });
@@ -1118,6 +1148,7 @@ impl Planner<'_> {
                 after: None,
                 replace_paths: Vec::new(),
                 disruption: None,
+                previous_address: None,
                 dependencies: prior
                     .dependencies
                     .iter()
@@ -1375,6 +1406,7 @@ pub fn plan_instance(
         after: Some(after),
         replace_paths: planned.requires_replace,
         disruption,
+        previous_address: None,
         dependencies,
         create_before_destroy: resource.lifecycle.create_before_destroy,
     })

@@ -152,6 +152,9 @@ fn resource_change(c: &ResourceChange) -> J {
     if let Some(i) = index_json(&c.addr.key) {
         out.insert("index".into(), i);
     }
+    if let Some(from) = &c.previous_address {
+        out.insert("previous_address".into(), json!(from.to_string()));
+    }
     out.insert("provider_name".into(), json!(c.provider));
     out.insert("change".into(), J::Object(change));
     if let Some(reason) = &c.reason {

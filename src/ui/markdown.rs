@@ -328,6 +328,7 @@ mod tests {
             after,
             replace_paths: vec![],
             disruption: None,
+            previous_address: None,
             dependencies: vec![],
             create_before_destroy: false,
         }

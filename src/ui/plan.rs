@@ -498,8 +498,18 @@ fn header(c: &ResourceChange) -> Vec<String> {
             format!("# {addr} must be replaced")
         }
         (Action::Read, _) => format!("# {addr} will be read during apply"),
-        (Action::NoOp, _) => format!("# {addr} is unchanged"),
+        (Action::NoOp, _) => match &c.previous_address {
+            Some(from) => format!("# {from} has moved to {addr}"),
+            None => format!("# {addr} is unchanged"),
+        },
     }];
+    if let Some(from) = c
+        .previous_address
+        .as_ref()
+        .filter(|_| c.action != Action::NoOp)
+    {
+        lines.push(format!("# (moved from {from})"));
+    }
     lines.extend(reason_phrase(c).map(|because| format!("# ({because})")));
     lines
 }
@@ -604,6 +614,10 @@ fn legend(plan: &Plan) -> String {
         .map(|c| c.action)
         .filter(|a| *a != Action::NoOp)
         .collect();
+    // A plan that only moves objects has no symbols to explain.
+    if present.is_empty() {
+        return String::new();
+    }
     let mut out = String::from("Resource actions are indicated with the following symbols:\n");
     for (action, text) in [
         (Action::Create, "create"),
@@ -744,10 +758,17 @@ pub fn render(plan: &Plan) -> String {
         return out;
     }
     if plan.has_resource_changes() {
-        out.push('\n');
-        out.push_str(&legend(plan));
+        let legend = legend(plan);
+        if !legend.is_empty() {
+            out.push('\n');
+            out.push_str(&legend);
+        }
         out.push_str("\nstackform will perform the following actions:\n\n");
-        for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        let shown = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp || c.previous_address.is_some());
+        for c in shown {
             out.push_str(&render_change(c));
             out.push('\n');
         }
@@ -837,6 +858,7 @@ mod tests {
             after,
             replace_paths: vec![],
             disruption: None,
+            previous_address: None,
             dependencies: vec![],
             create_before_destroy: false,
         }
@@ -854,6 +876,55 @@ mod tests {
             config_digest: String::new(),
             targeted: false,
         }
+    }
+
+    #[test]
+    fn moved_objects_say_where_they_came_from() {
+        let was = td("i-1".into(), "a".into(), "a".into(), Value::NULL);
+        let mut moved = change(
+            "terraform_data.new",
+            Action::NoOp,
+            Some(was.clone()),
+            Some(was.clone()),
+        );
+        moved.previous_address = Some("terraform_data.old".parse().unwrap());
+        let now = td(
+            "i-2".into(),
+            "b".into(),
+            Value::Unknown(Type::String),
+            Value::NULL,
+        );
+        let mut moved_and_changed = change(
+            "terraform_data.web[\"a\"]",
+            Action::Update,
+            Some(td("i-2".into(), "a".into(), "a".into(), Value::NULL)),
+            Some(now),
+        );
+        moved_and_changed.previous_address = Some("terraform_data.web[0]".parse().unwrap());
+        let p = plan(vec![moved, moved_and_changed], vec![]);
+        insta::assert_snapshot!(strip_styles(&render(&p)), @r#"
+
+        Resource actions are indicated with the following symbols:
+          ~ update in-place
+
+        stackform will perform the following actions:
+
+          # terraform_data.old has moved to terraform_data.new
+            resource "terraform_data" "new" {
+                id     = "i-1"
+                # (2 unchanged attributes hidden)
+            }
+
+          # terraform_data.web["a"] will be updated in-place
+          # (moved from terraform_data.web[0])
+          ~ resource "terraform_data" "web" {
+                id     = "i-2"
+              ~ input  = "a" -> "b"
+              ~ output = "a" -> (known after apply)
+            }
+
+        Plan: 0 to add, 1 to change, 0 to destroy.
+        "#);
     }
 
     #[test]

@@ -346,3 +346,162 @@ fn target_and_exclude_plan_and_apply_part_of_the_configuration() {
         .stderr_has("Invalid target address")
         .stderr_has("-target=terraform_data.app[");
 }
+
+#[test]
+fn moved_blocks_rename_objects_without_replacing_them() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        r#"
+resource "terraform_data" "old" {
+  input = "x"
+}
+
+resource "terraform_data" "list" {
+  count = 2
+  input = "l${count.index}"
+}
+"#,
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let id = |address: &str| data_id(&ws, address);
+    let (old, l0, l1) = (
+        id("terraform_data.old"),
+        id("terraform_data.list[0]"),
+        id("terraform_data.list[1]"),
+    );
+    ws.file(
+        "main.tf",
+        r#"
+resource "terraform_data" "new" {
+  input = "y"
+}
+
+moved {
+  from = terraform_data.old
+  to   = terraform_data.middle
+}
+
+moved {
+  from = terraform_data.middle
+  to   = terraform_data.new
+}
+
+resource "terraform_data" "map" {
+  for_each = { a = 0, b = 1 }
+  input    = "l${each.value}"
+}
+
+moved {
+  from = terraform_data.list[0]
+  to   = terraform_data.map["a"]
+}
+
+moved {
+  from = terraform_data.list[1]
+  to   = terraform_data.map["b"]
+}
+"#,
+    );
+    let plan = ws.run(&["plan", "-out=m.plan"]);
+    plan.ok()
+        .stdout_has("# terraform_data.list[0] has moved to terraform_data.map[\"a\"]")
+        .stdout_has("# terraform_data.list[1] has moved to terraform_data.map[\"b\"]")
+        .stdout_has(
+            "# terraform_data.new will be updated in-place\n  # (moved from terraform_data.old)",
+        )
+        .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.");
+    let shown = ws.run(&["show", "-json", "m.plan"]);
+    let changes = shown.ok().json()["resource_changes"].clone();
+    let previous: Vec<(String, String)> = changes
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c["address"].as_str()?.to_string(),
+                c["previous_address"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    assert_eq!(
+        previous,
+        [
+            (
+                "terraform_data.map[\"a\"]".to_string(),
+                "terraform_data.list[0]".to_string()
+            ),
+            (
+                "terraform_data.map[\"b\"]".to_string(),
+                "terraform_data.list[1]".to_string()
+            ),
+            (
+                "terraform_data.new".to_string(),
+                "terraform_data.old".to_string()
+            ),
+        ]
+    );
+    ws.run(&["apply", "m.plan"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    assert_eq!(id("terraform_data.new"), old);
+    assert_eq!(id("terraform_data.map[\"a\"]"), l0);
+    assert_eq!(id("terraform_data.map[\"b\"]"), l1);
+    assert_eq!(
+        addresses(&ws),
+        [
+            "terraform_data.map[\"a\"]",
+            "terraform_data.map[\"b\"]",
+            "terraform_data.new"
+        ]
+    );
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+}
+
+#[test]
+fn moves_that_cannot_be_are_refused_with_their_place() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        r#"resource "terraform_data" "a" {}
+
+moved {
+  from = terraform_data.a
+  to   = terraform_data.b
+}
+
+moved {
+  from = terraform_data.c
+  to   = terraform_data.d
+}
+
+moved {
+  from = terraform_data.c
+  to   = terraform_data.e
+}
+
+moved {
+  from = terraform_data.x[0]
+  to   = terraform_data.y
+}
+"#,
+    );
+    ws.run(&["validate"])
+        .code(1)
+        .stderr_has("Moved object still exists")
+        .stderr_has("on main.tf:3:1")
+        .stderr_has("but that resource is still declared at main.tf:1")
+        .stderr_has("Ambiguous move statements")
+        .stderr_has("on main.tf:13:1")
+        .stderr_has("Invalid move")
+        .stderr_has("on main.tf:18:1");
+    ws.file(
+        "main.tf",
+        "moved {\n  from = terraform_data.p\n  to   = terraform_data.q\n}\n\nmoved {\n  from = terraform_data.q\n  to   = terraform_data.p\n}\n",
+    );
+    ws.run(&["validate"])
+        .code(1)
+        .stderr_has("Cyclic dependency in move statements");
+}
