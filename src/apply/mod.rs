@@ -178,10 +178,11 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         hooks: req.hooks.clone(),
         done: Mutex::default(),
     });
-    // Objects `moved` blocks moved are recorded at their new addresses
-    // before anything else, so that a run cut short leaves no object
-    // recorded twice.
-    let mut recorded: Vec<Step> = moves(&plan, &req.base);
+    // What changes only the state is recorded before anything else:
+    // objects `moved` blocks moved are recorded at their new addresses
+    // (so a run cut short leaves no object recorded twice), and objects
+    // `removed` blocks forget leave it.
+    let mut recorded: Vec<Step> = state_only_steps(&plan, &req.base);
     if !recorded.is_empty() {
         lock(&ctx.recorder).record(&recorded).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
@@ -322,7 +323,8 @@ fn build_graph(
                 creates.insert(c.addr.clone(), add(&mut graph, Task::Read(c.addr.clone())));
                 changed_blocks.insert(c.addr.resource.clone());
             }
-            Action::NoOp => {}
+            // Forgetting touches only the state: recorded before the walk.
+            Action::NoOp | Action::Forget => {}
         }
     }
     let changed_blocks: Vec<ConfigAddr> = changed_blocks
@@ -405,10 +407,18 @@ fn build_graph(
 }
 
 /// The steps that move each record a `moved` block moved to its new
-/// address.
-fn moves(plan: &Plan, base: &State) -> Vec<Step> {
+/// address, and drop those a `removed` block forgets.
+fn state_only_steps(plan: &Plan, base: &State) -> Vec<Step> {
     let mut steps = Vec::new();
     for c in &plan.changes {
+        if c.action == Action::Forget {
+            if let Some(from) = c.previous_address.as_ref().or(Some(&c.addr)) {
+                steps.push(Step::Remove {
+                    address: from.to_string(),
+                });
+            }
+            continue;
+        }
         let Some(from) = &c.previous_address else {
             continue;
         };
@@ -1855,7 +1865,8 @@ output "joined" { value = local.joined }
             Counts {
                 add: 3,
                 change: 0,
-                destroy: 0
+                destroy: 0,
+                forget: 0
             }
         );
         let pos = |e: &str| events.iter().position(|x| x == e).unwrap();
@@ -1894,7 +1905,8 @@ output "joined" { value = local.joined }
             Counts {
                 add: 1,
                 change: 2,
-                destroy: 1
+                destroy: 1,
+                forget: 0
             }
         );
         let (r2, events, _) = apply_plan(&v2, &r.state, p2).await;
@@ -1914,7 +1926,8 @@ output "joined" { value = local.joined }
             Counts {
                 add: 0,
                 change: 0,
-                destroy: 3
+                destroy: 3,
+                forget: 0
             }
         );
         let (r3, events, _) = apply_plan(&v2, &r2.state, d).await;

@@ -39,7 +39,7 @@ pub enum PlannedAction {
 impl PlannedAction {
     pub fn of(action: Action) -> PlannedAction {
         match action {
-            Action::NoOp => PlannedAction::NoOp,
+            Action::NoOp | Action::Forget => PlannedAction::NoOp,
             Action::Read => PlannedAction::Read,
             Action::Create => PlannedAction::Create,
             Action::Update => PlannedAction::Update,

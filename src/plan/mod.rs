@@ -46,6 +46,9 @@ pub enum Action {
     /// Replace with `create_before_destroy`: the new object first.
     CreateThenDelete,
     Delete,
+    /// Drop the object from the state and leave it in the cloud
+    /// (`removed` with `destroy = false`).
+    Forget,
 }
 
 impl Action {
@@ -58,6 +61,7 @@ impl Action {
             Action::DeleteThenCreate => "-/+",
             Action::CreateThenDelete => "+/-",
             Action::Delete => "-",
+            Action::Forget => ".",
         }
     }
 
@@ -77,6 +81,8 @@ impl Action {
 pub enum Reason {
     /// The object is tainted (a create that failed halfway).
     Tainted,
+    /// A `removed` block says the resource left the configuration.
+    RemovedConfig,
     /// The resource block is gone from the configuration.
     NoResourceConfig,
     /// The count no longer includes this index.
@@ -175,6 +181,7 @@ pub struct Counts {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+    pub forget: usize,
 }
 
 impl Plan {
@@ -189,6 +196,7 @@ impl Plan {
                     c.add += 1;
                     c.destroy += 1;
                 }
+                Action::Forget => c.forget += 1,
                 Action::NoOp | Action::Read => {}
             }
         }
@@ -1139,10 +1147,24 @@ impl Planner<'_> {
                     },
                 })
             };
+            let forgotten = self
+                .config
+                .removed
+                .iter()
+                .any(|r| r.from == addr.resource && !r.destroy);
+            let (action, reason) = match reason {
+                _ if forgotten => (Action::Forget, Some(Reason::RemovedConfig)),
+                Some(Reason::NoResourceConfig)
+                    if self.config.removed.iter().any(|r| r.from == addr.resource) =>
+                {
+                    (Action::Delete, Some(Reason::RemovedConfig))
+                }
+                reason => (Action::Delete, reason),
+            };
             self.changes.push(ResourceChange {
                 addr,
                 provider: prior.provider.clone(),
-                action: Action::Delete,
+                action,
                 reason,
                 before: Some(prior.value.clone()),
                 after: None,

@@ -104,6 +104,7 @@ fn actions(action: Action) -> J {
         Action::DeleteThenCreate => vec!["delete", "create"],
         Action::CreateThenDelete => vec!["create", "delete"],
         Action::Delete => vec!["delete"],
+        Action::Forget => vec!["forget"],
     })
 }
 
@@ -160,6 +161,7 @@ fn resource_change(c: &ResourceChange) -> J {
     if let Some(reason) = &c.reason {
         let r = match reason {
             crate::plan::Reason::Tainted => "replace_because_tainted",
+            crate::plan::Reason::RemovedConfig => "delete_because_no_resource_config",
             crate::plan::Reason::NoResourceConfig => "delete_because_no_resource_config",
             crate::plan::Reason::CountIndex => "delete_because_count_index",
             crate::plan::Reason::EachKey => "delete_because_each_key",

@@ -30,7 +30,8 @@ fn rank(c: &ResourceChange) -> u8 {
         Action::Update => 3,
         Action::Create => 4,
         Action::Read => 5,
-        Action::NoOp => 6,
+        Action::Forget => 6,
+        Action::NoOp => 7,
     }
 }
 
@@ -51,6 +52,7 @@ fn action_label(c: &ResourceChange) -> &'static str {
         Action::Update => "🟡 update in-place",
         Action::Create => "🟢 create",
         Action::Read => "🔵 read",
+        Action::Forget => "⚪ forget (stays in the cloud)",
         Action::NoOp => "no-op",
     }
 }

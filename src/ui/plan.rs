@@ -23,6 +23,7 @@ fn action_style(action: Action) -> Style {
         Action::Delete => style::DELETE,
         Action::DeleteThenCreate | Action::CreateThenDelete => style::DELETE,
         Action::Read => style::READ,
+        Action::Forget => Style::new(),
         Action::NoOp => Style::new(),
     }
 }
@@ -498,6 +499,9 @@ fn header(c: &ResourceChange) -> Vec<String> {
             format!("# {addr} must be replaced")
         }
         (Action::Read, _) => format!("# {addr} will be read during apply"),
+        (Action::Forget, _) => {
+            format!("# {addr} will no longer be managed by stackform, but will not be destroyed")
+        }
         (Action::NoOp, _) => match &c.previous_address {
             Some(from) => format!("# {from} has moved to {addr}"),
             None => format!("# {addr} is unchanged"),
@@ -520,6 +524,12 @@ fn header(c: &ResourceChange) -> Vec<String> {
 /// header).
 pub fn reason_phrase(c: &ResourceChange) -> Option<String> {
     match (&c.reason, &c.addr.key) {
+        (Some(Reason::RemovedConfig), _) if c.action == Action::Forget => {
+            Some("destroy = false is set in the configuration".to_string())
+        }
+        (Some(Reason::RemovedConfig), _) => {
+            Some(format!("because {} is in a removed block", c.addr.resource))
+        }
         (Some(Reason::NoResourceConfig), _) => Some(format!(
             "because {} is not in configuration",
             c.addr.resource
@@ -565,12 +575,13 @@ pub fn render_change(c: &ResourceChange) -> String {
         Action::Delete => Diff::Delete,
         _ => Diff::Update,
     };
-    out.push_str(&resource_body(
-        c.before.as_ref(),
-        c.after.as_ref(),
-        d,
-        &forces,
-    ));
+    // A forgotten object stays as it is: shown unchanged.
+    let after = if c.action == Action::Forget {
+        c.before.as_ref()
+    } else {
+        c.after.as_ref()
+    };
+    out.push_str(&resource_body(c.before.as_ref(), after, d, &forces));
     out.push_str("    }\n");
     out
 }
@@ -632,6 +643,10 @@ fn legend(plan: &Plan) -> String {
             "create replacement and then destroy",
         ),
         (Action::Read, "read (data resources)"),
+        (
+            Action::Forget,
+            "forget (leave the object, drop it from the state)",
+        ),
     ] {
         if present.contains(&action) {
             out.push_str(&format!(
@@ -772,13 +787,10 @@ pub fn render(plan: &Plan) -> String {
             out.push_str(&render_change(c));
             out.push('\n');
         }
-        let counts = plan.counts();
         out.push_str(&format!(
-            "{} {} to add, {} to change, {} to destroy.\n",
+            "{} {}\n",
             paint(style::HEADING, "Plan:"),
-            counts.add,
-            counts.change,
-            counts.destroy
+            counts_text(plan)
         ));
         if let Some(warning) = disruption_warning(plan) {
             out.push_str(&format!("{}\n", paint(style::DELETE, &warning)));
@@ -812,9 +824,20 @@ pub fn summary_line(plan: &Plan) -> String {
     if !plan.has_changes() {
         return "No changes.".into();
     }
+    format!("Plan: {}", counts_text(plan))
+}
+
+/// "1 to add, 0 to change, 2 to destroy." with ", 1 to forget" when a
+/// `removed` block forgets objects.
+fn counts_text(plan: &Plan) -> String {
     let c = plan.counts();
+    let forget = if c.forget > 0 {
+        format!(", {} to forget", c.forget)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
+        "{} to add, {} to change, {} to destroy{forget}.",
         c.add, c.change, c.destroy
     )
 }

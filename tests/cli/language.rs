@@ -1,5 +1,7 @@
 //! The parts of the Terraform language real configurations use beyond
-//! resources and variables (`dynamic` blocks), through the real binary
+//! resources and variables (dynamic blocks, -replace and
+//! replace_triggered_by, -target and -exclude, moved and removed blocks),
+//! through the real binary
 //! against the embedded devcloud.
 
 use super::Workspace;
@@ -504,4 +506,88 @@ moved {
     ws.run(&["validate"])
         .code(1)
         .stderr_has("Cyclic dependency in move statements");
+}
+
+#[test]
+fn removed_blocks_forget_objects_or_destroy_them() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"kept\" {\n  count = 2\n  input = \"k\"\n}\n\nresource \"terraform_data\" \"gone\" {\n  input = \"g\"\n}\n\nresource \"terraform_data\" \"stays\" {\n  input = \"s\"\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    ws.file(
+        "main.tf",
+        "removed {\n  from = terraform_data.kept\n  lifecycle {\n    destroy = false\n  }\n}\n\nremoved {\n  from = terraform_data.gone\n}\n\nresource \"terraform_data\" \"stays\" {\n  input = \"s\"\n}\n",
+    );
+    let plan = ws.run(&["plan", "-out=r.plan"]);
+    plan.ok()
+        .stdout_has("  . forget (leave the object, drop it from the state)")
+        .stdout_has("# terraform_data.kept[0] will no longer be managed by stackform, but will not be destroyed\n  # (destroy = false is set in the configuration)\n  . resource \"terraform_data\" \"kept\" {")
+        .stdout_has("# terraform_data.gone will be destroyed\n  # (because terraform_data.gone is in a removed block)")
+        .stdout_has("Plan: 0 to add, 0 to change, 1 to destroy, 2 to forget.");
+    let shown = ws.run(&["show", "-json", "r.plan"]);
+    let changes = shown.ok().json()["resource_changes"].clone();
+    let actions: Vec<(String, serde_json::Value)> = changes
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap_or("").to_string(),
+                c["change"]["actions"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("terraform_data.kept[1]".to_string(), json!(["forget"]))),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("terraform_data.gone".to_string(), json!(["delete"]))),
+        "{actions:?}"
+    );
+    ws.run(&["apply", "r.plan"]).ok();
+    assert_eq!(addresses(&ws), ["terraform_data.stays"]);
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"stays\" {\n  input = \"s\"\n}\n\nremoved {\n  from = terraform_data.stays\n}\n",
+    );
+    ws.run(&["validate"])
+        .code(1)
+        .stderr_has("Removed resource block still exists")
+        .stderr_has("on main.tf:5:1")
+        .stderr_has("still declared at main.tf:1");
+}
+
+#[test]
+fn a_forgotten_network_stays_in_the_cloud() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        &format!("{PROVIDER}resource \"openstack_networking_network_v2\" \"n\" {{\n  name = \"forget-me-not\"\n}}\n"),
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let id = data_id(&ws, "openstack_networking_network_v2.n");
+    ws.file(
+        "main.tf",
+        &format!("{PROVIDER}removed {{\n  from = openstack_networking_network_v2.n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n"),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("will no longer be managed by stackform, but will not be destroyed");
+    assert!(addresses(&ws).is_empty());
+    let status = runtime().block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, _) = outside
+            .call("GET", &format!("/network/v2.0/networks/{id}"), None)
+            .await;
+        outside.stop().await;
+        status
+    });
+    assert_eq!(status, 200, "the network is still there");
 }
