@@ -338,7 +338,7 @@ fn build_graph(
         joins.insert(addr.clone(), add(&mut graph, Task::Join(addr.clone())));
     }
     let mut locals = HashMap::new();
-    if plan.mode == PlanMode::Normal {
+    if plan.mode != PlanMode::Destroy {
         for name in config.locals.keys() {
             locals.insert(name.clone(), add(&mut graph, Task::Local(name.clone())));
         }

@@ -203,8 +203,11 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Plan to destroy everything.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "refresh_only")]
     pub destroy: bool,
+    /// Only record what changed outside stackform; change nothing.
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
     /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
@@ -234,6 +237,9 @@ pub struct ApplyArgs {
     /// Do not ask for approval.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
+    /// Only record what changed outside stackform in the state; change nothing.
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
     /// A saved plan to apply.
     #[arg(value_name = "PLAN")]
     pub plan_file: Option<PathBuf>,

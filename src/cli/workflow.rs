@@ -101,7 +101,7 @@ async fn make_plan(
     run: &RunArgs,
     output: &mut Output,
 ) -> Result<Plan, CliError> {
-    let options = plan_options(run)?;
+    let options = plan_options(run, mode)?;
     let plan = plan::plan(PlanRequest {
         config: &p.config,
         graph: &p.graph,
@@ -132,7 +132,13 @@ async fn make_plan(
 }
 
 /// The plan options the command line gives, with its addresses checked.
-fn plan_options(run: &RunArgs) -> Result<PlanOptions, CliError> {
+fn plan_options(run: &RunArgs, mode: PlanMode) -> Result<PlanOptions, CliError> {
+    if mode == PlanMode::RefreshOnly && run.refresh == "false" {
+        return Err(CliError::message(
+            "Incompatible refresh options",
+            "It doesn't make sense to use -refresh-only at the same time as -refresh=false, because stackform would have nothing to do.",
+        ));
+    }
     let mut options = PlanOptions::default();
     for text in &run.replace {
         let addr = text.parse::<ResourceAddr>().map_err(|e| {
@@ -213,6 +219,8 @@ pub async fn plan(
     let p = prepare(settings)?;
     let mode = if a.destroy {
         PlanMode::Destroy
+    } else if a.refresh_only {
+        PlanMode::RefreshOnly
     } else {
         PlanMode::Normal
     };
@@ -304,16 +312,12 @@ pub async fn apply(
         )
         .await;
     }
-    plan_approve_apply(
-        settings,
-        &p,
-        &a.run,
-        &inputs,
-        PlanMode::Normal,
-        a.auto_approve,
-        output,
-    )
-    .await
+    let mode = if a.refresh_only {
+        PlanMode::RefreshOnly
+    } else {
+        PlanMode::Normal
+    };
+    plan_approve_apply(settings, &p, &a.run, &inputs, mode, a.auto_approve, output).await
 }
 
 pub async fn destroy(
@@ -414,6 +418,12 @@ async fn plan_approve_apply(
                 "Do you really want to destroy all resources?",
                 "stackform will destroy all your managed infrastructure, as shown above.\n  There is no undo.",
                 "Destroy cancelled.",
+            )
+        } else if mode == PlanMode::RefreshOnly {
+            (
+                "Would you like to update the stackform state to reflect these detected changes?",
+                "stackform will write these changes to the state without modifying any real\n  infrastructure.",
+                "Apply cancelled.",
             )
         } else {
             (

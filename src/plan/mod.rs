@@ -153,6 +153,9 @@ pub struct ResourceDrift {
 pub enum PlanMode {
     Normal,
     Destroy,
+    /// `-refresh-only`: record what refresh found, change nothing.
+    #[serde(rename = "refresh-only")]
+    RefreshOnly,
 }
 
 #[derive(Clone, Debug)]
@@ -222,8 +225,12 @@ impl Plan {
         self.outputs.iter().any(|o| o.action != Action::NoOp)
     }
 
-    /// Whether applying the plan would change anything at all.
+    /// Whether applying the plan would change anything at all. A
+    /// refresh-only plan changes the state when refresh found drift.
     pub fn has_changes(&self) -> bool {
+        if self.mode == PlanMode::RefreshOnly {
+            return !self.drift.is_empty();
+        }
         self.has_resource_changes() || self.has_output_changes()
     }
 
@@ -495,9 +502,12 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     match req.mode {
         PlanMode::Normal => planner.plan_config().await,
         PlanMode::Destroy => {}
+        PlanMode::RefreshOnly => planner.keep_everything(),
     }
-    planner.plan_orphans(req.mode);
-    planner.plan_removed_outputs(req.prior, req.mode);
+    if req.mode != PlanMode::RefreshOnly {
+        planner.plan_orphans(req.mode);
+        planner.plan_removed_outputs(req.prior, req.mode);
+    }
     if planner.diags.has_errors() {
         return Err(planner.diags);
     }
@@ -761,6 +771,18 @@ impl Planner<'_> {
             addr,
             expansion_of(resource, &instances).aggregate(&instances),
         );
+    }
+
+    /// A refresh-only plan: every object as refresh read it, unchanged.
+    fn keep_everything(&mut self) {
+        let all: Vec<(ResourceAddr, PriorInstance)> = self
+            .prior
+            .iter()
+            .map(|(a, p)| (a.clone(), p.clone()))
+            .collect();
+        for (instance, prior) in all {
+            self.keep_instance(&instance, &prior);
+        }
     }
 
     fn keep_instance(&mut self, instance: &ResourceAddr, prior: &PriorInstance) {

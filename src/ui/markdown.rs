@@ -245,6 +245,7 @@ pub fn render(plan: &Plan) -> String {
     let mut out = match plan.mode {
         PlanMode::Normal => String::from("### stackform plan\n\n"),
         PlanMode::Destroy => String::from("### stackform destroy plan\n\n"),
+        PlanMode::RefreshOnly => String::from("### stackform refresh-only plan\n\n"),
     };
     let mut changes: Vec<&ResourceChange> = plan
         .changes

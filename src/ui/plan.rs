@@ -748,9 +748,20 @@ pub fn render(plan: &Plan) -> String {
             out.push_str(&render_drift(d));
             out.push('\n');
         }
+        if plan.mode == PlanMode::RefreshOnly {
+            out.push_str("This is a refresh-only plan, so stackform will not take any actions to undo\nthese. If you were expecting these changes then you can apply this plan to\nrecord the updated values in the stackform state without changing any remote\nobjects.\n");
+            return out;
+        }
         out.push_str("Unless you have made equivalent changes to your configuration, or ignored the\nrelevant attributes using ignore_changes, the following plan may include\nactions to undo or respond to these changes.\n\n");
         out.push_str(&rule());
         out.push('\n');
+    }
+    if plan.mode == PlanMode::RefreshOnly {
+        out.push_str(&format!(
+            "\n{} Your infrastructure still matches the configuration.\n\nstackform has checked that the real remote objects still match the result of\nyour most recent changes, and found no differences.\n",
+            paint(style::SUCCESS, "No changes.")
+        ));
+        return out;
     }
     let outputs: Vec<&OutputChange> = plan
         .outputs

@@ -1,6 +1,7 @@
 //! The parts of the Terraform language real configurations use beyond
 //! resources and variables (dynamic blocks, -replace and
-//! replace_triggered_by, -target and -exclude, moved and removed blocks),
+//! replace_triggered_by, -target and -exclude, moved and removed blocks,
+//! -refresh-only),
 //! through the real binary
 //! against the embedded devcloud.
 
@@ -590,4 +591,52 @@ fn a_forgotten_network_stays_in_the_cloud() {
         status
     });
     assert_eq!(status, 200, "the network is still there");
+}
+
+#[test]
+fn refresh_only_records_drift_and_changes_nothing() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        &format!("{PROVIDER}resource \"openstack_networking_network_v2\" \"n\" {{\n  name = \"before\"\n}}\n\noutput \"name\" {{\n  value = openstack_networking_network_v2.n.name\n}}\n"),
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    ws.run(&["plan", "-refresh-only"])
+        .ok()
+        .stdout_has("No changes. Your infrastructure still matches the configuration.");
+    let id = data_id(&ws, "openstack_networking_network_v2.n");
+    runtime().block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, _) = outside
+            .call(
+                "PUT",
+                &format!("/network/v2.0/networks/{id}"),
+                Some(json!({"network": {"name": "after"}})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        outside.stop().await;
+    });
+    ws.run(&["plan", "-refresh-only", "-detailed-exitcode"])
+        .code(2)
+        .stdout_has("Note: Objects have changed outside of stackform")
+        .stdout_has("~ name")
+        .stdout_has("This is a refresh-only plan, so stackform will not take any actions to undo")
+        .stdout_lacks("will be updated in-place");
+    ws.run(&["apply", "-refresh-only", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 0 changed, 0 destroyed.")
+        .stdout_has("name = \"after\"");
+    assert_eq!(
+        state_attrs(&ws, "openstack_networking_network_v2.n")["name"],
+        "after"
+    );
+    // The next ordinary plan puts the configuration's name back.
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("~ name")
+        .stdout_has("\"after\" -> \"before\"");
+    ws.run(&["plan", "-refresh-only", "-refresh=false"])
+        .code(1)
+        .stderr_has("Incompatible refresh options");
 }
