@@ -750,6 +750,27 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
             }
             ctx.hooks
                 .finished(addr, op, new_id.as_deref(), started.elapsed());
+            // Postconditions whose values were unknown when planning are
+            // checked now; the object stays recorded either way.
+            let scope = ctx.run.instance_scope(&addr.key, &expansion);
+            let mut eval = Evaluator::new(&scope);
+            let this = lock(&ctx.results).get(addr).cloned().unwrap_or(Value::NULL);
+            for c in &resource.lifecycle.postconditions {
+                let checked = eval.with_binding("self", this.clone(), |eval| {
+                    crate::plan::conditions::check(
+                        &ctx.config,
+                        c,
+                        eval,
+                        "Resource postcondition failed",
+                        &resource.describe(),
+                    )
+                });
+                if let crate::plan::conditions::Checked::Failed(d)
+                | crate::plan::conditions::Checked::Invalid(d) = checked
+                {
+                    return Err(d.with_address(addr.to_string()));
+                }
+            }
             Ok(())
         }
         Err(failure) => {

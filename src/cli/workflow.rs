@@ -117,6 +117,9 @@ async fn make_plan(
     if let Some(warning) = targeting_warning(run) {
         output.err(&diagnostics::render(&warning));
     }
+    for warning in &plan.warnings {
+        output.err(&diagnostics::render(warning));
+    }
     for addr in &options.replace {
         if plan
             .change(addr)

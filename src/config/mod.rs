@@ -54,6 +54,7 @@ pub struct Config {
     pub moved: Vec<Moved>,
     /// `removed` blocks.
     pub removed: Vec<Removed>,
+    pub checks: Vec<Check>,
 }
 
 /// `moved { from = ... to = ... }`: the objects recorded at `from` are
@@ -127,6 +128,25 @@ pub struct Output {
     pub description: Option<String>,
     pub sensitive: bool,
     pub depends_on: Vec<DependsOn>,
+    pub preconditions: Vec<Condition>,
+}
+
+/// A `precondition`, `postcondition` or `assert` block: a condition that
+/// must hold, and what to say when it does not.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub condition: Expr,
+    pub error_message: Expr,
+}
+
+/// `check "name" { assert { ... } }`: conditions whose failure is a
+/// warning, checked after plan and after apply.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
+    pub asserts: Vec<Condition>,
 }
 
 /// One entry of `depends_on`.
@@ -146,6 +166,9 @@ pub struct Lifecycle {
     /// References to resources, instances or attributes whose planned
     /// change replaces this resource.
     pub replace_triggered_by: Vec<Expr>,
+    pub preconditions: Vec<Condition>,
+    /// Conditions on the object itself (`self`).
+    pub postconditions: Vec<Condition>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -442,7 +465,8 @@ impl Loader {
             }
             "moved" => self.moved_block(file, block),
             "removed" => self.removed_block(file, block),
-            kind @ ("module" | "import" | "check") => {
+            "check" => self.check_block(file, block),
+            kind @ ("module" | "import") => {
                 let kind = kind.to_string();
                 self.error(
                     file,
@@ -889,6 +913,8 @@ impl Loader {
             if let Some(attr) = lc.body.get_attribute("replace_triggered_by") {
                 lifecycle.replace_triggered_by = self.replace_triggered_by(file, attr);
             }
+            lifecycle.preconditions = self.conditions(file, &lc.body, "precondition");
+            lifecycle.postconditions = self.conditions(file, &lc.body, "postcondition");
         }
         for kind in ["provisioner", "connection"] {
             for b in block.body.get_blocks(kind) {
@@ -1220,6 +1246,70 @@ impl Loader {
         }
     }
 
+    /// The `kind` blocks of a body, each with `condition` and
+    /// `error_message`.
+    fn conditions(&mut self, file: FileId, body: &Body, kind: &str) -> Vec<Condition> {
+        let mut found = Vec::new();
+        for b in body.get_blocks(kind) {
+            self.only(file, &b.body, &["condition", "error_message"], &[]);
+            let mut part = |name: &str| match b.body.get_attribute(name) {
+                Some(a) => Some(Expr {
+                    file,
+                    expr: a.value.clone(),
+                }),
+                None => {
+                    self.error(
+                        file,
+                        header_span(b),
+                        "Missing required argument",
+                        format!("The argument {name:?} is required, but no definition was found."),
+                    );
+                    None
+                }
+            };
+            if let (Some(condition), Some(error_message)) =
+                (part("condition"), part("error_message"))
+            {
+                found.push(Condition {
+                    condition,
+                    error_message,
+                });
+            }
+        }
+        found
+    }
+
+    fn check_block(&mut self, file: FileId, block: Block) {
+        let Some(labels) = self.labels(file, &block, &["name"]) else {
+            return;
+        };
+        for data in block.body.get_blocks("data") {
+            self.error(
+                file,
+                header_span(data),
+                "Unsupported block type",
+                "Data sources scoped to a check block are not supported by this version of stackform; declare the data source outside the check block.",
+            );
+        }
+        self.only(file, &block.body, &[], &["assert", "data"]);
+        let asserts = self.conditions(file, &block.body, "assert");
+        let span = header_span(&block);
+        if asserts.is_empty() {
+            self.error(
+                file,
+                span.clone(),
+                "Missing required block",
+                "A check block needs at least one assert block.",
+            );
+        }
+        self.config.checks.push(Check {
+            name: labels[0].clone(),
+            file,
+            span,
+            asserts,
+        });
+    }
+
     fn output_block(&mut self, file: FileId, block: Block) {
         let Some(labels) = self.labels(file, &block, &["name"]) else {
             return;
@@ -1254,6 +1344,7 @@ impl Loader {
         let description = self.constant_string(file, block.body.get_attribute("description"));
         let sensitive = self.constant_bool(file, block.body.get_attribute("sensitive"), false);
         let depends_on = self.depends_on(file, block.body.get_attribute("depends_on"));
+        let preconditions = self.conditions(file, &block.body, "precondition");
         if let Some(prev) = self.config.outputs.get(&name) {
             let at = self.config.range(prev.file, prev.span.clone());
             self.duplicate(file, span, "output", &format!("output named {name:?}"), at);
@@ -1269,6 +1360,7 @@ impl Loader {
                 description,
                 sensitive,
                 depends_on,
+                preconditions,
             },
         );
     }

@@ -121,7 +121,12 @@ fn node_expressions<'c>(config: &'c Config, id: &NodeId) -> Vec<(FileId, Vec<Bou
         }
         NodeId::Output(n) => {
             let o = &config.outputs[n];
-            vec![(o.file, vec![(&o.value.expr, Vec::new())])]
+            let mut exprs = vec![(&o.value.expr, Vec::new())];
+            for c in &o.preconditions {
+                exprs.push((&c.condition.expr, Vec::new()));
+                exprs.push((&c.error_message.expr, Vec::new()));
+            }
+            vec![(o.file, exprs)]
         }
         NodeId::Resource(a) => {
             let r = &config.resources[a];
@@ -134,6 +139,16 @@ fn node_expressions<'c>(config: &'c Config, id: &NodeId) -> Vec<(FileId, Vec<Bou
                     .iter()
                     .map(|e| (&e.expr, Vec::new())),
             );
+            for c in &r.lifecycle.preconditions {
+                exprs.push((&c.condition.expr, Vec::new()));
+                exprs.push((&c.error_message.expr, Vec::new()));
+            }
+            // A postcondition speaks of the object as `self`.
+            let this = vec!["self".to_string()];
+            for c in &r.lifecycle.postconditions {
+                exprs.push((&c.condition.expr, this.clone()));
+                exprs.push((&c.error_message.expr, this.clone()));
+            }
             body_expressions(&r.body, &[], &mut exprs);
             vec![(r.file, exprs)]
         }

@@ -436,6 +436,7 @@ output "ids" { value = terraform_data.srv[*].id }
             state_serial: 0,
             config_digest: String::new(),
             targeted: false,
+            warnings: Vec::new(),
         }
     }
 

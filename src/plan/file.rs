@@ -325,6 +325,7 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
         state_serial: doc.state.serial,
         config_digest: doc.config_digest,
         targeted: doc.targeted,
+        warnings: Vec::new(),
     })
 }
 
@@ -378,6 +379,7 @@ mod tests {
             state_serial: 4,
             config_digest: "d".into(),
             targeted: false,
+            warnings: Vec::new(),
         };
         write(&plan, &path).unwrap();
         #[cfg(unix)]
@@ -431,6 +433,7 @@ mod tests {
             state_serial: 0,
             config_digest: "d".into(),
             targeted: false,
+            warnings: Vec::new(),
         };
         write(&plan, &path).unwrap();
         let back = read(&path).unwrap();

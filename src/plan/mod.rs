@@ -10,6 +10,7 @@
 //! renders it and `apply` executes it.
 
 pub mod body;
+pub mod conditions;
 pub mod expand;
 pub mod file;
 pub mod import;
@@ -26,6 +27,7 @@ use crate::lang::refs::{Reference, ResourceMode, parse_reference};
 use crate::lang::value::{Path, Type, Value};
 use crate::provider::{ProviderError, Providers, ResourceType, Schema, plan_by_schema};
 use crate::state::{State, Status};
+use conditions::Checked;
 use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use serde::{Deserialize, Serialize};
@@ -175,6 +177,9 @@ pub struct Plan {
     /// configuration unplanned, so apply takes the instances it planned
     /// as they are rather than expanding every block again.
     pub targeted: bool,
+    /// What planning found worth saying without stopping: failed `check`
+    /// assertions. Not saved with the plan.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The plan's summary line: how many objects are added, changed and
@@ -496,6 +501,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         changes: Vec::new(),
         outputs: Vec::new(),
         diags: Diagnostics::default(),
+        warnings: Vec::new(),
         options: req.options.clone(),
         scope: Scope::new(&req.options, req.config, req.graph),
     };
@@ -510,6 +516,9 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     }
     if planner.diags.has_errors() {
         return Err(planner.diags);
+    }
+    if req.mode == PlanMode::Normal {
+        planner.check_assertions();
     }
     let mut changes = planner.changes;
     for change in &mut changes {
@@ -528,6 +537,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         state_serial: req.prior.serial,
         config_digest: req.config.digest(),
         targeted: req.options.is_targeted(),
+        warnings: planner.warnings,
     })
 }
 
@@ -712,6 +722,7 @@ struct Planner<'a> {
     changes: Vec<ResourceChange>,
     outputs: Vec<OutputChange>,
     diags: Diagnostics,
+    warnings: Vec<Diagnostic>,
     options: PlanOptions,
     scope: Option<Scope>,
 }
@@ -888,6 +899,10 @@ impl Planner<'_> {
             } else {
                 None
             };
+            if !self.preconditions_hold(resource, &instance, &key, &expansion) {
+                instances.insert(key, Value::unknown());
+                continue;
+            }
             match plan_instance(
                 rt.as_ref(),
                 resource,
@@ -898,6 +913,9 @@ impl Planner<'_> {
                 forced,
             ) {
                 Ok(change) => {
+                    if let Some(after) = &change.after {
+                        self.check_postconditions(resource, &instance, &key, &expansion, after);
+                    }
                     instances.insert(key, change.after.clone().unwrap_or(Value::NULL));
                     self.changes.push(change);
                 }
@@ -908,6 +926,90 @@ impl Planner<'_> {
             }
         }
         self.run.set_resource(addr, expansion.aggregate(&instances));
+    }
+
+    /// Checks an instance's preconditions; false when one fails (it is
+    /// reported) and the instance must not be planned.
+    fn preconditions_hold(
+        &mut self,
+        resource: &Resource,
+        instance: &ResourceAddr,
+        key: &InstanceKey,
+        expansion: &Expansion,
+    ) -> bool {
+        let scope = self.run.instance_scope(key, expansion);
+        let mut eval = Evaluator::new(&scope);
+        let mut hold = true;
+        for c in &resource.lifecycle.preconditions {
+            match conditions::check(
+                self.config,
+                c,
+                &mut eval,
+                "Resource precondition failed",
+                &resource.describe(),
+            ) {
+                Checked::Passed | Checked::NotYetKnown => {}
+                Checked::Failed(d) | Checked::Invalid(d) => {
+                    self.diags.push(d.with_address(instance.to_string()));
+                    hold = false;
+                }
+            }
+        }
+        hold
+    }
+
+    /// Checks an instance's postconditions against its planned value;
+    /// those that depend on what only apply can tell wait for it.
+    fn check_postconditions(
+        &mut self,
+        resource: &Resource,
+        instance: &ResourceAddr,
+        key: &InstanceKey,
+        expansion: &Expansion,
+        planned: &Value,
+    ) {
+        let scope = self.run.instance_scope(key, expansion);
+        let mut eval = Evaluator::new(&scope);
+        for c in &resource.lifecycle.postconditions {
+            let checked = eval.with_binding("self", planned.clone(), |eval| {
+                conditions::check(
+                    self.config,
+                    c,
+                    eval,
+                    "Resource postcondition failed",
+                    &resource.describe(),
+                )
+            });
+            if let Checked::Failed(d) | Checked::Invalid(d) = checked {
+                self.diags.push(d.with_address(instance.to_string()));
+            }
+        }
+    }
+
+    /// `check` blocks: a failed assertion is a warning, not an error.
+    fn check_assertions(&mut self) {
+        let scope = self.run.scope();
+        let mut eval = Evaluator::new(&scope);
+        for check in &self.config.checks {
+            let context = format!("check \"{}\"", check.name);
+            for a in &check.asserts {
+                match conditions::check(
+                    self.config,
+                    a,
+                    &mut eval,
+                    "Check block assertion failed",
+                    &context,
+                ) {
+                    Checked::Passed | Checked::NotYetKnown => {}
+                    Checked::Failed(d) | Checked::Invalid(d) => {
+                        self.warnings.push(Diagnostic {
+                            severity: crate::diag::Severity::Warning,
+                            ..d
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Whether a planned change of something the instance's
@@ -1088,6 +1190,19 @@ impl Planner<'_> {
     fn plan_output(&mut self, name: &str) {
         let output = &self.config.outputs[name];
         let scope = self.run.scope();
+        for c in &output.preconditions {
+            let checked = conditions::check(
+                self.config,
+                c,
+                &mut Evaluator::new(&scope),
+                "Module output value precondition failed",
+                &format!("output \"{name}\""),
+            );
+            if let Checked::Failed(d) | Checked::Invalid(d) = checked {
+                self.diags.push(d);
+                return;
+            }
+        }
         let value = match Evaluator::new(&scope).eval(&output.value.expr) {
             Ok(v) => v,
             Err(e) => {

@@ -350,6 +350,7 @@ mod tests {
             state_serial: 0,
             config_digest: String::new(),
             targeted: false,
+            warnings: Vec::new(),
         }
     }
 

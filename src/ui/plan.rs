@@ -909,6 +909,7 @@ mod tests {
             state_serial: 0,
             config_digest: String::new(),
             targeted: false,
+            warnings: Vec::new(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The parts of the Terraform language real configurations use beyond
 //! resources and variables (dynamic blocks, -replace and
 //! replace_triggered_by, -target and -exclude, moved and removed blocks,
-//! -refresh-only),
+//! -refresh-only, preconditions, postconditions and check blocks),
 //! through the real binary
 //! against the embedded devcloud.
 
@@ -639,4 +639,83 @@ fn refresh_only_records_drift_and_changes_nothing() {
     ws.run(&["plan", "-refresh-only", "-refresh=false"])
         .code(1)
         .stderr_has("Incompatible refresh options");
+}
+
+const CONDITIONS: &str = r#"variable "size" {
+  default = 3
+}
+
+variable "b" {
+  default = "ok"
+}
+
+resource "terraform_data" "a" {
+  input = var.size
+  lifecycle {
+    precondition {
+      condition     = var.size < 10
+      error_message = "The size must be under 10, not ${var.size}."
+    }
+  }
+}
+
+resource "terraform_data" "b" {
+  input = var.b
+  lifecycle {
+    postcondition {
+      condition     = self.output != "boom"
+      error_message = "The output must not be boom."
+    }
+  }
+}
+
+output "o" {
+  value = terraform_data.a.output
+  precondition {
+    condition     = var.size > 0
+    error_message = "The size must be positive."
+  }
+}
+
+check "luck" {
+  assert {
+    condition     = var.size != 3
+    error_message = "A size of 3 is unlucky."
+  }
+}
+"#;
+
+#[test]
+fn conditions_and_checks_stop_or_warn_with_their_message() {
+    let ws = Workspace::new();
+    ws.file("main.tf", CONDITIONS);
+    ws.run(&["plan", "-var", "size=20"])
+        .code(1)
+        .stderr_has("Error: Resource precondition failed")
+        .stderr_has("on main.tf:13:23, in resource \"terraform_data\" \"a\"")
+        .stderr_has("The size must be under 10, not 20.");
+    ws.run(&["plan", "-var", "size=0"])
+        .code(1)
+        .stderr_has("Module output value precondition failed")
+        .stderr_has("The size must be positive.");
+    ws.run(&["plan"])
+        .ok()
+        .stderr_has("Warning: Check block assertion failed")
+        .stderr_has("A size of 3 is unlucky.");
+    ws.run(&["plan", "-var", "size=4"])
+        .ok()
+        .stderr_lacks("unlucky");
+
+    // Unknown while planning, the postcondition is checked after the
+    // create, which is kept in the state.
+    ws.run(&["apply", "-auto-approve", "-var", "b=boom"])
+        .code(1)
+        .stderr_has("Resource postcondition failed")
+        .stderr_has("The output must not be boom.");
+    assert!(addresses(&ws).contains(&"terraform_data.b".to_string()));
+    // Known now, it stops the next plan.
+    ws.run(&["plan", "-var", "b=boom"])
+        .code(1)
+        .stderr_has("Resource postcondition failed");
+    ws.run(&["apply", "-auto-approve"]).ok();
 }
