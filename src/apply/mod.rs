@@ -1884,6 +1884,7 @@ output "joined" { value = local.joined }
         assert_eq!(
             r.counts,
             Counts {
+                import: 0,
                 add: 3,
                 change: 0,
                 destroy: 0,
@@ -1924,6 +1925,7 @@ output "joined" { value = local.joined }
         assert_eq!(
             p2.counts(),
             Counts {
+                import: 0,
                 add: 1,
                 change: 2,
                 destroy: 1,
@@ -1945,6 +1947,7 @@ output "joined" { value = local.joined }
         assert_eq!(
             d.counts(),
             Counts {
+                import: 0,
                 add: 0,
                 change: 0,
                 destroy: 3,

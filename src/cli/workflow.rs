@@ -519,6 +519,7 @@ async fn run_apply(
 ) -> Result<i32, CliError> {
     let destroying = plan.mode == PlanMode::Destroy;
     let targeted = plan.targeted;
+    let imported = plan.counts().import;
     let journal = if plan.has_resource_changes() {
         Some(locked.begin_journal(&base)?)
     } else {
@@ -591,8 +592,13 @@ async fn run_apply(
         let line = if destroying {
             format!("Destroy complete! Resources: {} destroyed.", c.destroy)
         } else {
+            let imported = if imported > 0 {
+                format!("{imported} imported, ")
+            } else {
+                String::new()
+            };
             format!(
-                "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+                "Apply complete! Resources: {imported}{} added, {} changed, {} destroyed.",
                 c.add, c.change, c.destroy
             )
         };

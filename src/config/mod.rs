@@ -55,6 +55,23 @@ pub struct Config {
     /// `removed` blocks.
     pub removed: Vec<Removed>,
     pub checks: Vec<Check>,
+    /// `import` blocks.
+    pub imports: Vec<Import>,
+}
+
+/// `import { to = ... id = ... }`: the existing object `id` becomes the
+/// state of `to` when the state has nothing there yet.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// The resource block imported into.
+    pub to: ConfigAddr,
+    /// The instance key expression, when `to` has one (it may use
+    /// `each.key` and `each.value`).
+    pub key: Option<Expression>,
+    pub id: Expr,
+    pub for_each: Option<Expr>,
+    pub file: FileId,
+    pub span: Option<Range<usize>>,
 }
 
 /// `moved { from = ... to = ... }`: the objects recorded at `from` are
@@ -466,7 +483,8 @@ impl Loader {
             "moved" => self.moved_block(file, block),
             "removed" => self.removed_block(file, block),
             "check" => self.check_block(file, block),
-            kind @ ("module" | "import") => {
+            "import" => self.import_block(file, block),
+            kind @ "module" => {
                 let kind = kind.to_string();
                 self.error(
                     file,
@@ -1225,6 +1243,19 @@ impl Loader {
                 ),
             );
         }
+        for i in self.config.imports.clone() {
+            if !self.config.resources.contains_key(&i.to) {
+                self.error(
+                    i.file,
+                    i.span.clone(),
+                    "Configuration for import target does not exist",
+                    format!(
+                        "The configuration has no resource block for {}. Add one, or run plan with -generate-config-out=FILE to have stackform write it from the imported object.",
+                        i.to
+                    ),
+                );
+            }
+        }
         for r in self.config.removed.clone() {
             if let Some(still) = self.config.resources.get(&r.from) {
                 let at = self
@@ -1277,6 +1308,101 @@ impl Loader {
             }
         }
         found
+    }
+
+    fn import_block(&mut self, file: FileId, block: Block) {
+        if self.labels(file, &block, &[]).is_none() {
+            return;
+        }
+        self.only(
+            file,
+            &block.body,
+            &["to", "id", "for_each", "provider"],
+            &[],
+        );
+        let span = header_span(&block);
+        let (Some(to), Some(id)) = (
+            block.body.get_attribute("to"),
+            block.body.get_attribute("id"),
+        ) else {
+            self.error(
+                file,
+                span,
+                "Missing required argument",
+                "An import block needs both to (the resource instance) and id (the object's id in the cloud).",
+            );
+            return;
+        };
+        let target = match &to.value {
+            Expression::Traversal(t) => match &t.expr {
+                Expression::Variable(root) => {
+                    let ops: Vec<&TraversalOperator> =
+                        t.operators.iter().map(|o| o.value()).collect();
+                    match parse_reference(root.as_str(), &ops) {
+                        Ok((
+                            Reference::Resource {
+                                mode: ResourceMode::Managed,
+                                type_name,
+                                name,
+                            },
+                            used,
+                        )) => match &ops[used..] {
+                            [] => Some((
+                                ConfigAddr {
+                                    mode: ResourceMode::Managed,
+                                    type_name,
+                                    name,
+                                },
+                                None,
+                            )),
+                            [TraversalOperator::Index(key)] => Some((
+                                ConfigAddr {
+                                    mode: ResourceMode::Managed,
+                                    type_name,
+                                    name,
+                                },
+                                Some(key.clone()),
+                            )),
+                            [TraversalOperator::LegacyIndex(n)] => Some((
+                                ConfigAddr {
+                                    mode: ResourceMode::Managed,
+                                    type_name,
+                                    name,
+                                },
+                                Some(Expression::from(*n.value() as i64)),
+                            )),
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((to_addr, key)) = target else {
+            self.error(
+                file,
+                to.value.span(),
+                "Invalid import address",
+                "to must name a managed resource or one of its instances, such as openstack_networking_network_v2.net or openstack_networking_network_v2.net[each.key].",
+            );
+            return;
+        };
+        self.config.imports.push(Import {
+            to: to_addr,
+            key,
+            id: Expr {
+                file,
+                expr: id.value.clone(),
+            },
+            for_each: block.body.get_attribute("for_each").map(|a| Expr {
+                file,
+                expr: a.value.clone(),
+            }),
+            file,
+            span,
+        });
     }
 
     fn check_block(&mut self, file: FileId, block: Block) {

@@ -412,6 +412,7 @@ output "ids" { value = terraform_data.srv[*].id }
             create_before_destroy: false,
             disruption: None,
             previous_address: None,
+            importing: None,
         }
     }
 

@@ -109,6 +109,9 @@ struct EncodedChange {
     /// Where a `moved` block moved the object from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     previous_address: Option<String>,
+    /// The id an `import` block imports the object from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    importing: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -183,6 +186,7 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
                     .collect(),
                 disruption: c.disruption.clone(),
                 previous_address: c.previous_address.as_ref().map(ToString::to_string),
+                importing: c.importing.clone(),
                 dependencies: c.dependencies.iter().map(ToString::to_string).collect(),
                 create_before_destroy: c.create_before_destroy,
             })
@@ -285,6 +289,7 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
                 .collect(),
             disruption: c.disruption.clone(),
             previous_address: c.previous_address.as_deref().map(addr).transpose()?,
+            importing: c.importing.clone(),
             dependencies: c
                 .dependencies
                 .iter()
@@ -369,6 +374,7 @@ mod tests {
                 replace_paths: vec![],
                 disruption: None,
                 previous_address: None,
+                importing: None,
                 dependencies: vec!["terraform_data.b".parse::<ResourceAddr>().unwrap().resource],
                 create_before_destroy: false,
             }],
@@ -423,6 +429,7 @@ mod tests {
                 replace_paths: vec![],
                 disruption: Some("the server is resized".into()),
                 previous_address: None,
+                importing: None,
                 dependencies: vec![],
                 create_before_destroy: false,
             }],

@@ -123,6 +123,8 @@ pub struct ResourceChange {
     /// The address the state held the object at, when a `moved` block
     /// moved it here.
     pub previous_address: Option<ResourceAddr>,
+    /// The id an `import` block imports the object from.
+    pub importing: Option<String>,
     /// For an in-place update that disrupts the object (a server resized
     /// or stopped), what the resource type says happens to it.
     pub disruption: Option<String>,
@@ -186,6 +188,7 @@ pub struct Plan {
 /// destroyed (a replacement counts as one added and one destroyed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
+    pub import: usize,
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
@@ -196,6 +199,9 @@ impl Plan {
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for ch in &self.changes {
+            if ch.importing.is_some() {
+                c.import += 1;
+            }
             match ch.action {
                 Action::Create => c.add += 1,
                 Action::Update => c.change += 1,
@@ -222,7 +228,9 @@ impl Plan {
     /// count, as the state records them at new addresses.
     pub fn has_resource_changes(&self) -> bool {
         self.changes.iter().any(|c| {
-            !matches!(c.action, Action::NoOp | Action::Read) || c.previous_address.is_some()
+            !matches!(c.action, Action::NoOp | Action::Read)
+                || c.previous_address.is_some()
+                || c.importing.is_some()
         })
     }
 
@@ -410,6 +418,139 @@ pub fn decode_state(
     }
 }
 
+/// What is known before anything is planned: the variables, and the
+/// locals built from them (a local that refers to more is unknown here;
+/// the plan reports its errors).
+fn values_before_planning(
+    config: &Config,
+    graph: &ConfigGraph,
+    variables: &BTreeMap<String, Value>,
+) -> RunValues {
+    let run = RunValues::new(&config.dir, variables.clone());
+    for &ix in &graph.order {
+        if let NodeId::Local(name) = &graph.graph[ix] {
+            let scope = run.scope();
+            let value = Evaluator::new(&scope)
+                .eval(&config.locals[name].value.expr)
+                .unwrap_or_else(|_| Value::unknown());
+            run.set_local(name, value);
+        }
+    }
+    run
+}
+
+/// Reads the objects `import` blocks name into the prior state, for the
+/// instances the state has nothing at yet. Returns the id each was
+/// imported from.
+async fn import_objects(
+    req: &PlanRequest<'_>,
+    prior: &mut BTreeMap<ResourceAddr, PriorInstance>,
+) -> Result<BTreeMap<ResourceAddr, String>, Diagnostics> {
+    let mut imported = BTreeMap::new();
+    if req.config.imports.is_empty() || req.mode != PlanMode::Normal {
+        return Ok(imported);
+    }
+    let run = values_before_planning(req.config, req.graph, &req.variables);
+    let mut diags = Diagnostics::default();
+    for import in &req.config.imports {
+        let subject = req.config.range(import.file, import.span.clone());
+        let fail = |summary: &str, detail: String| {
+            Diagnostic::error(summary, detail).with_subject(subject.clone())
+        };
+        let expansion = match &import.for_each {
+            None => Expansion::Single,
+            Some(for_each) => {
+                let value = Evaluator::new(&run.scope())
+                    .eval(&for_each.expr)
+                    .map(|v| v.unmark_deep().0);
+                match value.as_ref().ok().and_then(import_elements) {
+                    Some(elements) => Expansion::ForEach(elements),
+                    None => {
+                        diags.push(fail(
+                            "Invalid import for_each",
+                            "The for_each of an import block must be a map, or a set or list of strings, known before planning.".into(),
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        for each in expansion.keys() {
+            let scope = run.instance_scope(&each, &expansion);
+            let mut eval = Evaluator::new(&scope);
+            let key = match &import.key {
+                None => Some(InstanceKey::None),
+                Some(k) => eval.eval(k).ok().and_then(|v| instance_key_of(&v)),
+            };
+            let id = eval
+                .eval(&import.id.expr)
+                .ok()
+                .map(|v| v.unmark_deep().0)
+                .and_then(|v| v.as_str().map(str::to_string));
+            let (Some(key), Some(id)) = (key, id) else {
+                diags.push(fail(
+                    "Invalid import",
+                    "The import block's id must be a string, and its instance key a number or string, both known before planning.".into(),
+                ));
+                continue;
+            };
+            let addr = import.to.instance(key);
+            if prior.contains_key(&addr) || imported.contains_key(&addr) {
+                // Already managed: the import block has done its work.
+                continue;
+            }
+            let Some(rt) = req.providers.resource(&addr.resource.type_name) else {
+                continue;
+            };
+            match rt.import(&id).await {
+                Ok(Some(value)) => {
+                    prior.insert(
+                        addr.clone(),
+                        PriorInstance {
+                            value,
+                            status: Status::Ok,
+                            provider: rt.provider().to_string(),
+                            dependencies: Vec::new(),
+                        },
+                    );
+                    imported.insert(addr, id);
+                }
+                Ok(None) => diags.push(
+                    fail(
+                        "Cannot import non-existent remote object",
+                        format!(
+                            "No object of type {} with id {id:?} exists in the cloud stackform is configured for. Only existing objects can be imported: check the id, the project and the region.",
+                            addr.resource.type_name
+                        ),
+                    )
+                    .with_address(addr.to_string()),
+                ),
+                Err(e) => diags.push(
+                    Diagnostic::error(e.summary, e.detail)
+                        .with_subject(subject.clone())
+                        .with_address(addr.to_string()),
+                ),
+            }
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(imported)
+}
+
+/// An import block's `for_each` as keys and `each.value`s.
+fn import_elements(v: &Value) -> Option<BTreeMap<String, Value>> {
+    match v {
+        Value::Map(_, items) | Value::Object(items) => Some(items.as_ref().clone()),
+        Value::Set(_, items) | Value::List(_, items) | Value::Tuple(items) => items
+            .iter()
+            .map(|i| i.as_str().map(|s| (s.to_string(), i.clone())))
+            .collect(),
+        _ => None,
+    }
+}
+
 /// Evaluates each `provider` block and configures every provider (with
 /// null when it has no block). Provider blocks may refer to variables and
 /// locals: nothing else is known before planning.
@@ -419,18 +560,7 @@ pub fn configure_providers(
     providers: &Providers,
     variables: &BTreeMap<String, Value>,
 ) -> Result<(), Diagnostics> {
-    let run = RunValues::new(&config.dir, variables.clone());
-    for &ix in &graph.order {
-        if let NodeId::Local(name) = &graph.graph[ix] {
-            let scope = run.scope();
-            // A local that fails here is reported by the plan; a provider
-            // block using it sees an unknown.
-            let value = Evaluator::new(&scope)
-                .eval(&config.locals[name].value.expr)
-                .unwrap_or_else(|_| Value::unknown());
-            run.set_local(name, value);
-        }
-    }
+    let run = values_before_planning(config, graph, variables);
     let mut diags = Diagnostics::default();
     for provider in providers.all_providers() {
         let block = config.providers.iter().find(|b| b.name == provider.name());
@@ -485,6 +615,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     configure_providers(req.config, req.graph, req.providers, &req.variables)?;
     let mut prior = decode_state(req.prior, req.providers)?;
     let moved = apply_moves(req.config, &mut prior)?;
+    let imported = import_objects(&req, &mut prior).await?;
     let drift = if req.refresh {
         refresh(&mut prior, req.providers, req.parallelism).await?
     } else {
@@ -523,6 +654,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     let mut changes = planner.changes;
     for change in &mut changes {
         change.previous_address = moved.get(&change.addr).cloned();
+        change.importing = imported.get(&change.addr).cloned();
     }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
     let mut outputs = planner.outputs;
@@ -817,6 +949,7 @@ impl Planner<'_> {
             create_before_destroy: false,
             disruption: None,
             previous_address: None,
+            importing: None,
         });
     }
 
@@ -1150,6 +1283,7 @@ impl Planner<'_> {
                     replace_paths: Vec::new(),
                     disruption: None,
                     previous_address: None,
+                    importing: None,
                     dependencies: dependencies.clone(),
                     create_before_destroy: false,
                 });
@@ -1170,6 +1304,7 @@ impl Planner<'_> {
                         replace_paths: Vec::new(),
                         disruption: None,
                         previous_address: None,
+                        importing: None,
                         dependencies: dependencies.clone(),
                         create_before_destroy: false,
                     });
@@ -1308,6 +1443,7 @@ impl Planner<'_> {
                 replace_paths: Vec::new(),
                 disruption: None,
                 previous_address: None,
+                importing: None,
                 dependencies: prior
                     .dependencies
                     .iter()
@@ -1566,6 +1702,7 @@ pub fn plan_instance(
         replace_paths: planned.requires_replace,
         disruption,
         previous_address: None,
+        importing: None,
         dependencies,
         create_before_destroy: resource.lifecycle.create_before_destroy,
     })

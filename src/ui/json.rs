@@ -134,6 +134,9 @@ fn resource_change(c: &ResourceChange) -> J {
         sensitive_mirror(c.before.as_ref()),
     );
     change.insert("after_sensitive".into(), sensitive_mirror(c.after.as_ref()));
+    if let Some(id) = &c.importing {
+        change.insert("importing".into(), json!({ "id": id }));
+    }
     if !c.replace_paths.is_empty() {
         change.insert(
             "replace_paths".into(),

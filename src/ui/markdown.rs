@@ -332,6 +332,7 @@ mod tests {
             replace_paths: vec![],
             disruption: None,
             previous_address: None,
+            importing: None,
             dependencies: vec![],
             create_before_destroy: false,
         }

@@ -502,11 +502,15 @@ fn header(c: &ResourceChange) -> Vec<String> {
         (Action::Forget, _) => {
             format!("# {addr} will no longer be managed by stackform, but will not be destroyed")
         }
-        (Action::NoOp, _) => match &c.previous_address {
-            Some(from) => format!("# {from} has moved to {addr}"),
-            None => format!("# {addr} is unchanged"),
+        (Action::NoOp, _) => match (&c.previous_address, &c.importing) {
+            (Some(from), _) => format!("# {from} has moved to {addr}"),
+            (None, Some(_)) => format!("# {addr} will be imported"),
+            (None, None) => format!("# {addr} is unchanged"),
         },
     }];
+    if let Some(id) = c.importing.as_ref().filter(|_| c.action != Action::NoOp) {
+        lines.push(format!("# (imported from {})", quote(id)));
+    }
     if let Some(from) = c
         .previous_address
         .as_ref()
@@ -790,10 +794,9 @@ pub fn render(plan: &Plan) -> String {
             out.push_str(&legend);
         }
         out.push_str("\nstackform will perform the following actions:\n\n");
-        let shown = plan
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp || c.previous_address.is_some());
+        let shown = plan.changes.iter().filter(|c| {
+            c.action != Action::NoOp || c.previous_address.is_some() || c.importing.is_some()
+        });
         for c in shown {
             out.push_str(&render_change(c));
             out.push('\n');
@@ -847,8 +850,13 @@ fn counts_text(plan: &Plan) -> String {
     } else {
         String::new()
     };
+    let import = if c.import > 0 {
+        format!("{} to import, ", c.import)
+    } else {
+        String::new()
+    };
     format!(
-        "{} to add, {} to change, {} to destroy{forget}.",
+        "{import}{} to add, {} to change, {} to destroy{forget}.",
         c.add, c.change, c.destroy
     )
 }
@@ -893,6 +901,7 @@ mod tests {
             replace_paths: vec![],
             disruption: None,
             previous_address: None,
+            importing: None,
             dependencies: vec![],
             create_before_destroy: false,
         }

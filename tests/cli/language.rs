@@ -719,3 +719,124 @@ fn conditions_and_checks_stop_or_warn_with_their_message() {
         .stderr_has("Resource postcondition failed");
     ws.run(&["apply", "-auto-approve"]).ok();
 }
+
+/// Creates a network behind stackform's back and returns its id.
+fn outside_network(ws: &Workspace, name: &str) -> String {
+    runtime().block_on(async {
+        let outside = Outside::start(ws).await;
+        let (status, made) = outside
+            .call(
+                "POST",
+                "/network/v2.0/networks",
+                Some(json!({"network": {"name": name}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{made}");
+        outside.stop().await;
+        made["network"]["id"].as_str().expect("an id").to_string()
+    })
+}
+
+#[test]
+fn import_blocks_bring_existing_objects_under_management_while_planning() {
+    let ws = Workspace::new();
+    let single = outside_network(&ws, "single");
+    let a = outside_network(&ws, "net-a");
+    let b = outside_network(&ws, "net-b");
+    ws.file(
+        "main.tf",
+        &format!(
+            r#"{PROVIDER}
+variable "ids" {{
+  default = {{ a = "{a}", b = "{b}" }}
+}}
+
+import {{
+  to = openstack_networking_network_v2.single
+  id = "{single}"
+}}
+
+resource "openstack_networking_network_v2" "single" {{
+  name = "single"
+}}
+
+import {{
+  for_each = var.ids
+  to       = openstack_networking_network_v2.n[each.key]
+  id       = each.value
+}}
+
+resource "openstack_networking_network_v2" "n" {{
+  for_each = var.ids
+  name     = each.key == "a" ? "net-a" : "net-b-renamed"
+}}
+"#
+        ),
+    );
+    ws.run(&["plan", "-out=i.plan"])
+        .ok()
+        .stdout_has("# openstack_networking_network_v2.single will be imported")
+        .stdout_has("# openstack_networking_network_v2.n[\"a\"] will be imported")
+        .stdout_has(&format!(
+            "# openstack_networking_network_v2.n[\"b\"] will be updated in-place\n  # (imported from \"{b}\")"
+        ))
+        .stdout_has("Plan: 3 to import, 0 to add, 1 to change, 0 to destroy.");
+    let shown = ws.run(&["show", "-json", "i.plan"]);
+    let changes = shown.ok().json()["resource_changes"].clone();
+    let single_change = changes
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .find(|c| c["address"] == "openstack_networking_network_v2.single")
+        .expect("the single network")
+        .clone();
+    assert_eq!(
+        single_change["change"]["importing"],
+        json!({ "id": single })
+    );
+    assert_eq!(single_change["change"]["actions"], json!(["no-op"]));
+    ws.run(&["apply", "i.plan"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 3 imported, 0 added, 1 changed, 0 destroyed.");
+    assert_eq!(
+        data_id(&ws, "openstack_networking_network_v2.single"),
+        single
+    );
+    assert_eq!(data_id(&ws, "openstack_networking_network_v2.n[\"b\"]"), b);
+    assert_eq!(
+        state_attrs(&ws, "openstack_networking_network_v2.n[\"b\"]")["name"],
+        "net-b-renamed"
+    );
+    // Managed now, the import blocks do nothing more.
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+}
+
+#[test]
+fn imports_that_cannot_happen_are_refused_before_anything_changes() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}import {{\n  to = openstack_networking_network_v2.ghost\n  id = \"00000000-0000-4000-8000-000000000000\"\n}}\n\nresource \"openstack_networking_network_v2\" \"ghost\" {{\n  name = \"ghost\"\n}}\n"
+        ),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("Cannot import non-existent remote object")
+        .stderr_has("00000000-0000-4000-8000-000000000000")
+        .stderr_has("on main.tf:4:1");
+    assert!(
+        ws.read("state/default.json").is_none(),
+        "no state was written"
+    );
+    ws.file(
+        "main.tf",
+        "import {\n  to = terraform_data.nowhere\n  id = \"x\"\n}\n",
+    );
+    ws.run(&["validate"])
+        .code(1)
+        .stderr_has("Configuration for import target does not exist")
+        .stderr_has("on main.tf:1:1");
+}
