@@ -21,6 +21,18 @@ use std::collections::BTreeMap;
 /// Validates a configuration; on success returns its dependency graph.
 pub fn validate(config: &Config, providers: &Providers) -> Result<ConfigGraph, Diagnostics> {
     let mut diags = Diagnostics::default();
+    for i in config.imports_without_config() {
+        diags.push(
+            Diagnostic::error(
+                "Configuration for import target does not exist",
+                format!(
+                    "The configuration has no resource block for {}. Add one, or run plan with -generate-config-out=FILE to have stackform write it from the imported object.",
+                    i.to
+                ),
+            )
+            .with_subject(config.range(i.file, i.span.clone())),
+        );
+    }
     for (addr, resource) in &config.resources {
         let context = resource.describe();
         let type_span = resource.span.clone().map(|s| s.start..s.end);

@@ -214,6 +214,9 @@ pub struct PlanArgs {
     /// Print the plan as Markdown for a pull-request comment.
     #[arg(long)]
     pub markdown: bool,
+    /// Write resource blocks for import targets the configuration lacks to FILE (which must not exist).
+    #[arg(long = "generate-config-out", value_name = "FILE")]
+    pub generate_config_out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -19,7 +19,7 @@ use crate::ui::progress::TerminalProgress;
 use crate::ui::style::{self, paint};
 use crate::ui::{self, Output, diagnostics};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -183,6 +183,54 @@ pub(super) fn read_saved_plan(settings: &Settings, file: &Path) -> Result<Plan, 
     Ok(plan::file::read(&settings.dir.join(file))?)
 }
 
+/// `plan -generate-config-out=FILE`: writes resource blocks for the
+/// import targets the configuration does not declare, before planning
+/// with them. Returns the file written, if any.
+async fn generate_config(
+    settings: &Settings,
+    a: &PlanArgs,
+    inputs: &VarInputs,
+    path: &Path,
+    output: &mut Output,
+) -> Result<Option<PathBuf>, CliError> {
+    let full = settings.dir.join(path);
+    if full.exists() {
+        return Err(CliError::message(
+            "Target generated file already exists",
+            format!(
+                "-generate-config-out does not overwrite files, and {} exists. Move it away or name another file.",
+                display_path(&settings.dir, &full)
+            ),
+        ));
+    }
+    let config = config::load_dir(&settings.dir)?;
+    let graph = crate::graph::build(&config)?;
+    let providers = settings.providers();
+    let variables = resolve_vars(settings, &config, &a.run.vars, inputs, output)?;
+    let prior = State::new();
+    let request = PlanRequest {
+        config: &config,
+        graph: &graph,
+        providers: &providers,
+        variables,
+        prior: &prior,
+        mode: PlanMode::Normal,
+        refresh: false,
+        parallelism: a.run.parallelism.max(1),
+        options: PlanOptions::default(),
+    };
+    let Some(text) = plan::generate::generated_config(&request).await? else {
+        return Ok(None);
+    };
+    std::fs::write(&full, text).map_err(|e| {
+        CliError::message(
+            "Cannot write the generated configuration",
+            format!("{}: {e}.", display_path(&settings.dir, &full)),
+        )
+    })?;
+    Ok(Some(full))
+}
+
 /// Plans the way `plan` does: resolves the variables, then reads the
 /// state under the lock (unless -lock=false) and plans against it. The
 /// lock, when taken, is returned so that the caller decides how long it
@@ -219,6 +267,10 @@ pub async fn plan(
     inputs: VarInputs,
     output: &mut Output,
 ) -> Result<i32, CliError> {
+    let generated = match &a.generate_config_out {
+        Some(path) => generate_config(settings, a, &inputs, path, output).await?,
+        None => None,
+    };
     let p = prepare(settings)?;
     let mode = if a.destroy {
         PlanMode::Destroy
@@ -269,6 +321,12 @@ pub async fn plan(
             ui::plan::rule()
         )),
         None => {}
+    }
+    if let Some(file) = generated {
+        output.out(&format!(
+            "\nstackform has generated configuration and written it to {}. Please review\nthe configuration and edit it as necessary before adding it to version control.\n",
+            display_path(&settings.dir, &file)
+        ));
     }
     Ok(exit_code)
 }

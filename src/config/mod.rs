@@ -225,6 +225,15 @@ impl Resource {
 }
 
 impl Config {
+    /// The import blocks whose target resource has no block in the
+    /// configuration (for which `-generate-config-out` can write one).
+    pub fn imports_without_config(&self) -> Vec<&Import> {
+        self.imports
+            .iter()
+            .filter(|i| !self.resources.contains_key(&i.to))
+            .collect()
+    }
+
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id]
     }
@@ -1242,19 +1251,6 @@ impl Loader {
                     m.to
                 ),
             );
-        }
-        for i in self.config.imports.clone() {
-            if !self.config.resources.contains_key(&i.to) {
-                self.error(
-                    i.file,
-                    i.span.clone(),
-                    "Configuration for import target does not exist",
-                    format!(
-                        "The configuration has no resource block for {}. Add one, or run plan with -generate-config-out=FILE to have stackform write it from the imported object.",
-                        i.to
-                    ),
-                );
-            }
         }
         for r in self.config.removed.clone() {
             if let Some(still) = self.config.resources.get(&r.from) {

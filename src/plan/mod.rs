@@ -13,6 +13,7 @@ pub mod body;
 pub mod conditions;
 pub mod expand;
 pub mod file;
+pub mod generate;
 pub mod import;
 pub mod stored;
 pub mod values;

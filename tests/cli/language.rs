@@ -1,7 +1,8 @@
 //! The parts of the Terraform language real configurations use beyond
 //! resources and variables (dynamic blocks, -replace and
 //! replace_triggered_by, -target and -exclude, moved and removed blocks,
-//! -refresh-only, preconditions, postconditions and check blocks),
+//! -refresh-only, preconditions, postconditions and check blocks, import
+//! blocks and -generate-config-out),
 //! through the real binary
 //! against the embedded devcloud.
 
@@ -839,4 +840,53 @@ fn imports_that_cannot_happen_are_refused_before_anything_changes() {
         .code(1)
         .stderr_has("Configuration for import target does not exist")
         .stderr_has("on main.tf:1:1");
+}
+
+#[test]
+fn generate_config_out_writes_the_resource_blocks_imports_need() {
+    let ws = Workspace::new();
+    let id = outside_network(&ws, "found");
+    ws.file(
+        "main.tf",
+        &format!("{PROVIDER}import {{\n  to = openstack_networking_network_v2.found\n  id = \"{id}\"\n}}\n"),
+    );
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("Configuration for import target does not exist");
+    ws.run(&["plan", "-generate-config-out=generated.tf"])
+        .ok()
+        .stdout_has("# openstack_networking_network_v2.found will be imported")
+        .stdout_has("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.")
+        .stdout_has("stackform has generated configuration and written it to generated.tf.");
+    let generated = String::from_utf8(ws.read("generated.tf").expect("the file")).expect("UTF-8");
+    assert!(
+        generated.starts_with("# __generated__ by stackform\n"),
+        "{generated}"
+    );
+    assert!(
+        generated.contains(&format!(
+            "# imported from \"{id}\"\nresource \"openstack_networking_network_v2\" \"found\" {{\n"
+        )),
+        "{generated}"
+    );
+    assert!(
+        generated
+            .lines()
+            .any(|l| l.starts_with("  name ") && l.ends_with("= \"found\"")),
+        "{generated}"
+    );
+    assert!(
+        !generated.contains("  id "),
+        "computed-only attributes are the provider's: {generated}"
+    );
+    ws.run(&["fmt", "-check", "generated.tf"]).ok();
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 imported, 0 added, 0 changed, 0 destroyed.");
+    ws.run(&["plan", "-detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+    ws.run(&["plan", "-generate-config-out=generated.tf"])
+        .code(1)
+        .stderr_has("Target generated file already exists");
 }
