@@ -438,6 +438,7 @@ output "ids" { value = terraform_data.srv[*].id }
             config_digest: String::new(),
             targeted: false,
             warnings: Vec::new(),
+            layouts: BTreeMap::new(),
         }
     }
 

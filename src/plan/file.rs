@@ -6,7 +6,9 @@
 //! moved on. It holds variable values and planned attributes, sensitive
 //! ones included, so it is written with mode 0600 like the state.
 
-use super::{Action, OutputChange, Plan, PlanMode, Reason, ResourceChange, ResourceDrift};
+use super::{
+    Action, BlockLayout, OutputChange, Plan, PlanMode, Reason, ResourceChange, ResourceDrift,
+};
 use crate::addr::ResourceAddr;
 use crate::lang::value::{Path, Type, Value};
 use crate::state::PathStepJson;
@@ -149,6 +151,8 @@ struct PlanDocument {
     drift: Vec<EncodedDrift>,
     #[serde(default)]
     targeted: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    layouts: BTreeMap<String, BlockLayout>,
 }
 
 /// Writes a plan file (mode 0600).
@@ -159,6 +163,7 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
         tool_version: crate::VERSION.into(),
         mode: plan.mode,
         targeted: plan.targeted,
+        layouts: plan.layouts.clone(),
         config_digest: plan.config_digest.clone(),
         state: StateRef {
             lineage: plan.state_lineage.clone(),
@@ -331,6 +336,7 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
         config_digest: doc.config_digest,
         targeted: doc.targeted,
         warnings: Vec::new(),
+        layouts: doc.layouts,
     })
 }
 
@@ -386,6 +392,7 @@ mod tests {
             config_digest: "d".into(),
             targeted: false,
             warnings: Vec::new(),
+            layouts: BTreeMap::new(),
         };
         write(&plan, &path).unwrap();
         #[cfg(unix)]
@@ -441,6 +448,7 @@ mod tests {
             config_digest: "d".into(),
             targeted: false,
             warnings: Vec::new(),
+            layouts: BTreeMap::new(),
         };
         write(&plan, &path).unwrap();
         let back = read(&path).unwrap();

@@ -183,6 +183,25 @@ pub struct Plan {
     /// What planning found worth saying without stopping: failed `check`
     /// assertions. Not saved with the plan.
     pub warnings: Vec<Diagnostic>,
+    /// Which attributes of each resource type's objects are nested
+    /// blocks, so that plans show them as blocks.
+    pub layouts: BTreeMap<String, BlockLayout>,
+}
+
+/// The nested blocks of an object (recursively), by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockLayout(pub BTreeMap<String, BlockLayout>);
+
+impl BlockLayout {
+    pub fn of(schema: &Schema) -> BlockLayout {
+        BlockLayout(
+            schema
+                .blocks
+                .iter()
+                .map(|(name, block)| (name.clone(), BlockLayout::of(&block.schema)))
+                .collect(),
+        )
+    }
 }
 
 /// The plan's summary line: how many objects are added, changed and
@@ -658,6 +677,17 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         change.importing = imported.get(&change.addr).cloned();
     }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+    let layouts = changes
+        .iter()
+        .map(|c| &c.addr)
+        .chain(drift.iter().map(|d| &d.addr))
+        .filter_map(|addr| {
+            let schema = req
+                .providers
+                .schema(addr.resource.mode, &addr.resource.type_name)?;
+            Some((addr.resource.type_name.clone(), BlockLayout::of(schema)))
+        })
+        .collect();
     let mut outputs = planner.outputs;
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Plan {
@@ -671,6 +701,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         config_digest: req.config.digest(),
         targeted: req.options.is_targeted(),
         warnings: planner.warnings,
+        layouts,
     })
 }
 

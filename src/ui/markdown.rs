@@ -15,7 +15,8 @@
 //! `<=` (reads) are left in their place, at the start of their line.
 
 use super::plan::{
-    disruption_warning, reason_phrase, render_change, render_drift, render_outputs, summary_line,
+    disruption_warning, layout_of, reason_phrase, render_change, render_drift, render_outputs,
+    summary_line,
 };
 use super::strip_styles;
 use crate::lang::value::path_to_string;
@@ -269,7 +270,10 @@ pub fn render(plan: &Plan) -> String {
                 c.addr,
                 action_label(c).split_once(' ').map_or("", |(_, a)| a)
             );
-            out.push_str(&details(&title, &diff_block(&render_change(c))));
+            out.push_str(&details(
+                &title,
+                &diff_block(&render_change(c, &layout_of(plan, &c.addr))),
+            ));
         }
     }
     let outputs: Vec<&OutputChange> = plan
@@ -293,7 +297,7 @@ pub fn render(plan: &Plan) -> String {
             };
             out.push_str(&details(
                 &format!("{} — {what}", d.addr),
-                &diff_block(&render_drift(d)),
+                &diff_block(&render_drift(d, &layout_of(plan, &d.addr))),
             ));
         }
     }
@@ -352,6 +356,7 @@ mod tests {
             config_digest: String::new(),
             targeted: false,
             warnings: Vec::new(),
+            layouts: BTreeMap::new(),
         }
     }
 

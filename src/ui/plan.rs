@@ -8,7 +8,9 @@
 use super::style::{self, paint};
 use super::values::quote;
 use crate::lang::value::{Path, PathStep, Value};
-use crate::plan::{Action, OutputChange, Plan, PlanMode, Reason, ResourceChange, ResourceDrift};
+use crate::plan::{
+    Action, BlockLayout, OutputChange, Plan, PlanMode, Reason, ResourceChange, ResourceDrift,
+};
 use anstyle::Style;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -430,26 +432,45 @@ fn attribute_rows(
     out
 }
 
-/// The attributes of a resource block whose change is `d`.
+/// The attributes of a resource block whose change is `d`, then its
+/// nested blocks.
 fn resource_body(
     before: Option<&Value>,
     after: Option<&Value>,
     d: Diff,
     forces: &BTreeSet<Path>,
+    layout: &BlockLayout,
 ) -> String {
-    let indent = 6;
+    object_body(before, after, d, 6, forces, &mut Vec::new(), layout)
+}
+
+/// An object's attributes at `indent`, then its nested blocks as
+/// Terraform writes them.
+fn object_body(
+    before: Option<&Value>,
+    after: Option<&Value>,
+    d: Diff,
+    indent: usize,
+    forces: &BTreeSet<Path>,
+    path: &mut Path,
+    layout: &BlockLayout,
+) -> String {
     let empty = BTreeMap::new();
     let b = before.and_then(|v| v.as_entries()).unwrap_or(&empty);
     let a = after.and_then(|v| v.as_entries()).unwrap_or(&empty);
-    match d {
+    // A block whose value is unknown as a whole is shown as an attribute.
+    let is_block = |k: &String| layout.0.contains_key(k) && a.get(k).is_none_or(|v| v.is_known());
+    let mut out = match d {
         Diff::Create | Diff::Delete => {
             let (entries, sym) = if d == Diff::Create {
                 (a, Diff::Create)
             } else {
                 (b, Diff::Delete)
             };
-            let rows: Vec<(&String, &Value)> =
-                entries.iter().filter(|(_, v)| !v.is_null()).collect();
+            let rows: Vec<(&String, &Value)> = entries
+                .iter()
+                .filter(|(k, v)| !v.is_null() && !is_block(k))
+                .collect();
             let width = rows
                 .iter()
                 .map(|(k, _)| k.chars().count())
@@ -469,12 +490,92 @@ fn resource_body(
                 .collect()
         }
         _ => {
-            let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            let keys: BTreeSet<&String> =
+                b.keys().chain(a.keys()).filter(|k| !is_block(k)).collect();
             let rows: Vec<(&String, Option<&Value>, Option<&Value>)> =
                 keys.into_iter().map(|k| (k, b.get(k), a.get(k))).collect();
-            attribute_rows(&rows, false, true, indent, forces, &mut Vec::new())
+            attribute_rows(&rows, false, true, indent, forces, path)
         }
+    };
+    let blocks: Vec<(&String, &BlockLayout)> =
+        layout.0.iter().filter(|(k, _)| is_block(k)).collect();
+    out.push_str(&block_rows(b, a, d, &blocks, indent, forces, path));
+    out
+}
+
+/// The elements of a nested block's value: one for a single block, each
+/// for a list or set of them, none for null.
+fn block_elements(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items)) => {
+            items.iter().collect()
+        }
+        Some(v) if !v.is_null() => vec![v],
+        _ => Vec::new(),
     }
+}
+
+/// Nested blocks as written (`+ network {`), paired by position;
+/// unchanged ones are counted rather than shown.
+fn block_rows(
+    b: &BTreeMap<String, Value>,
+    a: &BTreeMap<String, Value>,
+    d: Diff,
+    blocks: &[(&String, &BlockLayout)],
+    indent: usize,
+    forces: &BTreeSet<Path>,
+    path: &mut Path,
+) -> String {
+    let mut out = String::new();
+    let mut hidden = 0;
+    for (name, inner) in blocks {
+        let before = block_elements(b.get(*name));
+        let after = block_elements(a.get(*name));
+        path.push(PathStep::Attr((*name).clone()));
+        let forced = forces.contains(path);
+        for i in 0..before.len().max(after.len()) {
+            let (eb, ea) = (before.get(i).copied(), after.get(i).copied());
+            let ed = match d {
+                Diff::Create | Diff::Delete => d,
+                _ => match (eb, ea) {
+                    (None, Some(_)) => Diff::Create,
+                    (Some(_), None) => Diff::Delete,
+                    (Some(x), Some(y)) if y.same_as(x) && x.is_sensitive() == y.is_sensitive() => {
+                        Diff::NoOp
+                    }
+                    _ => Diff::Update,
+                },
+            };
+            if ed == Diff::NoOp {
+                hidden += 1;
+                continue;
+            }
+            let note = if forced {
+                paint(style::DELETE, " # forces replacement")
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "\n{}{} {name} {{{note}\n",
+                spaces(indent),
+                ed.painted()
+            ));
+            path.push(PathStep::Index(i));
+            out.push_str(&object_body(eb, ea, ed, indent + 4, forces, path, inner));
+            path.pop();
+            out.push_str(&format!("{}}}\n", spaces(indent + 2)));
+        }
+        path.pop();
+    }
+    if hidden > 0 {
+        let noun = if hidden == 1 { "block" } else { "blocks" };
+        out.push_str(&format!(
+            "\n{}{}\n",
+            spaces(indent + 2),
+            paint(style::DIM, &format!("# ({hidden} unchanged {noun} hidden)"))
+        ));
+    }
+    out
 }
 
 fn header(c: &ResourceChange) -> Vec<String> {
@@ -557,7 +658,7 @@ pub fn reason_phrase(c: &ResourceChange) -> Option<String> {
 
 /// One resource instance's block of the plan: header, then the
 /// attribute diff.
-pub fn render_change(c: &ResourceChange) -> String {
+pub fn render_change(c: &ResourceChange, layout: &BlockLayout) -> String {
     let mut out = String::new();
     for line in header(c) {
         out.push_str(&format!("  {}\n", paint(style::HEADING, &line)));
@@ -585,13 +686,13 @@ pub fn render_change(c: &ResourceChange) -> String {
     } else {
         c.after.as_ref()
     };
-    out.push_str(&resource_body(c.before.as_ref(), after, d, &forces));
+    out.push_str(&resource_body(c.before.as_ref(), after, d, &forces, layout));
     out.push_str("    }\n");
     out
 }
 
 /// One drifted object's block: what changed outside stackform.
-pub fn render_drift(d: &ResourceDrift) -> String {
+pub fn render_drift(d: &ResourceDrift, layout: &BlockLayout) -> String {
     let addr = &d.addr;
     let (line, action, diff_kind) = match &d.after {
         Some(_) => (
@@ -617,6 +718,7 @@ pub fn render_drift(d: &ResourceDrift) -> String {
         d.after.as_ref(),
         diff_kind,
         &BTreeSet::new(),
+        layout,
     ));
     out.push_str("    }\n");
     out
@@ -749,7 +851,7 @@ pub fn render(plan: &Plan) -> String {
         ));
         out.push_str("stackform detected the following changes made outside of stackform since the\nlast \"stackform apply\" which may have affected this plan:\n\n");
         for d in &plan.drift {
-            out.push_str(&render_drift(d));
+            out.push_str(&render_drift(d, &layout_of(plan, &d.addr)));
             out.push('\n');
         }
         if plan.mode == PlanMode::RefreshOnly {
@@ -798,7 +900,7 @@ pub fn render(plan: &Plan) -> String {
             c.action != Action::NoOp || c.previous_address.is_some() || c.importing.is_some()
         });
         for c in shown {
-            out.push_str(&render_change(c));
+            out.push_str(&render_change(c, &layout_of(plan, &c.addr)));
             out.push('\n');
         }
         out.push_str(&format!(
@@ -818,6 +920,14 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// The nested-block layout of an address's resource type.
+pub fn layout_of(plan: &Plan, addr: &crate::addr::ResourceAddr) -> BlockLayout {
+    plan.layouts
+        .get(&addr.resource.type_name)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The line under the summary that counts the in-place updates that
@@ -919,7 +1029,75 @@ mod tests {
             config_digest: String::new(),
             targeted: false,
             warnings: Vec::new(),
+            layouts: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn nested_blocks_are_shown_as_blocks() {
+        let net = |name: &str, ip: Value| obj(&[("name", name.into()), ("fixed_ip_v4", ip)]);
+        let server = |name: &str, networks: Vec<Value>| {
+            obj(&[
+                ("id", "s-1".into()),
+                ("name", name.into()),
+                ("network", Value::list(networks[0].type_of(), networks)),
+            ])
+        };
+        let before = server(
+            "web",
+            vec![net("a", "10.0.0.5".into()), net("b", "10.1.0.5".into())],
+        );
+        let after = server(
+            "web-2",
+            vec![
+                net("a", "10.0.0.5".into()),
+                net("b", "10.1.0.9".into()),
+                net("c", Value::Unknown(Type::String)),
+            ],
+        );
+        let mut p = plan(
+            vec![change(
+                "openstack_compute_instance_v2.web",
+                Action::Update,
+                Some(before),
+                Some(after),
+            )],
+            vec![],
+        );
+        p.layouts.insert(
+            "openstack_compute_instance_v2".into(),
+            BlockLayout(BTreeMap::from([(
+                "network".to_string(),
+                BlockLayout::default(),
+            )])),
+        );
+        insta::assert_snapshot!(strip_styles(&render(&p)), @r#"
+
+        Resource actions are indicated with the following symbols:
+          ~ update in-place
+
+        stackform will perform the following actions:
+
+          # openstack_compute_instance_v2.web will be updated in-place
+          ~ resource "openstack_compute_instance_v2" "web" {
+                id   = "s-1"
+              ~ name = "web" -> "web-2"
+
+              ~ network {
+                  ~ fixed_ip_v4 = "10.1.0.5" -> "10.1.0.9"
+                    name        = "b"
+                }
+
+              + network {
+                  + fixed_ip_v4 = (known after apply)
+                  + name        = "c"
+                }
+
+                # (1 unchanged block hidden)
+            }
+
+        Plan: 0 to add, 1 to change, 0 to destroy.
+        "#);
     }
 
     #[test]
