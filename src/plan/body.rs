@@ -41,6 +41,8 @@ pub fn check_body(
                     None => {
                         let detail = if schema.blocks.contains_key(name) {
                             format!("An argument named {name:?} is not expected here. Did you mean to define a block of type {name:?}?")
+                        } else if let Some(close) = closest(name, schema.attributes.keys()) {
+                            format!("An argument named {name:?} is not expected here. Did you mean {close:?}?")
                         } else {
                             format!("An argument named {name:?} is not expected here.")
                         };
@@ -119,6 +121,36 @@ pub fn check_body(
             );
         }
     }
+}
+
+/// The candidate a misspelt name most likely meant: the nearest by edit
+/// distance, if it is less than 3 edits away.
+fn closest<'a>(given: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(given, c), c.as_str()))
+        .filter(|(d, _)| *d < 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Checks a `dynamic` block: its label names a block type of the schema,
@@ -401,5 +433,19 @@ pub fn unknown_of(schema: &Schema) -> Value {
                 .collect(),
         ),
         other => Value::Unknown(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closest, edit_distance};
+
+    #[test]
+    fn a_misspelt_argument_is_matched_to_the_nearest_name() {
+        assert_eq!(edit_distance("inptu", "input"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        let names = ["input".to_string(), "triggers_replace".to_string()];
+        assert_eq!(closest("inptu", names.iter()), Some("input"));
+        assert_eq!(closest("outptu_xyz", names.iter()), None);
     }
 }

@@ -224,7 +224,7 @@ fn diagnostics_are_rendered_with_a_caret() {
     │      2:   inptu = 1
     │           ^^^^^
     │
-    │ An argument named "inptu" is not expected here.
+    │ An argument named "inptu" is not expected here. Did you mean "input"?
     ╵
     "#);
     let run = ws.run(&["validate", "-json"]);
@@ -288,4 +288,62 @@ fn the_openstack_provider_block_is_checked_and_costs_nothing_unused() {
         .code(1)
         .stderr_has("Error: Invalid provider")
         .stderr_has("The providers this version of stackform knows are: openstack.");
+}
+
+#[test]
+fn validate_json_reports_every_problem_in_terraforms_shape() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"a\" {\n  inptu = 1\n}\n\noutput \"o\" {\n  value = var.missing\n}\n",
+    );
+    let run = ws.run(&["validate", "-json"]);
+    run.code(1);
+    // Terraform's own output for this file, but for its "snippet"s.
+    insta::assert_snapshot!(run.stdout, @r#"
+    {
+      "format_version": "1.0",
+      "valid": false,
+      "error_count": 2,
+      "warning_count": 0,
+      "diagnostics": [
+        {
+          "severity": "error",
+          "summary": "Unsupported argument",
+          "detail": "An argument named \"inptu\" is not expected here. Did you mean \"input\"?",
+          "range": {
+            "filename": "main.tf",
+            "start": {
+              "line": 2,
+              "column": 3,
+              "byte": 34
+            },
+            "end": {
+              "line": 2,
+              "column": 8,
+              "byte": 39
+            }
+          }
+        },
+        {
+          "severity": "error",
+          "summary": "Reference to undeclared input variable",
+          "detail": "An input variable with the name \"missing\" has not been declared. This variable can be declared with a variable \"missing\" {} block.",
+          "range": {
+            "filename": "main.tf",
+            "start": {
+              "line": 6,
+              "column": 11,
+              "byte": 70
+            },
+            "end": {
+              "line": 6,
+              "column": 22,
+              "byte": 81
+            }
+          }
+        }
+      ]
+    }
+    "#);
 }
