@@ -549,6 +549,37 @@ async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
     }
 }
 
+/// An instance's configuration evaluated with what apply has learnt so
+/// far, and its block's expansion.
+fn config_during_apply(
+    ctx: &Ctx,
+    addr: &ResourceAddr,
+    schema: &crate::provider::Schema,
+) -> Result<(Value, Expansion), Diagnostic> {
+    let resource = &ctx.config.resources[&addr.resource];
+    let expansion = lock(&ctx.expansions)
+        .get(&addr.resource)
+        .cloned()
+        .unwrap_or(Expansion::Single);
+    let mut diags = Diagnostics::default();
+    match instance_config(
+        &ctx.config,
+        resource,
+        schema,
+        &addr.key,
+        &expansion,
+        &ctx.run,
+        &mut diags,
+    ) {
+        Some(value) => Ok((value, expansion)),
+        None => Err(diags
+            .0
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Diagnostic::error("Invalid configuration", addr.to_string()))),
+    }
+}
+
 /// Reads a data source whose arguments became known during apply.
 async fn read_data_source(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnostic> {
     let ds = ctx
@@ -562,27 +593,7 @@ async fn read_data_source(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnost
             )
             .with_address(addr.to_string())
         })?;
-    let resource = &ctx.config.resources[&addr.resource];
-    let expansion = lock(&ctx.expansions)
-        .get(&addr.resource)
-        .cloned()
-        .unwrap_or(Expansion::Single);
-    let mut diags = Diagnostics::default();
-    let Some(config_value) = instance_config(
-        &ctx.config,
-        resource,
-        ds.schema(),
-        &addr.key,
-        &expansion,
-        &ctx.run,
-        &mut diags,
-    ) else {
-        return Err(diags
-            .0
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Diagnostic::error("Invalid configuration", addr.to_string())));
-    };
+    let (config_value, _) = config_during_apply(ctx, addr, ds.schema())?;
     ctx.hooks.started(addr, Operation::Read, None);
     let started = Instant::now();
     let (plain, marks) = config_value.unmark_with_paths();
@@ -628,26 +639,7 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
         .ok_or_else(|| Diagnostic::error("Missing change", addr.to_string()))?;
     let rt = resource_type(ctx, addr)?;
     let resource = &ctx.config.resources[&addr.resource];
-    let expansion = lock(&ctx.expansions)
-        .get(&addr.resource)
-        .cloned()
-        .unwrap_or(Expansion::Single);
-    let mut diags = Diagnostics::default();
-    let Some(config_value) = instance_config(
-        &ctx.config,
-        resource,
-        rt.schema(),
-        &addr.key,
-        &expansion,
-        &ctx.run,
-        &mut diags,
-    ) else {
-        return Err(diags
-            .0
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Diagnostic::error("Invalid configuration", addr.to_string())));
-    };
+    let (config_value, expansion) = config_during_apply(ctx, addr, rt.schema())?;
     let is_create = change.action != Action::Update;
     let prior = if is_create {
         None
