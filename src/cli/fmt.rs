@@ -113,6 +113,9 @@ fn directory(
         .collect();
     names.sort();
     for name in names {
+        if is_ignored(&name.to_string_lossy()) {
+            continue;
+        }
         let (full, shown) = (full.join(&name), shown.join(&name));
         if full.is_dir() {
             if options.recursive {
@@ -125,6 +128,12 @@ fn directory(
             file(&full, &display(&shown), options, outcome, output);
         }
     }
+}
+
+/// What Terraform leaves out of a directory: hidden entries (`.terraform`
+/// among them) and editors' backup and lock files.
+fn is_ignored(name: &str) -> bool {
+    name.starts_with('.') || name.ends_with('~') || (name.starts_with('#') && name.ends_with('#'))
 }
 
 fn file(full: &Path, shown: &str, options: &Options, outcome: &mut Outcome, output: &mut Output) {

@@ -12,7 +12,9 @@ fn workspace() -> Workspace {
         .file("tidy.tf", TIDY)
         .file("vars.tfvars", "x=\"y\"\n")
         .file("notes.txt", "a=1\n")
-        .file("sub/inner.tf", "c=3\n");
+        .file("sub/inner.tf", "c=3\n")
+        .file(".terraform/modules/m/vendored.tf", "d=4\n")
+        .file(".hidden.tf", "e=5\n");
     ws
 }
 
@@ -55,6 +57,11 @@ fn fmt_recursive_descends_in_name_order() {
     run.ok();
     assert_eq!(run.stdout, "main.tf\nsub/inner.tf\nvars.tfvars\n");
     assert_eq!(text(&ws, "main.tf"), MESSY, "-write=false writes nothing");
+    assert_eq!(
+        text(&ws, ".terraform/modules/m/vendored.tf"),
+        "d=4\n",
+        "hidden directories and files are left alone"
+    );
 }
 
 #[test]
