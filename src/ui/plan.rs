@@ -749,10 +749,6 @@ fn legend(plan: &Plan) -> String {
             "create replacement and then destroy",
         ),
         (Action::Read, "read (data resources)"),
-        (
-            Action::Forget,
-            "forget (leave the object, drop it from the state)",
-        ),
     ] {
         if present.contains(&action) {
             out.push_str(&format!(
@@ -911,6 +907,7 @@ pub fn render(plan: &Plan) -> String {
         if let Some(warning) = disruption_warning(plan) {
             out.push_str(&format!("{}\n", paint(style::DELETE, &warning)));
         }
+        out.push_str(&forget_warning(plan));
     }
     if !outputs.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
@@ -920,6 +917,28 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// Terraform's warning under the summary when `removed` blocks forget
+/// objects: they leave the state but stay in the cloud.
+fn forget_warning(plan: &Plan) -> String {
+    let forgotten: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Forget)
+        .map(|c| format!(" - {}\n", c.addr))
+        .collect();
+    if forgotten.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n{}\n\nIf you apply this plan, stackform will discard its tracking information for\nthe following objects, but it will not delete them:\n{}\nAfter applying this plan, stackform will no longer manage these objects. You\nwill need to import them into stackform to manage them again.\n",
+        paint(
+            style::WARNING,
+            "Warning: Some objects will no longer be managed by stackform"
+        ),
+        forgotten.concat()
+    )
 }
 
 /// The nested-block layout of an address's resource type.
@@ -951,22 +970,18 @@ pub fn summary_line(plan: &Plan) -> String {
     format!("Plan: {}", counts_text(plan))
 }
 
-/// "1 to add, 0 to change, 2 to destroy." with ", 1 to forget" when a
-/// `removed` block forgets objects.
+/// "1 to add, 0 to change, 2 to destroy.", with "1 to import, " first
+/// when `import` blocks import objects. Forgotten objects are not counted
+/// here: [`forget_warning`] lists them.
 fn counts_text(plan: &Plan) -> String {
     let c = plan.counts();
-    let forget = if c.forget > 0 {
-        format!(", {} to forget", c.forget)
-    } else {
-        String::new()
-    };
     let import = if c.import > 0 {
         format!("{} to import, ", c.import)
     } else {
         String::new()
     };
     format!(
-        "{import}{} to add, {} to change, {} to destroy{forget}.",
+        "{import}{} to add, {} to change, {} to destroy.",
         c.add, c.change, c.destroy
     )
 }

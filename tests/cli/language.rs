@@ -524,10 +524,9 @@ fn removed_blocks_forget_objects_or_destroy_them() {
     );
     let plan = ws.run(&["plan", "-out=r.plan"]);
     plan.ok()
-        .stdout_has("  . forget (leave the object, drop it from the state)")
         .stdout_has("# terraform_data.kept[0] will no longer be managed by stackform, but will not be destroyed\n  # (destroy = false is set in the configuration)\n  . resource \"terraform_data\" \"kept\" {")
         .stdout_has("# terraform_data.gone will be destroyed\n  # (because terraform_data.gone is in a removed block)")
-        .stdout_has("Plan: 0 to add, 0 to change, 1 to destroy, 2 to forget.");
+        .stdout_has("Plan: 0 to add, 0 to change, 1 to destroy.\n\nWarning: Some objects will no longer be managed by stackform\n\nIf you apply this plan, stackform will discard its tracking information for\nthe following objects, but it will not delete them:\n - terraform_data.kept[0]\n - terraform_data.kept[1]\n");
     let shown = ws.run(&["show", "-json", "r.plan"]);
     let changes = shown.ok().json()["resource_changes"].clone();
     let actions: Vec<(String, serde_json::Value)> = changes
