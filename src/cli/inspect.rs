@@ -67,6 +67,22 @@ fn validate_json(diags: &Diagnostics) -> serde_json::Value {
                     "start": { "line": s.start.line, "column": s.start.column, "byte": s.start.byte },
                     "end": { "line": s.end.line, "column": s.end.column, "byte": s.end.byte },
                 });
+                // The source line and where in it the range lies, in bytes,
+                // as Terraform's "snippet" gives them.
+                let code = &s.line_text;
+                let start = code
+                    .char_indices()
+                    .nth(s.start.column.saturating_sub(1))
+                    .map_or(code.len(), |(i, _)| i);
+                let end = (start + s.end.byte.saturating_sub(s.start.byte)).min(code.len());
+                item["snippet"] = json!({
+                    "context": d.context,
+                    "code": code,
+                    "start_line": s.start.line,
+                    "highlight_start_offset": start,
+                    "highlight_end_offset": end,
+                    "values": [],
+                });
             }
             if let Some(a) = &d.address {
                 item["address"] = json!(a);

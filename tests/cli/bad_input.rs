@@ -299,7 +299,7 @@ fn validate_json_reports_every_problem_in_terraforms_shape() {
     );
     let run = ws.run(&["validate", "-json"]);
     run.code(1);
-    // Terraform's own output for this file, but for its "snippet"s.
+    // Terraform's own output for this file.
     insta::assert_snapshot!(run.stdout, @r#"
     {
       "format_version": "1.0",
@@ -323,6 +323,14 @@ fn validate_json_reports_every_problem_in_terraforms_shape() {
               "column": 8,
               "byte": 39
             }
+          },
+          "snippet": {
+            "context": "resource \"terraform_data\" \"a\"",
+            "code": "  inptu = 1",
+            "start_line": 2,
+            "highlight_start_offset": 2,
+            "highlight_end_offset": 7,
+            "values": []
           }
         },
         {
@@ -341,6 +349,14 @@ fn validate_json_reports_every_problem_in_terraforms_shape() {
               "column": 22,
               "byte": 81
             }
+          },
+          "snippet": {
+            "context": "output \"o\"",
+            "code": "  value = var.missing",
+            "start_line": 6,
+            "highlight_start_offset": 10,
+            "highlight_end_offset": 21,
+            "values": []
           }
         }
       ]
