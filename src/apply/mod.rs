@@ -102,6 +102,8 @@ pub struct ApplyResult {
     pub not_started: Vec<String>,
     /// Recording a step failed: the journal could not be written.
     pub record_error: Option<String>,
+    /// `check` assertions that fail once the changes are made.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl ApplyResult {
@@ -264,6 +266,12 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
 
     let (state, state_changed) = final_state(&ctx, req.base, recorded, &mut failures);
     let counts = *lock(&ctx.done);
+    let warnings = if plan.mode == PlanMode::Destroy {
+        Vec::new()
+    } else {
+        let scope = ctx.run.scope();
+        crate::plan::conditions::failed_assertions(&ctx.config, &mut Evaluator::new(&scope))
+    };
     Ok(ApplyResult {
         state,
         state_changed,
@@ -272,6 +280,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         skipped,
         not_started,
         record_error: record_error.map(|d| d.detail),
+        warnings,
     })
 }
 

@@ -117,9 +117,6 @@ async fn make_plan(
     if let Some(warning) = targeting_warning(run) {
         output.err(&diagnostics::render(&warning));
     }
-    for warning in &plan.warnings {
-        output.err(&diagnostics::render(warning));
-    }
     for addr in &options.replace {
         if plan
             .change(addr)
@@ -132,6 +129,14 @@ async fn make_plan(
         }
     }
     Ok(plan)
+}
+
+/// What the plan found worth a warning (failed `check` assertions),
+/// after the plan itself, as Terraform shows them.
+fn print_plan_warnings(plan: &Plan, output: &mut Output) {
+    for warning in &plan.warnings {
+        output.err(&diagnostics::render(warning));
+    }
 }
 
 /// The plan options the command line gives, with its addresses checked.
@@ -290,6 +295,7 @@ pub async fn plan(
         // Standard output is the comment alone; where the plan went is
         // news for the terminal.
         output.out(&ui::markdown::render(&plan));
+        print_plan_warnings(&plan, output);
         if let Some(path) = &a.out {
             let full = if path.is_absolute() {
                 path.clone()
@@ -305,6 +311,7 @@ pub async fn plan(
         return Ok(exit_code);
     }
     output.out(&ui::plan::render(&plan));
+    print_plan_warnings(&plan, output);
     match &a.out {
         Some(path) => {
             let full = if path.is_absolute() { path.clone() } else { settings.dir.join(path) };
@@ -473,6 +480,7 @@ async fn plan_approve_apply(
     let (mut locked, state) = lock_and_read(settings, &run.lock, operation, output)?;
     let plan = make_plan(p, variables, &state, mode, run, output).await?;
     output.out(&ui::plan::render(&plan));
+    print_plan_warnings(&plan, output);
     if plan.has_changes() && !auto_approve {
         let (question, explanation, cancelled) = if mode == PlanMode::Destroy {
             (
@@ -642,6 +650,7 @@ async fn run_apply(
     if let Some(e) = &result.record_error {
         diags.push(Diagnostic::error("Failed to record the state", e.clone()));
     }
+    diags.extend(result.warnings.iter().cloned());
     if !diags.is_empty() {
         output.err(&diagnostics::render_all(diags.iter()));
     }

@@ -9,6 +9,26 @@ use crate::lang::eval::Evaluator;
 use crate::lang::value::Value;
 use hcl::edit::Span;
 
+/// The `check` blocks' assertions that fail, as warnings: checks report,
+/// they never stop a run. Those not known yet are left for apply.
+pub fn failed_assertions(config: &Config, eval: &mut Evaluator<'_>) -> Vec<Diagnostic> {
+    let mut warnings = Vec::new();
+    for block in &config.checks {
+        let context = format!("check \"{}\"", block.name);
+        for a in &block.asserts {
+            if let Checked::Failed(d) | Checked::Invalid(d) =
+                check(config, a, eval, "Check block assertion failed", &context)
+            {
+                warnings.push(Diagnostic {
+                    severity: crate::diag::Severity::Warning,
+                    ..d
+                });
+            }
+        }
+    }
+    warnings
+}
+
 /// What checking a condition came to.
 #[derive(Debug)]
 pub enum Checked {

@@ -1154,27 +1154,8 @@ impl Planner<'_> {
     /// `check` blocks: a failed assertion is a warning, not an error.
     fn check_assertions(&mut self) {
         let scope = self.run.scope();
-        let mut eval = Evaluator::new(&scope);
-        for check in &self.config.checks {
-            let context = format!("check \"{}\"", check.name);
-            for a in &check.asserts {
-                match conditions::check(
-                    self.config,
-                    a,
-                    &mut eval,
-                    "Check block assertion failed",
-                    &context,
-                ) {
-                    Checked::Passed | Checked::NotYetKnown => {}
-                    Checked::Failed(d) | Checked::Invalid(d) => {
-                        self.warnings.push(Diagnostic {
-                            severity: crate::diag::Severity::Warning,
-                            ..d
-                        });
-                    }
-                }
-            }
-        }
+        let failed = conditions::failed_assertions(self.config, &mut Evaluator::new(&scope));
+        self.warnings.extend(failed);
     }
 
     /// Whether a planned change of something the instance's

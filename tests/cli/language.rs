@@ -683,6 +683,13 @@ check "luck" {
     error_message = "A size of 3 is unlucky."
   }
 }
+
+check "echo" {
+  assert {
+    condition     = terraform_data.b.output != var.b
+    error_message = "The output echoes the input."
+  }
+}
 "#;
 
 #[test]
@@ -704,7 +711,8 @@ fn conditions_and_checks_stop_or_warn_with_their_message() {
         .stderr_has("A size of 3 is unlucky.");
     ws.run(&["plan", "-var", "size=4"])
         .ok()
-        .stderr_lacks("unlucky");
+        .stderr_lacks("unlucky")
+        .stderr_lacks("echoes");
 
     // Unknown while planning, the postcondition is checked after the
     // create, which is kept in the state.
@@ -717,7 +725,11 @@ fn conditions_and_checks_stop_or_warn_with_their_message() {
     ws.run(&["plan", "-var", "b=boom"])
         .code(1)
         .stderr_has("Resource postcondition failed");
-    ws.run(&["apply", "-auto-approve"]).ok();
+    // A check that only apply can answer is answered after it.
+    ws.run(&["apply", "-auto-approve", "-var", "size=4"])
+        .ok()
+        .stderr_has("Warning: Check block assertion failed")
+        .stderr_has("The output echoes the input.");
 }
 
 /// Creates a network behind stackform's back and returns its id.
