@@ -400,29 +400,20 @@ output "ids" { value = terraform_data.srv[*].id }
 "#;
 
     fn change(address: &str, action: Action) -> ResourceChange {
-        ResourceChange {
-            addr: address.parse::<ResourceAddr>().expect("address parses"),
-            provider: "terraform.io/builtin/terraform".into(),
+        ResourceChange::new(
+            address.parse::<ResourceAddr>().expect("address parses"),
+            "terraform.io/builtin/terraform",
             action,
-            reason: None,
-            before: None,
-            after: None,
-            replace_paths: Vec::new(),
-            dependencies: Vec::new(),
-            create_before_destroy: false,
-            disruption: None,
-            previous_address: None,
-            importing: None,
-        }
+        )
     }
 
     /// A plan that replaces the network, creates two servers and deletes
     /// a third, reads the data source, and deletes a resource no longer
     /// in the configuration.
     fn hand_made_plan() -> Plan {
-        Plan {
-            mode: PlanMode::Normal,
-            changes: vec![
+        Plan::with_changes(
+            PlanMode::Normal,
+            vec![
                 change("data.terraform_remote_state.old", Action::Read),
                 change("terraform_data.gone", Action::Delete),
                 change("terraform_data.net", Action::DeleteThenCreate),
@@ -430,16 +421,7 @@ output "ids" { value = terraform_data.srv[*].id }
                 change("terraform_data.srv[1]", Action::Create),
                 change("terraform_data.srv[2]", Action::Delete),
             ],
-            outputs: Vec::new(),
-            drift: Vec::new(),
-            variables: BTreeMap::new(),
-            state_lineage: None,
-            state_serial: 0,
-            config_digest: String::new(),
-            targeted: false,
-            warnings: Vec::new(),
-            layouts: BTreeMap::new(),
-        }
+        )
     }
 
     #[test]

@@ -215,7 +215,46 @@ pub struct Counts {
     pub forget: usize,
 }
 
+impl ResourceChange {
+    /// A change with nothing but its address, provider and action: no
+    /// values, reasons or dependencies yet.
+    pub fn new(addr: ResourceAddr, provider: impl Into<String>, action: Action) -> ResourceChange {
+        ResourceChange {
+            addr,
+            provider: provider.into(),
+            action,
+            reason: None,
+            before: None,
+            after: None,
+            replace_paths: Vec::new(),
+            previous_address: None,
+            importing: None,
+            disruption: None,
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+        }
+    }
+}
+
 impl Plan {
+    /// A plan of `mode` with the given changes and nothing else: no
+    /// outputs, drift, variables or state it was made against.
+    pub fn with_changes(mode: PlanMode, changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            mode,
+            changes,
+            outputs: Vec::new(),
+            drift: Vec::new(),
+            variables: BTreeMap::new(),
+            state_lineage: None,
+            state_serial: 0,
+            config_digest: String::new(),
+            targeted: false,
+            warnings: Vec::new(),
+            layouts: BTreeMap::new(),
+        }
+    }
+
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for ch in &self.changes {

@@ -309,7 +309,6 @@ mod tests {
     use super::*;
     use crate::lang::value::{PathStep, Type, Value};
     use crate::plan::{OutputChange, ResourceDrift};
-    use std::collections::BTreeMap;
 
     fn obj(pairs: &[(&str, Value)]) -> Value {
         Value::object(
@@ -327,37 +326,16 @@ mod tests {
         after: Option<Value>,
     ) -> ResourceChange {
         ResourceChange {
-            addr: addr.parse().unwrap(),
-            provider: "openstack".into(),
-            action,
-            reason: None,
             before,
             after,
-            replace_paths: vec![],
-            disruption: None,
-            previous_address: None,
-            importing: None,
-            dependencies: vec![],
-            create_before_destroy: false,
+            ..ResourceChange::new(addr.parse().unwrap(), "openstack", action)
         }
     }
 
     fn plan(changes: Vec<ResourceChange>) -> Plan {
         let mut changes = changes;
         changes.sort_by(|a, b| a.addr.cmp(&b.addr));
-        Plan {
-            mode: PlanMode::Normal,
-            changes,
-            outputs: vec![],
-            drift: vec![],
-            variables: BTreeMap::new(),
-            state_lineage: None,
-            state_serial: 0,
-            config_digest: String::new(),
-            targeted: false,
-            warnings: Vec::new(),
-            layouts: BTreeMap::new(),
-        }
+        Plan::with_changes(PlanMode::Normal, changes)
     }
 
     fn server(image: &str, flavor: &str, password: Value) -> Value {

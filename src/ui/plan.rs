@@ -1017,34 +1017,16 @@ mod tests {
         after: Option<Value>,
     ) -> ResourceChange {
         ResourceChange {
-            addr: addr.parse().unwrap(),
-            provider: "builtin".into(),
-            action,
-            reason: None,
             before,
             after,
-            replace_paths: vec![],
-            disruption: None,
-            previous_address: None,
-            importing: None,
-            dependencies: vec![],
-            create_before_destroy: false,
+            ..ResourceChange::new(addr.parse().unwrap(), "builtin", action)
         }
     }
 
     fn plan(changes: Vec<ResourceChange>, outputs: Vec<OutputChange>) -> Plan {
         Plan {
-            mode: PlanMode::Normal,
-            changes,
             outputs,
-            drift: vec![],
-            variables: BTreeMap::new(),
-            state_lineage: None,
-            state_serial: 0,
-            config_digest: String::new(),
-            targeted: false,
-            warnings: Vec::new(),
-            layouts: BTreeMap::new(),
+            ..Plan::with_changes(PlanMode::Normal, changes)
         }
     }
 
