@@ -13,7 +13,8 @@ use crate::lang::eval::Evaluator;
 use crate::lang::refs::ResourceMode;
 use crate::lang::value::{Type, Value};
 use crate::plan::body::{check_body, eval_body, unknown_of};
-use crate::plan::values::RunValues;
+use crate::plan::modules::sensitive_output;
+use crate::plan::values::{Expansion, RunValues};
 use crate::provider::Providers;
 use hcl::edit::Span;
 use std::collections::BTreeMap;
@@ -161,32 +162,94 @@ fn type_check(
             (name.clone(), Value::Unknown(ty).marked_if(v.sensitive))
         })
         .collect();
-    let run = RunValues::new(&config.dir, vars);
+    let run = RunValues::for_config(config, vars);
     for &ix in &graph.order {
         match &graph.graph[ix] {
-            NodeId::Variable(_) => {}
-            NodeId::Local(name) => {
-                let local = &config.locals[name];
-                let scope = run.scope();
-                let value = Evaluator::new(&scope)
-                    .eval(&local.value.expr)
-                    .unwrap_or_else(|e| {
-                        diags.push(
-                            Diagnostic::error(e.summary, e.detail)
-                                .with_subject(config.range(local.value.file, e.span))
-                                .with_context(format!("local.{name}")),
-                        );
-                        Value::unknown()
-                    });
-                run.set_local(name, value);
+            NodeId::Variable(path, _) if path.is_empty() => {}
+            NodeId::Module(path) => {
+                let Some((name, parent)) = path.split_last() else {
+                    continue;
+                };
+                let call = &config.modules[path].call;
+                let context = format!("module \"{name}\"");
+                for caller in run.module_instances(parent) {
+                    let scope = run.module_scope(&caller);
+                    for meta in [&call.count, &call.for_each].into_iter().flatten() {
+                        if let Err(e) = Evaluator::new(&scope).eval(&meta.expr) {
+                            diags.push(
+                                Diagnostic::error(e.summary, e.detail)
+                                    .with_subject(
+                                        config.range(meta.file, e.span.or(meta.expr.span())),
+                                    )
+                                    .with_context(context.clone()),
+                            );
+                        }
+                    }
+                    // Without inputs the instances are not known: the
+                    // module is checked once, and what refers to a
+                    // repeated call sees an unknown value.
+                    run.set_call_expansion(&caller, name, Expansion::Single);
+                    if call.count.is_some() || call.for_each.is_some() {
+                        run.set_call_opaque(&caller, name);
+                    }
+                }
+            }
+            NodeId::Variable(path, name) => {
+                let (Some(var), Some(called)) =
+                    (config.variable(path, name), config.modules.get(path))
+                else {
+                    continue;
+                };
+                let caller_path = &path[..path.len() - 1];
+                for module in run.module_instances(path) {
+                    if let Some(arg) = called.call.arguments.get(name) {
+                        for caller in run.module_instances(caller_path) {
+                            let scope = run.module_scope(&caller).with_unknown_repetition();
+                            if let Err(e) = Evaluator::new(&scope).eval(&arg.value.expr) {
+                                diags.push(
+                                    Diagnostic::error(e.summary, e.detail)
+                                        .with_subject(config.range(arg.value.file, e.span))
+                                        .with_context(format!("module \"{}\"", called.call.name)),
+                                );
+                            }
+                        }
+                    }
+                    let ty = var
+                        .constraint
+                        .as_ref()
+                        .map_or(Type::Dynamic, |c| c.to_type());
+                    run.set_variable(&module, name, Value::Unknown(ty).marked_if(var.sensitive));
+                }
+            }
+            NodeId::Local(path, name) => {
+                let Some(local) = config.local(path, name) else {
+                    continue;
+                };
+                for module in run.module_instances(path) {
+                    let scope = run.module_scope(&module);
+                    let value = Evaluator::new(&scope)
+                        .eval(&local.value.expr)
+                        .unwrap_or_else(|e| {
+                            diags.push(
+                                Diagnostic::error(e.summary, e.detail)
+                                    .with_subject(config.range(local.value.file, e.span))
+                                    .with_context(graph.graph[ix].to_string()),
+                            );
+                            Value::unknown()
+                        });
+                    run.set_local(&module, name, value);
+                }
             }
             NodeId::Resource(addr) => {
                 let resource = &config.resources[addr];
                 let Some(schema) = providers.schema(addr.mode, &addr.type_name) else {
                     continue;
                 };
+                let Some(module) = run.module_instances(&addr.module).into_iter().next() else {
+                    continue;
+                };
                 let context = resource.describe();
-                let scope = run.scope();
+                let scope = run.module_scope(&module);
                 for meta in [&resource.count, &resource.for_each].into_iter().flatten() {
                     if let Err(e) = Evaluator::new(&scope).eval(&meta.expr) {
                         diags.push(
@@ -196,7 +259,7 @@ fn type_check(
                         );
                     }
                 }
-                let scope = run.scope().with_unknown_repetition();
+                let scope = run.module_scope(&module).with_unknown_repetition();
                 let mut eval = Evaluator::new(&scope);
                 eval_body(
                     config,
@@ -215,25 +278,30 @@ fn type_check(
                 } else {
                     instance
                 };
-                run.set_resource(addr, value);
+                run.set_resource(&module, addr, value);
             }
-            NodeId::Output(name) => {
-                let output = &config.outputs[name];
-                let scope = run.scope();
-                match Evaluator::new(&scope).eval(&output.value.expr) {
-                    Ok(v) if v.contains_sensitive() && !output.sensitive => diags.push(
-                        Diagnostic::error(
-                            "Output refers to sensitive values",
-                            "To reduce the risk of accidentally exporting sensitive data that was intended to be only internal, stackform requires that any root module output containing sensitive data be explicitly marked as sensitive, to confirm your intent.\n\nIf you do intend to export this data, annotate the output value as sensitive by adding the following argument:\n    sensitive = true",
-                        )
-                        .with_subject(config.range(output.file, output.span.clone())),
-                    ),
-                    Ok(_) => {}
-                    Err(e) => diags.push(
-                        Diagnostic::error(e.summary, e.detail)
-                            .with_subject(config.range(output.value.file, e.span))
-                            .with_context(format!("output \"{name}\"")),
-                    ),
+            NodeId::Output(path, name) => {
+                let Some(output) = config.output(path, name) else {
+                    continue;
+                };
+                for module in run.module_instances(path) {
+                    let scope = run.module_scope(&module);
+                    let value = match Evaluator::new(&scope).eval(&output.value.expr) {
+                        Ok(v) if v.contains_sensitive() && !output.sensitive => {
+                            diags.push(sensitive_output(config, output));
+                            Value::unknown()
+                        }
+                        Ok(v) => v.marked_if(output.sensitive),
+                        Err(e) => {
+                            diags.push(
+                                Diagnostic::error(e.summary, e.detail)
+                                    .with_subject(config.range(output.value.file, e.span))
+                                    .with_context(format!("output \"{name}\"")),
+                            );
+                            Value::unknown()
+                        }
+                    };
+                    run.set_output(&module, name, value);
                 }
             }
         }

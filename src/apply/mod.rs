@@ -13,13 +13,14 @@
 
 pub mod hooks;
 
-use crate::addr::{ConfigAddr, InstanceKey, ResourceAddr};
+use crate::addr::{ConfigAddr, InstanceKey, ModuleInstance, ResourceAddr};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::walk::{self, Cancel, Outcome};
 use crate::graph::{ConfigGraph, NodeId};
 use crate::lang::eval::Evaluator;
 use crate::lang::value::{Path, Value, path_to_string};
+use crate::plan::modules;
 use crate::plan::values::{Expansion, RunValues};
 use crate::plan::{
     Action, Counts, Plan, PlanMode, PriorInstance, ResourceChange, expand, instance_config,
@@ -119,7 +120,9 @@ impl ApplyResult {
 enum Task {
     Expand(ConfigAddr),
     Join(ConfigAddr),
-    Local(String),
+    /// A variable, local, module call or module output, evaluated in
+    /// every instance of its module.
+    Node(NodeId),
     Create(ResourceAddr),
     Update(ResourceAddr),
     Delete(ResourceAddr),
@@ -143,7 +146,7 @@ struct Ctx {
     plan: Arc<Plan>,
     run: RunValues,
     tasks: Vec<Task>,
-    expansions: Mutex<HashMap<ConfigAddr, Expansion>>,
+    expansions: Mutex<HashMap<(ModuleInstance, ConfigAddr), Expansion>>,
     /// New values of instances created or updated in this run.
     results: Mutex<HashMap<ResourceAddr, Value>>,
     /// Steps of finished visits, recorded when the walker settles them.
@@ -164,8 +167,8 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
     let plan = req.plan.clone();
     crate::plan::configure_providers(&req.config, &req.graph, &req.providers, &plan.variables)?;
     let (graph, tasks) = build_graph(&req.config, &req.graph, &plan)?;
-    let run = RunValues::new(&req.config.dir, plan.variables.clone());
-    seed_values(&req.config, &plan, &run);
+    let run = RunValues::for_config(&req.config, plan.variables.clone());
+    seed_values(&req.config, &plan, &run, &ModuleInstance::root());
     let ctx = Arc::new(Ctx {
         config: req.config.clone(),
         config_graph: req.graph.clone(),
@@ -240,7 +243,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         let name = match task.instance() {
             Some(a) => a.to_string(),
             None => match task {
-                Task::Local(l) => format!("local.{l}"),
+                Task::Node(node) => node.to_string(),
                 Task::Expand(a) | Task::Join(a) => a.to_string(),
                 _ => continue,
             },
@@ -346,14 +349,24 @@ fn build_graph(
         expands.insert(addr.clone(), add(&mut graph, Task::Expand(addr.clone())));
         joins.insert(addr.clone(), add(&mut graph, Task::Join(addr.clone())));
     }
-    let mut locals = HashMap::new();
+    // Locals, and in called modules variables and outputs, are
+    // evaluated again with what apply learns; module calls give the
+    // modules their instances.
+    let mut nodes = HashMap::new();
     if plan.mode != PlanMode::Destroy {
-        for name in config.locals.keys() {
-            locals.insert(name.clone(), add(&mut graph, Task::Local(name.clone())));
+        for id in cg.index.keys() {
+            let evaluated = match id {
+                NodeId::Local(..) | NodeId::Module(_) => true,
+                NodeId::Variable(m, _) | NodeId::Output(m, _) => !m.is_empty(),
+                NodeId::Resource(_) => false,
+            };
+            if evaluated {
+                nodes.insert(id.clone(), add(&mut graph, Task::Node(id.clone())));
+            }
         }
     }
     // What a node must wait for: the join of each changed resource block
-    // and each local it refers to.
+    // and each evaluated node it refers to.
     let upstream = |id: &NodeId| -> Vec<NodeIndex> {
         let Some(ix) = cg.node(id) else {
             return Vec::new();
@@ -362,8 +375,7 @@ fn build_graph(
             .neighbors_directed(ix, petgraph::Direction::Incoming)
             .filter_map(|n| match &cg.graph[n] {
                 NodeId::Resource(a) => joins.get(a).copied(),
-                NodeId::Local(l) => locals.get(l).copied(),
-                _ => None,
+                other => nodes.get(other).copied(),
             })
             .collect()
     };
@@ -372,9 +384,9 @@ fn build_graph(
             graph.add_edge(u, e, ());
         }
     }
-    for (name, &l) in &locals {
-        for u in upstream(&NodeId::Local(name.clone())) {
-            graph.add_edge(u, l, ());
+    for (id, &t) in &nodes {
+        for u in upstream(id) {
+            graph.add_edge(u, t, ());
         }
     }
     for (addr, &c) in &creates {
@@ -435,10 +447,7 @@ fn state_only_steps(plan: &Plan, base: &State) -> Vec<Step> {
             continue;
         };
         let mut moved = record.clone();
-        moved.address = c.addr.to_string();
-        moved.type_name = c.addr.resource.type_name.clone();
-        moved.name = c.addr.resource.name.clone();
-        moved.index = c.addr.key.clone();
+        moved.relocate(&c.addr);
         steps.push(Step::Remove {
             address: record.address.clone(),
         });
@@ -447,108 +456,74 @@ fn state_only_steps(plan: &Plan, base: &State) -> Vec<Step> {
     steps
 }
 
-/// Gives every resource block its value as the plan leaves it (no-ops
-/// keep theirs; what changes is replaced at its join).
-fn seed_values(config: &Config, plan: &Plan, run: &RunValues) {
-    let mut by_block: BTreeMap<&ConfigAddr, Vec<&ResourceChange>> = BTreeMap::new();
+/// Gives every resource block of a module instance its value as the
+/// plan leaves it (no-ops keep theirs; what changes is replaced at its
+/// join).
+fn seed_values(config: &Config, plan: &Plan, run: &RunValues, module: &ModuleInstance) {
+    let path = module.path();
+    let mut by_block: BTreeMap<&ConfigAddr, HashMap<InstanceKey, Value>> = BTreeMap::new();
     for c in &plan.changes {
-        if c.action != Action::Delete {
-            by_block.entry(&c.addr.resource).or_default().push(c);
+        if c.action != Action::Delete
+            && c.addr.resource.module == path
+            && c.addr.module_instance() == *module
+        {
+            by_block
+                .entry(&c.addr.resource)
+                .or_default()
+                .insert(c.addr.key.clone(), c.after.clone().unwrap_or(Value::NULL));
         }
     }
-    for (addr, resource) in &config.resources {
-        let changes = by_block.get(addr).cloned().unwrap_or_default();
-        let instances: HashMap<InstanceKey, Value> = changes
-            .iter()
-            .map(|c| (c.addr.key.clone(), c.after.clone().unwrap_or(Value::NULL)))
-            .collect();
-        let expansion = if resource.count.is_some() {
-            Expansion::Count(instances.len())
-        } else if resource.for_each.is_some() {
-            Expansion::ForEach(
-                instances
-                    .keys()
-                    .filter_map(|k| match k {
-                        InstanceKey::Str(s) => Some((s.clone(), Value::NULL)),
-                        _ => None,
-                    })
-                    .collect(),
-            )
-        } else {
-            Expansion::Single
-        };
-        run.set_resource(addr, expansion.aggregate(&instances));
+    for (addr, resource) in config.resources.iter().filter(|(a, _)| a.module == path) {
+        let instances = by_block.remove(addr).unwrap_or_default();
+        let expansion = crate::plan::expansion_of(resource, &instances);
+        run.set_resource(module, addr, expansion.aggregate(&instances));
     }
 }
 
 async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
     match ctx.tasks[n.index()].clone() {
-        Task::Local(name) => {
-            let local = &ctx.config.locals[&name];
-            let scope = ctx.run.scope();
-            let v = Evaluator::new(&scope)
-                .eval(&local.value.expr)
-                .map_err(|e| {
-                    Diagnostic::error(e.summary, e.detail)
-                        .with_subject(ctx.config.range(local.value.file, e.span))
-                        .with_context(format!("local.{name}"))
-                })?;
-            ctx.run.set_local(&name, v);
+        Task::Node(node) => {
+            let diags = modules::evaluate_node(&ctx.config, &ctx.run, &node);
+            if let Some(d) = diags.0.into_iter().next() {
+                return Err(d);
+            }
+            if let NodeId::Module(path) = &node {
+                for module in ctx.run.module_instances(path) {
+                    seed_values(&ctx.config, &ctx.plan, &ctx.run, &module);
+                }
+            }
             Ok(())
         }
         Task::Expand(addr) => {
-            let resource = &ctx.config.resources[&addr];
-            let planned: BTreeSet<InstanceKey> = ctx
-                .plan
-                .changes
-                .iter()
-                .filter(|c| c.addr.resource == addr && c.action != Action::Delete)
-                .map(|c| c.addr.key.clone())
-                .collect();
-            if ctx.plan.targeted {
-                // A targeted plan left instances unplanned on purpose:
-                // the block has the instances the plan holds.
-                let instances: HashMap<InstanceKey, Value> =
-                    planned.into_iter().map(|k| (k, Value::NULL)).collect();
-                let expansion = crate::plan::expansion_of(resource, &instances);
-                lock(&ctx.expansions).insert(addr, expansion);
-                return Ok(());
+            for module in ctx.run.module_instances(&addr.module) {
+                expand_in(&ctx, &module, &addr)?;
             }
-            let expansion = expand::expand(&ctx.config, resource, &ctx.run.scope())?;
-            let now: BTreeSet<InstanceKey> = expansion.keys().into_iter().collect();
-            if planned != now {
-                return Err(Diagnostic::error(
-                    "Inconsistent instances",
-                    format!(
-                        "The instances of {addr} changed between plan and apply. Make a new plan."
-                    ),
-                )
-                .with_address(addr.to_string()));
-            }
-            lock(&ctx.expansions).insert(addr, expansion);
             Ok(())
         }
         Task::Join(addr) => {
-            let expansion = lock(&ctx.expansions)
-                .get(&addr)
-                .cloned()
-                .unwrap_or(Expansion::Single);
-            let results = lock(&ctx.results);
-            let instances: HashMap<InstanceKey, Value> = expansion
-                .keys()
-                .into_iter()
-                .map(|k| {
-                    let a = addr.instance(k.clone());
-                    let v = results
-                        .get(&a)
-                        .cloned()
-                        .or_else(|| ctx.plan.change(&a).and_then(|c| c.after.clone()))
-                        .unwrap_or(Value::NULL);
-                    (k, v)
-                })
-                .collect();
-            drop(results);
-            ctx.run.set_resource(&addr, expansion.aggregate(&instances));
+            for module in ctx.run.module_instances(&addr.module) {
+                let expansion = lock(&ctx.expansions)
+                    .get(&(module.clone(), addr.clone()))
+                    .cloned()
+                    .unwrap_or(Expansion::Single);
+                let results = lock(&ctx.results);
+                let instances: HashMap<InstanceKey, Value> = expansion
+                    .keys()
+                    .into_iter()
+                    .map(|k| {
+                        let a = addr.instance_in(&module, k.clone());
+                        let v = results
+                            .get(&a)
+                            .cloned()
+                            .or_else(|| ctx.plan.change(&a).and_then(|c| c.after.clone()))
+                            .unwrap_or(Value::NULL);
+                        (k, v)
+                    })
+                    .collect();
+                drop(results);
+                ctx.run
+                    .set_resource(&module, &addr, expansion.aggregate(&instances));
+            }
             Ok(())
         }
         Task::Create(addr) => create_or_update(&ctx, n, &addr).await,
@@ -556,6 +531,45 @@ async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
         Task::Delete(addr) => delete(&ctx, n, &addr).await,
         Task::Read(addr) => read_data_source(&ctx, &addr).await,
     }
+}
+
+/// The instances of a block in one module instance: those the plan holds,
+/// which `count` or `for_each` must still give.
+fn expand_in(ctx: &Ctx, module: &ModuleInstance, addr: &ConfigAddr) -> Result<(), Diagnostic> {
+    let resource = &ctx.config.resources[addr];
+    let planned: BTreeSet<InstanceKey> = ctx
+        .plan
+        .changes
+        .iter()
+        .filter(|c| {
+            c.addr.resource == *addr
+                && c.addr.module_instance() == *module
+                && c.action != Action::Delete
+        })
+        .map(|c| c.addr.key.clone())
+        .collect();
+    let key = (module.clone(), addr.clone());
+    if ctx.plan.targeted {
+        // A targeted plan left instances unplanned on purpose: the block
+        // has the instances the plan holds.
+        let instances: HashMap<InstanceKey, Value> =
+            planned.into_iter().map(|k| (k, Value::NULL)).collect();
+        let expansion = crate::plan::expansion_of(resource, &instances);
+        lock(&ctx.expansions).insert(key, expansion);
+        return Ok(());
+    }
+    let expansion = expand::expand(&ctx.config, resource, &ctx.run.module_scope(module))?;
+    let now: BTreeSet<InstanceKey> = expansion.keys().into_iter().collect();
+    if planned != now {
+        let block = addr.instance_in(module, InstanceKey::None);
+        return Err(Diagnostic::error(
+            "Inconsistent instances",
+            format!("The instances of {block} changed between plan and apply. Make a new plan."),
+        )
+        .with_address(block.to_string()));
+    }
+    lock(&ctx.expansions).insert(key, expansion);
+    Ok(())
 }
 
 /// An instance's configuration evaluated with what apply has learnt so
@@ -567,7 +581,7 @@ fn config_during_apply(
 ) -> Result<(Value, Expansion), Diagnostic> {
     let resource = &ctx.config.resources[&addr.resource];
     let expansion = lock(&ctx.expansions)
-        .get(&addr.resource)
+        .get(&(addr.module_instance(), addr.resource.clone()))
         .cloned()
         .unwrap_or(Expansion::Single);
     let mut diags = Diagnostics::default();
@@ -575,7 +589,7 @@ fn config_during_apply(
         &ctx.config,
         resource,
         schema,
-        &addr.key,
+        addr,
         &expansion,
         &ctx.run,
         &mut diags,
@@ -753,7 +767,9 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
                 .finished(addr, op, new_id.as_deref(), started.elapsed());
             // Postconditions whose values were unknown when planning are
             // checked now; the object stays recorded either way.
-            let scope = ctx.run.instance_scope(&addr.key, &expansion);
+            let scope = ctx
+                .run
+                .instance_scope(&addr.module_instance(), &addr.key, &expansion);
             let mut eval = Evaluator::new(&scope);
             let this = lock(&ctx.results).get(addr).cloned().unwrap_or(Value::NULL);
             for c in &resource.lifecycle.postconditions {
@@ -965,7 +981,7 @@ fn final_state(
         .order
         .iter()
         .filter_map(|ix| match &ctx.config_graph.graph[*ix] {
-            NodeId::Output(name) => Some(name.clone()),
+            NodeId::Output(module, name) if module.is_empty() => Some(name.clone()),
             _ => None,
         })
         .collect();

@@ -14,7 +14,7 @@
 pub mod fmt;
 pub mod variables;
 
-use crate::addr::{ConfigAddr, Target};
+use crate::addr::{ConfigAddr, ModulePath, Target, module_path_string};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, SourceRange};
 use crate::lang::convert::Constraint;
 use crate::lang::refs::{Reference, ResourceMode, parse_reference};
@@ -45,11 +45,15 @@ pub struct Config {
     pub files: Vec<Arc<SourceFile>>,
     pub terraform: TerraformSettings,
     pub providers: Vec<ProviderBlock>,
+    /// The root module's input variables, locals and outputs.
     pub variables: BTreeMap<String, Variable>,
     pub locals: BTreeMap<String, Local>,
-    /// Managed resources and data sources, by address.
-    pub resources: BTreeMap<ConfigAddr, Resource>,
     pub outputs: BTreeMap<String, Output>,
+    /// Managed resources and data sources of every module, by address.
+    pub resources: BTreeMap<ConfigAddr, Resource>,
+    /// The modules `module` blocks call, by path from the root (the root
+    /// module itself is not among them).
+    pub modules: BTreeMap<ModulePath, Module>,
     /// `moved` blocks, in the order they are written.
     pub moved: Vec<Moved>,
     /// `removed` blocks.
@@ -57,6 +61,49 @@ pub struct Config {
     pub checks: Vec<Check>,
     /// `import` blocks.
     pub imports: Vec<Import>,
+}
+
+/// A module called by a `module` block, with its contents.
+#[derive(Debug)]
+pub struct Module {
+    pub call: ModuleCall,
+    /// `path.module`: the module's directory relative to the root
+    /// module's (`modules/net`).
+    pub rel_dir: String,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    pub outputs: BTreeMap<String, Output>,
+}
+
+/// `module "name" { source = "./modules/x" ... }`.
+#[derive(Debug)]
+pub struct ModuleCall {
+    pub name: String,
+    pub source: String,
+    pub file: FileId,
+    /// The block header, for messages.
+    pub span: Option<Range<usize>>,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<DependsOn>,
+    /// The values of the module's input variables, by name.
+    pub arguments: BTreeMap<String, Argument>,
+}
+
+/// One argument of a `module` block.
+#[derive(Debug)]
+pub struct Argument {
+    pub value: Expr,
+    /// The argument's name, for messages.
+    pub span: Option<Range<usize>>,
+}
+
+/// A module's variables, locals and outputs, whichever module it is.
+#[derive(Clone, Copy)]
+pub struct ModuleItems<'c> {
+    pub variables: &'c BTreeMap<String, Variable>,
+    pub locals: &'c BTreeMap<String, Local>,
+    pub outputs: &'c BTreeMap<String, Output>,
 }
 
 /// `import { to = ... id = ... }`: the existing object `id` becomes the
@@ -84,12 +131,12 @@ pub struct Moved {
     pub span: Option<Range<usize>>,
 }
 
-/// `removed { from = ... }`: the resource left the configuration on
-/// purpose; with `lifecycle { destroy = false }` its objects are
-/// forgotten rather than destroyed.
+/// `removed { from = ... }`: the resource or module left the
+/// configuration on purpose; with `lifecycle { destroy = false }` its
+/// objects are forgotten rather than destroyed.
 #[derive(Debug, Clone)]
 pub struct Removed {
-    pub from: ConfigAddr,
+    pub from: Target,
     pub destroy: bool,
     pub file: FileId,
     pub span: Option<Range<usize>>,
@@ -166,12 +213,29 @@ pub struct Check {
     pub asserts: Vec<Condition>,
 }
 
-/// One entry of `depends_on`.
+/// One entry of `depends_on`: a resource, or every resource of a module.
 #[derive(Debug, Clone)]
 pub struct DependsOn {
-    pub target: ConfigAddr,
+    pub target: DependsOnTarget,
     pub file: FileId,
     pub span: Option<Range<usize>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DependsOnTarget {
+    /// `T.N` or `data.T.N`, in the module of the `depends_on`.
+    Resource(ConfigAddr),
+    /// `module.NAME`: the path of the module called.
+    Module(ModulePath),
+}
+
+impl std::fmt::Display for DependsOnTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DependsOnTarget::Resource(a) => write!(f, "{a}"),
+            DependsOnTarget::Module(p) => f.write_str(&module_path_string(p)),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -234,6 +298,47 @@ impl Config {
             .collect()
     }
 
+    /// The variables, locals and outputs of a module (`[]` for the root).
+    pub fn module_items(&self, module: &[String]) -> Option<ModuleItems<'_>> {
+        if module.is_empty() {
+            return Some(ModuleItems {
+                variables: &self.variables,
+                locals: &self.locals,
+                outputs: &self.outputs,
+            });
+        }
+        self.modules.get(module).map(|m| ModuleItems {
+            variables: &m.variables,
+            locals: &m.locals,
+            outputs: &m.outputs,
+        })
+    }
+
+    pub fn variable(&self, module: &[String], name: &str) -> Option<&Variable> {
+        self.module_items(module)?.variables.get(name)
+    }
+
+    pub fn local(&self, module: &[String], name: &str) -> Option<&Local> {
+        self.module_items(module)?.locals.get(name)
+    }
+
+    pub fn output(&self, module: &[String], name: &str) -> Option<&Output> {
+        self.module_items(module)?.outputs.get(name)
+    }
+
+    /// The modules `module` calls directly, by call name.
+    pub fn calls_of<'c>(&'c self, module: &'c [String]) -> impl Iterator<Item = &'c Module> + 'c {
+        self.modules
+            .iter()
+            .filter(move |(p, _)| p.len() == module.len() + 1 && p.starts_with(module))
+            .map(|(_, m)| m)
+    }
+
+    /// `path.module` of a module: its directory relative to the root's.
+    pub fn module_dir(&self, module: &[String]) -> &str {
+        self.modules.get(module).map_or(".", |m| m.rel_dir.as_str())
+    }
+
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id]
     }
@@ -262,8 +367,16 @@ impl Config {
     }
 }
 
-/// Reads every `*.tf` file of `dir`, in name order.
+/// Reads every `*.tf` file of `dir`, in name order, and the modules it
+/// calls.
 pub fn load_dir(dir: &Path) -> Result<Config, Diagnostics> {
+    let sources = read_sources(dir, "")?;
+    load_sources(dir, sources)
+}
+
+/// Reads every `*.tf` file of `dir`, in name order; each is named by
+/// `prefix` and its file name (`modules/net/main.tf`).
+fn read_sources(dir: &Path, prefix: &str) -> Result<Vec<SourceFile>, Diagnostics> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Diagnostics::from(Diagnostic::error(
             "Failed to read configuration directory",
@@ -281,7 +394,7 @@ pub fn load_dir(dir: &Path) -> Result<Config, Diagnostics> {
     for path in paths {
         let name = path
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(|n| format!("{prefix}{}", n.to_string_lossy()))
             .unwrap_or_default();
         match std::fs::read_to_string(&path) {
             Ok(text) => sources.push(SourceFile::new(name, &path, text)),
@@ -300,7 +413,7 @@ pub fn load_dir(dir: &Path) -> Result<Config, Diagnostics> {
     if diags.has_errors() {
         return Err(diags);
     }
-    load_sources(dir, sources)
+    Ok(sources)
 }
 
 /// Builds a configuration from already-read files.
@@ -311,16 +424,12 @@ pub fn load_sources(dir: &Path, sources: Vec<SourceFile>) -> Result<Config, Diag
             ..Config::default()
         },
         diags: Diagnostics::default(),
+        module: ModulePath::new(),
+        calls: Vec::new(),
     };
-    for source in sources {
-        let file = loader.config.files.len();
-        let parsed = parse_file(&source);
-        loader.config.files.push(Arc::new(source));
-        match parsed {
-            Ok(body) => loader.body(file, body),
-            Err(d) => loader.diags.push(d),
-        }
-    }
+    loader.files(sources);
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    loader.load_calls(dir, ".", &[root]);
     loader.check_moves_and_removals();
     if loader.diags.has_errors() {
         return Err(loader.diags);
@@ -372,6 +481,43 @@ fn describe_parse_error(message: &str) -> String {
 struct Loader {
     config: Config,
     diags: Diagnostics,
+    /// The module whose files are being read.
+    module: ModulePath,
+    /// The `module` blocks of that module, to load once its files are read.
+    calls: Vec<ModuleCall>,
+}
+
+/// What a `moved` or `removed` address names, in messages.
+fn target_kind(target: &Target) -> &'static str {
+    if target.resource.is_some() {
+        "resource"
+    } else {
+        "module"
+    }
+}
+
+/// Joins a relative `source` to a module directory relative to the root,
+/// resolving `.` and `..` as text: `modules/a` and `../b` give
+/// `modules/b`.
+fn join_module_dir(parent: &str, source: &str) -> String {
+    let mut parts: Vec<&str> = parent
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    for part in source.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// The span from a block's type keyword to its last label.
@@ -392,6 +538,148 @@ fn is_valid_name(name: &str) -> bool {
 }
 
 impl Loader {
+    fn files(&mut self, sources: Vec<SourceFile>) {
+        for source in sources {
+            let file = self.config.files.len();
+            let parsed = parse_file(&source);
+            self.config.files.push(Arc::new(source));
+            match parsed {
+                Ok(body) => self.body(file, body),
+                Err(d) => self.diags.push(d),
+            }
+        }
+    }
+
+    /// Loads the modules that the module just read calls, and the modules
+    /// they call. `chain` holds the directories of the modules on the way
+    /// from the root, to find cycles.
+    fn load_calls(&mut self, dir: &Path, rel_dir: &str, chain: &[PathBuf]) {
+        let parent = self.module.clone();
+        for call in std::mem::take(&mut self.calls) {
+            let path: ModulePath = parent.iter().cloned().chain([call.name.clone()]).collect();
+            let child_dir = dir.join(&call.source);
+            let canonical = match std::fs::canonicalize(&child_dir) {
+                Ok(c) if c.is_dir() => c,
+                _ => {
+                    let source = call.source.clone();
+                    self.error(
+                        call.file,
+                        call.span.clone(),
+                        "Module not found",
+                        format!(
+                            "The module {} calls {source:?}, which is not a directory (looked for {}).",
+                            module_path_string(&path),
+                            child_dir.display()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if let Some(at) = chain.iter().position(|d| *d == canonical) {
+                let callers = if at == 0 {
+                    "the root module".to_string()
+                } else {
+                    module_path_string(&path[..at])
+                };
+                self.error(
+                    call.file,
+                    call.span.clone(),
+                    "Module cycle",
+                    format!(
+                        "{} calls {:?}, the directory of {callers}, which leads back to this call; a module cannot call itself.",
+                        module_path_string(&path),
+                        call.source
+                    ),
+                );
+                continue;
+            }
+            let child_rel = join_module_dir(rel_dir, &call.source);
+            let prefix = if child_rel == "." {
+                String::new()
+            } else {
+                format!("{child_rel}/")
+            };
+            let sources = match read_sources(&child_dir, &prefix) {
+                Ok(s) => s,
+                Err(d) => {
+                    let subject = self.config.range(call.file, call.span.clone());
+                    for d in d.0 {
+                        self.diags.push(d.with_subject(subject.clone()));
+                    }
+                    continue;
+                }
+            };
+            self.config.modules.insert(
+                path.clone(),
+                Module {
+                    call,
+                    rel_dir: child_rel.clone(),
+                    variables: BTreeMap::new(),
+                    locals: BTreeMap::new(),
+                    outputs: BTreeMap::new(),
+                },
+            );
+            self.module = path.clone();
+            self.files(sources);
+            let mut chain = chain.to_vec();
+            chain.push(canonical);
+            self.load_calls(&child_dir, &child_rel, &chain);
+            self.check_arguments(&path);
+            self.module = parent.clone();
+        }
+    }
+
+    /// A `module` block's arguments must be the module's variables, and
+    /// every variable without a default must be given.
+    fn check_arguments(&mut self, path: &[String]) {
+        let module = &self.config.modules[path];
+        let mut problems = Vec::new();
+        for (name, arg) in &module.call.arguments {
+            if !module.variables.contains_key(name) {
+                problems.push((
+                    arg.value.file,
+                    arg.span.clone(),
+                    "Unsupported argument",
+                    format!("An argument named {name:?} is not expected here: the module at {:?} declares no variable {name:?}.", module.call.source),
+                ));
+            }
+        }
+        for (name, var) in &module.variables {
+            if var.default.is_none() && !module.call.arguments.contains_key(name) {
+                problems.push((
+                    module.call.file,
+                    module.call.span.clone(),
+                    "Missing required argument",
+                    format!("The argument {name:?} is required, but no definition was found."),
+                ));
+            }
+        }
+        for (file, span, summary, detail) in problems {
+            self.error(file, span, summary, detail);
+        }
+    }
+
+    fn variables_mut(&mut self) -> &mut BTreeMap<String, Variable> {
+        match self.config.modules.get_mut(&self.module) {
+            Some(m) => &mut m.variables,
+            None => &mut self.config.variables,
+        }
+    }
+
+    fn locals_mut(&mut self) -> &mut BTreeMap<String, Local> {
+        match self.config.modules.get_mut(&self.module) {
+            Some(m) => &mut m.locals,
+            None => &mut self.config.locals,
+        }
+    }
+
+    fn outputs_mut(&mut self) -> &mut BTreeMap<String, Output> {
+        match self.config.modules.get_mut(&self.module) {
+            Some(m) => &mut m.outputs,
+            None => &mut self.config.outputs,
+        }
+    }
+
     fn error(
         &mut self,
         file: FileId,
@@ -479,6 +767,21 @@ impl Loader {
             "resource" => self.resource_block(file, block, ResourceMode::Managed),
             "data" => self.resource_block(file, block, ResourceMode::Data),
             "output" => self.output_block(file, block),
+            "module" => self.module_block(file, block),
+            kind @ ("provider" | "moved" | "removed" | "check" | "import")
+                if !self.module.is_empty() =>
+            {
+                let kind = kind.to_string();
+                self.error(
+                    file,
+                    header_span(&block),
+                    "Unsupported block in a module",
+                    format!(
+                        "Blocks of type {kind:?} belong in the root module; stackform does not read them inside {}.",
+                        module_path_string(&self.module)
+                    ),
+                );
+            }
             "provider" => {
                 if let Some(labels) = self.labels(file, &block, &["name"]) {
                     self.config.providers.push(ProviderBlock {
@@ -493,17 +796,6 @@ impl Loader {
             "removed" => self.removed_block(file, block),
             "check" => self.check_block(file, block),
             "import" => self.import_block(file, block),
-            kind @ "module" => {
-                let kind = kind.to_string();
-                self.error(
-                    file,
-                    header_span(&block),
-                    "Unsupported block type",
-                    format!(
-                        "Blocks of type {kind:?} are not supported by this version of stackform."
-                    ),
-                );
-            }
             other => {
                 let other = other.to_string();
                 self.error(
@@ -748,12 +1040,12 @@ impl Loader {
         let description = self.constant_string(file, body.get_attribute("description"));
         let sensitive = self.constant_bool(file, body.get_attribute("sensitive"), false);
         let span = header_span(&block);
-        if let Some(prev) = self.config.variables.get(&name) {
+        if let Some(prev) = self.config.variable(&self.module, &name) {
             let at = self.config.range(prev.file, prev.span.clone());
             self.duplicate(file, span, "variable", &format!("variable {name:?}"), at);
             return;
         }
-        self.config.variables.insert(
+        self.variables_mut().insert(
             name.clone(),
             Variable {
                 name,
@@ -796,7 +1088,7 @@ impl Loader {
             match s {
                 Structure::Attribute(attr) => {
                     let name = attr.key.as_str().to_string();
-                    if let Some(prev) = self.config.locals.get(&name) {
+                    if let Some(prev) = self.config.local(&self.module, &name) {
                         let at = self.config.range(prev.value.file, prev.span.clone());
                         self.duplicate(
                             file,
@@ -808,7 +1100,7 @@ impl Loader {
                         continue;
                     }
                     let span = attr.key.span();
-                    self.config.locals.insert(
+                    self.locals_mut().insert(
                         name.clone(),
                         Local {
                             name,
@@ -856,18 +1148,26 @@ impl Loader {
                 },
                 _ => None,
             };
-            match parsed {
+            let target = match parsed {
                 Some(Reference::Resource {
                     mode,
                     type_name,
                     name,
-                }) => {
+                }) => Some(DependsOnTarget::Resource(ConfigAddr {
+                    module: self.module.clone(),
+                    mode,
+                    type_name,
+                    name,
+                })),
+                Some(Reference::Module { name, output: None }) => Some(DependsOnTarget::Module(
+                    self.module.iter().cloned().chain([name]).collect(),
+                )),
+                _ => None,
+            };
+            match target {
+                Some(target) => {
                     out.push(DependsOn {
-                        target: ConfigAddr {
-                            mode,
-                            type_name,
-                            name,
-                        },
+                        target,
                         file,
                         span: item.span(),
                     });
@@ -877,7 +1177,7 @@ impl Loader {
                         file,
                         item.span(),
                         "Invalid depends_on reference",
-                        "References in depends_on must be to a whole resource or data source (TYPE.NAME), without attributes.",
+                        "References in depends_on must be to a whole resource or data source (TYPE.NAME) or module (module.NAME), without attributes.",
                     );
                 }
             }
@@ -890,6 +1190,7 @@ impl Loader {
             return;
         };
         let addr = ConfigAddr {
+            module: self.module.clone(),
             mode,
             type_name: labels[0].clone(),
             name: labels[1].clone(),
@@ -1086,7 +1387,13 @@ impl Loader {
         let text = attr.value.to_string();
         let parsed = text.trim().parse::<Target>();
         match parsed {
-            Ok(t) if t.resource.mode == ResourceMode::Managed => Some(t),
+            Ok(t)
+                if t.resource
+                    .as_ref()
+                    .is_none_or(|r| r.mode == ResourceMode::Managed) =>
+            {
+                Some(t)
+            }
             Ok(_) => {
                 self.error(
                     file,
@@ -1101,7 +1408,7 @@ impl Loader {
                     file,
                     attr.value.span(),
                     "Invalid address",
-                    format!("{name} must be a resource address such as openstack_compute_instance_v2.web or openstack_compute_instance_v2.web[0]: {e}."),
+                    format!("{name} must be a resource or module address such as openstack_compute_instance_v2.web, openstack_compute_instance_v2.web[0] or module.net: {e}."),
                 );
                 None
             }
@@ -1121,15 +1428,23 @@ impl Loader {
         let span = header_span(&block);
         let problem = if from == to {
             Some("A move must go somewhere else: from and to are the same address.".to_string())
-        } else if from.key.is_some() != to.key.is_some() {
-            Some("A move goes from a whole resource to a whole resource, or from an instance to an instance.".to_string())
-        } else if from.resource.type_name != to.resource.type_name {
-            Some(format!(
-                "An object of type {:?} cannot become one of type {:?}.",
-                from.resource.type_name, to.resource.type_name
-            ))
         } else {
-            None
+            match (&from.resource, &to.resource) {
+                (Some(f), Some(t)) if f.key.is_some() != t.key.is_some() => Some("A move goes from a whole resource to a whole resource, or from an instance to an instance.".to_string()),
+                (Some(f), Some(t)) if f.type_name != t.type_name => Some(format!(
+                    "An object of type {:?} cannot become one of type {:?}.",
+                    f.type_name, t.type_name
+                )),
+                (Some(_), Some(_)) => None,
+                (None, None)
+                    if from.module.last().map(|(_, k)| k.is_some())
+                        != to.module.last().map(|(_, k)| k.is_some()) =>
+                {
+                    Some("A move goes from a whole module call to a whole module call, or from a module instance to a module instance.".to_string())
+                }
+                (None, None) => None,
+                _ => Some("A move goes from a resource to a resource, or from a module to a module.".to_string()),
+            }
         };
         if let Some(problem) = problem {
             self.error(file, span, "Invalid move", problem);
@@ -1152,7 +1467,9 @@ impl Loader {
             return;
         };
         let span = header_span(&block);
-        if from.key.is_some() {
+        let keyed = from.module.iter().any(|(_, k)| k.is_some())
+            || from.resource.as_ref().is_some_and(|r| r.key.is_some());
+        if keyed {
             self.error(
                 file,
                 block
@@ -1160,7 +1477,7 @@ impl Loader {
                     .get_attribute("from")
                     .and_then(|a| a.value.span()),
                 "Invalid address",
-                "A removed block names a whole resource, without an instance key.",
+                "A removed block names a whole resource or module, without an instance key.",
             );
             return;
         }
@@ -1170,11 +1487,31 @@ impl Loader {
             destroy = self.constant_bool(file, lc.body.get_attribute("destroy"), true);
         }
         self.config.removed.push(Removed {
-            from: from.resource,
+            from,
             destroy,
             file,
             span,
         });
+    }
+
+    /// Where the block a whole-resource or whole-module `target` names is
+    /// still declared, if it is.
+    fn still_declared(&self, target: &Target) -> Option<(FileId, Option<Range<usize>>)> {
+        let keyed = |k: &Option<crate::addr::InstanceKey>| k.is_some();
+        match target.config_addr() {
+            Some(addr) if !target.resource.as_ref().is_some_and(|r| keyed(&r.key)) => self
+                .config
+                .resources
+                .get(&addr)
+                .map(|r| (r.file, r.span.clone())),
+            Some(_) => None,
+            None if target.module.last().is_some_and(|(_, k)| keyed(k)) => None,
+            None => self
+                .config
+                .modules
+                .get(&target.module_path())
+                .map(|m| (m.call.file, m.call.span.clone())),
+        }
     }
 
     /// What `moved` and `removed` blocks say must agree with the rest of
@@ -1198,12 +1535,10 @@ impl Loader {
                 continue;
             }
             froms.insert(m.from.to_string(), (m.file, m.span.clone()));
-            if m.from.key.is_none()
-                && let Some(still) = self.config.resources.get(&m.from.resource)
-            {
+            if let Some((still_file, still_span)) = self.still_declared(&m.from) {
                 let at = self
                     .config
-                    .range(still.file, still.span.clone())
+                    .range(still_file, still_span)
                     .map_or(String::new(), |r| {
                         format!(" at {}:{}", r.filename, r.start.line)
                     });
@@ -1212,26 +1547,28 @@ impl Loader {
                     m.span.clone(),
                     "Moved object still exists",
                     format!(
-                        "This statement declares a move from {}, but that resource is still declared{at}. Change your configuration so that this resource is declared as {} instead.",
-                        m.from, m.to
+                        "This statement declares a move from {}, but that {} is still declared{at}. Change your configuration so that this {} is declared as {} instead.",
+                        m.from,
+                        target_kind(&m.from),
+                        target_kind(&m.from),
+                        m.to
                     ),
                 );
             }
         }
         // A cycle of whole-resource moves has no end to move to.
-        let next: BTreeMap<&ConfigAddr, &Moved> = self
+        let next: BTreeMap<String, &Moved> = self
             .config
             .moved
             .iter()
-            .filter(|m| m.from.key.is_none())
-            .map(|m| (&m.from.resource, m))
+            .map(|m| (m.from.to_string(), m))
             .collect();
         let mut cyclic: Option<Moved> = None;
         for start in next.keys() {
-            let mut at = *start;
+            let mut at = start.clone();
             for _ in 0..next.len() {
-                let Some(m) = next.get(at) else { break };
-                at = &m.to.resource;
+                let Some(m) = next.get(&at) else { break };
+                at = m.to.to_string();
                 if at == *start {
                     cyclic = Some((*m).clone());
                     break;
@@ -1253,19 +1590,19 @@ impl Loader {
             );
         }
         for r in self.config.removed.clone() {
-            if let Some(still) = self.config.resources.get(&r.from) {
+            if let Some((still_file, still_span)) = self.still_declared(&r.from) {
                 let at = self
                     .config
-                    .range(still.file, still.span.clone())
+                    .range(still_file, still_span)
                     .map_or(String::new(), |r| {
                         format!(" at {}:{}", r.filename, r.start.line)
                     });
                 self.error(
                     r.file,
                     r.span.clone(),
-                    "Removed resource block still exists",
+                    &format!("Removed {} block still exists", target_kind(&r.from)),
                     format!(
-                        "This statement declares that {} was removed, but it is still declared{at}. Remove the resource block, or this removed block.",
+                        "This statement declares that {} was removed, but it is still declared{at}. Remove its block, or this removed block.",
                         r.from
                     ),
                 );
@@ -1343,28 +1680,12 @@ impl Loader {
                             },
                             used,
                         )) => match &ops[used..] {
-                            [] => Some((
-                                ConfigAddr {
-                                    mode: ResourceMode::Managed,
-                                    type_name,
-                                    name,
-                                },
-                                None,
-                            )),
-                            [TraversalOperator::Index(key)] => Some((
-                                ConfigAddr {
-                                    mode: ResourceMode::Managed,
-                                    type_name,
-                                    name,
-                                },
-                                Some(key.clone()),
-                            )),
+                            [] => Some((ConfigAddr::managed(type_name, name), None)),
+                            [TraversalOperator::Index(key)] => {
+                                Some((ConfigAddr::managed(type_name, name), Some(key.clone())))
+                            }
                             [TraversalOperator::LegacyIndex(n)] => Some((
-                                ConfigAddr {
-                                    mode: ResourceMode::Managed,
-                                    type_name,
-                                    name,
-                                },
+                                ConfigAddr::managed(type_name, name),
                                 Some(Expression::from(*n.value() as i64)),
                             )),
                             _ => None,
@@ -1432,6 +1753,141 @@ impl Loader {
         });
     }
 
+    fn module_block(&mut self, file: FileId, mut block: Block) {
+        let Some(labels) = self.labels(file, &block, &["name"]) else {
+            return;
+        };
+        let name = labels[0].clone();
+        let span = header_span(&block);
+        if let Some(prev) = self.calls.iter().find(|c| c.name == name) {
+            let at = self.config.range(prev.file, prev.span.clone());
+            self.duplicate(
+                file,
+                span,
+                "module",
+                &format!("module call named {name:?}"),
+                at,
+            );
+            return;
+        }
+        for b in block.body.blocks() {
+            let kind = b.ident.as_str().to_string();
+            self.error(
+                file,
+                b.ident.span(),
+                "Unsupported block type",
+                format!("Blocks of type {kind:?} are not expected in a module block."),
+            );
+        }
+        if let Some(v) = block.body.remove_attribute("version") {
+            self.error(
+                file,
+                v.key.span(),
+                "Invalid module version",
+                "A version constraint applies to modules from a registry; this module is read from a local directory, which has no versions.",
+            );
+        }
+        let source_attr = block.body.remove_attribute("source");
+        let Some(source) = self.constant_string(file, source_attr.as_ref()) else {
+            if source_attr.is_none() {
+                self.error(
+                    file,
+                    span,
+                    "Missing required argument",
+                    "The argument \"source\" is required, but no definition was found.",
+                );
+            }
+            return;
+        };
+        if !(source.starts_with("./") || source.starts_with("../")) {
+            self.error(
+                file,
+                source_attr.as_ref().and_then(|a| a.value.span()),
+                "Unsupported module source",
+                format!("stackform reads modules from local directories, written as a path starting with ./ or ../; {source:?} would have to be downloaded."),
+            );
+            return;
+        }
+        let count = block.body.remove_attribute("count").map(|a| Expr {
+            file,
+            expr: a.value,
+        });
+        let for_each = block.body.remove_attribute("for_each").map(|a| Expr {
+            file,
+            expr: a.value,
+        });
+        if let (Some(_), Some(fe)) = (&count, &for_each) {
+            self.error(
+                file,
+                fe.expr.span(),
+                "Invalid combination of \"count\" and \"for_each\"",
+                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of module instances to be created.",
+            );
+        }
+        let depends_on_attr = block.body.remove_attribute("depends_on");
+        let depends_on = self.depends_on(file, depends_on_attr.as_ref());
+        if let Some(providers) = block.body.remove_attribute("providers") {
+            self.module_providers(file, &providers);
+        }
+        let arguments = block
+            .body
+            .into_iter()
+            .filter_map(|s| match s {
+                Structure::Attribute(a) => Some((
+                    a.key.as_str().to_string(),
+                    Argument {
+                        span: a.key.span(),
+                        value: Expr {
+                            file,
+                            expr: a.value,
+                        },
+                    },
+                )),
+                Structure::Block(_) => None,
+            })
+            .collect();
+        self.calls.push(ModuleCall {
+            name,
+            source,
+            file,
+            span,
+            count,
+            for_each,
+            depends_on,
+            arguments,
+        });
+    }
+
+    /// `providers = { openstack = openstack }`: stackform has one
+    /// configuration per provider, which every module uses, so the map
+    /// may only pass each provider on under its own name.
+    fn module_providers(&mut self, file: FileId, attr: &Attribute) {
+        let Expression::Object(map) = &attr.value else {
+            self.error(
+                file,
+                attr.value.span(),
+                "Invalid providers argument",
+                "providers must be a map from the module's provider names to this module's providers.",
+            );
+            return;
+        };
+        for (key, value) in map.iter() {
+            let key_text = match key {
+                hcl::edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+                hcl::edit::expr::ObjectKey::Expression(e) => e.to_string().trim().to_string(),
+            };
+            let value_text = value.expr().to_string().trim().to_string();
+            if key_text != value_text {
+                self.error(
+                    file,
+                    value.expr().span(),
+                    "Unsupported provider mapping",
+                    format!("stackform has a single configuration of each provider, used by every module; {key_text} can only be passed as {key_text}, not {value_text}."),
+                );
+            }
+        }
+    }
+
     fn output_block(&mut self, file: FileId, block: Block) {
         let Some(labels) = self.labels(file, &block, &["name"]) else {
             return;
@@ -1467,12 +1923,12 @@ impl Loader {
         let sensitive = self.constant_bool(file, block.body.get_attribute("sensitive"), false);
         let depends_on = self.depends_on(file, block.body.get_attribute("depends_on"));
         let preconditions = self.conditions(file, &block.body, "precondition");
-        if let Some(prev) = self.config.outputs.get(&name) {
+        if let Some(prev) = self.config.output(&self.module, &name) {
             let at = self.config.range(prev.file, prev.span.clone());
             self.duplicate(file, span, "output", &format!("output named {name:?}"), at);
             return;
         }
-        self.config.outputs.insert(
+        self.outputs_mut().insert(
             name.clone(),
             Output {
                 name,
@@ -1541,6 +1997,7 @@ output "o" { value = terraform_data.x[*].output }
             "meta-arguments are removed from the body"
         );
         assert_eq!(x.depends_on[0].target.to_string(), "terraform_data.y");
+        assert!(c.modules.is_empty());
         assert_eq!(c.outputs.len(), 1);
     }
 

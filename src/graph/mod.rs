@@ -8,8 +8,8 @@
 pub mod render;
 pub mod walk;
 
-use crate::addr::ConfigAddr;
-use crate::config::{Config, Expr, FileId};
+use crate::addr::{ConfigAddr, ModulePath, module_path_string};
+use crate::config::{Config, DependsOnTarget, Expr, FileId};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::refs::{Reference, references_binding};
 use hcl::edit::structure::{Body, Structure};
@@ -20,22 +20,65 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::ops::Range;
 
+/// A node of the graph. Variables, locals and outputs belong to the
+/// module at their path (empty for the root module).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeId {
-    Variable(String),
-    Local(String),
+    Variable(ModulePath, String),
+    Local(ModulePath, String),
     Resource(ConfigAddr),
-    Output(String),
+    Output(ModulePath, String),
+    /// A `module` block: the instances of the module at this path, from
+    /// its `count` or `for_each`. Everything in the module comes after it.
+    Module(ModulePath),
+}
+
+impl NodeId {
+    /// The module the node belongs to (a module call belongs to its own
+    /// path).
+    pub fn module(&self) -> &[String] {
+        match self {
+            NodeId::Variable(m, _) | NodeId::Local(m, _) | NodeId::Output(m, _) => m,
+            NodeId::Resource(a) => &a.module,
+            NodeId::Module(m) => m,
+        }
+    }
+
+    /// The module whose names the node's expressions use: a module's
+    /// input variables and its call are written in the calling module.
+    pub fn scope(&self) -> &[String] {
+        match self {
+            NodeId::Variable(m, _) | NodeId::Module(m) if !m.is_empty() => &m[..m.len() - 1],
+            other => other.module(),
+        }
+    }
 }
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = |m: &[String]| {
+            if m.is_empty() {
+                String::new()
+            } else {
+                format!("{}.", module_path_string(m))
+            }
+        };
         match self {
-            NodeId::Variable(n) => write!(f, "var.{n}"),
-            NodeId::Local(n) => write!(f, "local.{n}"),
+            NodeId::Variable(m, n) => write!(f, "{}var.{n}", prefix(m)),
+            NodeId::Local(m, n) => write!(f, "{}local.{n}", prefix(m)),
             NodeId::Resource(a) => write!(f, "{a}"),
-            NodeId::Output(n) => write!(f, "output.{n}"),
+            NodeId::Output(m, n) => write!(f, "{}output.{n}", prefix(m)),
+            NodeId::Module(m) => f.write_str(&module_path_string(m)),
         }
+    }
+}
+
+/// How messages name a module: "the root module" or `module.net`.
+pub fn module_name(module: &[String]) -> String {
+    if module.is_empty() {
+        "the root module".to_string()
+    } else {
+        module_path_string(module)
     }
 }
 
@@ -114,13 +157,31 @@ impl ConfigGraph {
 /// A graph node's expressions: the places its references can be.
 fn node_expressions<'c>(config: &'c Config, id: &NodeId) -> Vec<(FileId, Vec<BoundExpr<'c>>)> {
     match id {
-        NodeId::Variable(_) => Vec::new(),
-        NodeId::Local(n) => {
-            let l = &config.locals[n];
+        NodeId::Variable(m, n) => match config.modules.get(m).and_then(|c| c.call.arguments.get(n))
+        {
+            Some(arg) => vec![(arg.value.file, vec![(&arg.value.expr, Vec::new())])],
+            None => Vec::new(),
+        },
+        NodeId::Module(m) => {
+            let call = &config.modules[m].call;
+            let exprs = call
+                .count
+                .iter()
+                .chain(call.for_each.iter())
+                .map(|e| (&e.expr, Vec::new()))
+                .collect();
+            vec![(call.file, exprs)]
+        }
+        NodeId::Local(m, n) => {
+            let Some(l) = config.local(m, n) else {
+                return Vec::new();
+            };
             vec![(l.value.file, vec![(&l.value.expr, Vec::new())])]
         }
-        NodeId::Output(n) => {
-            let o = &config.outputs[n];
+        NodeId::Output(m, n) => {
+            let Some(o) = config.output(m, n) else {
+                return Vec::new();
+            };
             let mut exprs = vec![(&o.value.expr, Vec::new())];
             for c in &o.preconditions {
                 exprs.push((&c.condition.expr, Vec::new()));
@@ -192,14 +253,29 @@ pub fn body_expressions<'b>(body: &'b Body, bound: &[String], out: &mut Vec<Boun
 pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
     let mut graph: DiGraph<NodeId, RefSite> = DiGraph::new();
     let mut index = HashMap::new();
-    let ids: Vec<NodeId> = config
-        .variables
+    let mut ids: Vec<NodeId> = config
+        .resources
         .keys()
-        .map(|n| NodeId::Variable(n.clone()))
-        .chain(config.locals.keys().map(|n| NodeId::Local(n.clone())))
-        .chain(config.resources.keys().map(|a| NodeId::Resource(a.clone())))
-        .chain(config.outputs.keys().map(|n| NodeId::Output(n.clone())))
+        .map(|a| NodeId::Resource(a.clone()))
         .collect();
+    let modules = std::iter::once(ModulePath::new()).chain(config.modules.keys().cloned());
+    for path in modules {
+        let Some(items) = config.module_items(&path) else {
+            continue;
+        };
+        let p = || path.clone();
+        ids.extend(
+            items
+                .variables
+                .keys()
+                .map(|n| NodeId::Variable(p(), n.clone())),
+        );
+        ids.extend(items.locals.keys().map(|n| NodeId::Local(p(), n.clone())));
+        ids.extend(items.outputs.keys().map(|n| NodeId::Output(p(), n.clone())));
+        if !path.is_empty() {
+            ids.push(NodeId::Module(p()));
+        }
+    }
     for id in ids {
         let ix = graph.add_node(id.clone());
         index.insert(id, ix);
@@ -217,10 +293,38 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
                 let r = &config.resources[a];
                 (r.count.is_some(), r.for_each.is_some(), r.describe())
             }
-            NodeId::Local(n) => (false, false, format!("local.{n}")),
-            NodeId::Output(n) => (false, false, format!("output \"{n}\"")),
-            NodeId::Variable(n) => (false, false, format!("variable \"{n}\"")),
+            NodeId::Variable(m, _) if !m.is_empty() => {
+                let call = &config.modules[m].call;
+                (
+                    call.count.is_some(),
+                    call.for_each.is_some(),
+                    format!("module \"{}\"", call.name),
+                )
+            }
+            NodeId::Module(m) => (
+                false,
+                false,
+                format!("module \"{}\"", config.modules[m].call.name),
+            ),
+            NodeId::Output(m, n) if m.is_empty() => (false, false, format!("output \"{n}\"")),
+            NodeId::Variable(m, n) if m.is_empty() => (false, false, format!("variable \"{n}\"")),
+            other => (false, false, other.to_string()),
         };
+        let scope = id.scope().to_vec();
+        let module = module_name(&scope);
+        // Everything in a module waits for the module's instances.
+        let container = match id {
+            NodeId::Module(_) => id.scope(),
+            other => other.module(),
+        };
+        if !container.is_empty() {
+            let call = &config.modules[container].call;
+            let site = RefSite {
+                file: call.file,
+                span: call.span.clone(),
+            };
+            graph.add_edge(index[&NodeId::Module(container.to_vec())], *ix, site);
+        }
         for (file, exprs) in node_expressions(config, id) {
             for (expr, bound) in exprs {
                 let found = references_binding(expr, &bound);
@@ -237,15 +341,15 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
                         span: r.span.clone(),
                     };
                     let target = match &r.reference {
-                        Reference::Var(n) if config.variables.contains_key(n) => {
-                            Some(NodeId::Variable(n.clone()))
+                        Reference::Var(n) if config.variable(&scope, n).is_some() => {
+                            Some(NodeId::Variable(scope.clone(), n.clone()))
                         }
                         Reference::Var(n) => {
                             diags.push(undeclared(config, &site, "Reference to undeclared input variable", format!("An input variable with the name {n:?} has not been declared. This variable can be declared with a variable \"{n}\" {{}} block."), &context));
                             None
                         }
-                        Reference::Local(n) if config.locals.contains_key(n) => {
-                            Some(NodeId::Local(n.clone()))
+                        Reference::Local(n) if config.local(&scope, n).is_some() => {
+                            Some(NodeId::Local(scope.clone(), n.clone()))
                         }
                         Reference::Local(n) => {
                             diags.push(undeclared(
@@ -263,6 +367,7 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
                             name,
                         } => {
                             let addr = ConfigAddr {
+                                module: scope.clone(),
                                 mode: *mode,
                                 type_name: type_name.clone(),
                                 name: name.clone(),
@@ -279,11 +384,45 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
                                     config,
                                     &site,
                                     &format!("Reference to undeclared {kind}"),
-                                    format!("A {kind} \"{type_name}\" \"{name}\" has not been declared in the root module."),
+                                    format!("A {kind} \"{type_name}\" \"{name}\" has not been declared in {module}."),
                                     &context,
                                 ));
                                 None
                             }
+                        }
+                        Reference::Module { name, output } => {
+                            let path: ModulePath =
+                                scope.iter().cloned().chain([name.clone()]).collect();
+                            match (config.module_items(&path), output) {
+                                (None, _) => {
+                                    diags.push(undeclared(
+                                        config,
+                                        &site,
+                                        "Reference to undeclared module",
+                                        format!(
+                                            "No module call named {name:?} is declared in {module}."
+                                        ),
+                                        &context,
+                                    ));
+                                }
+                                (Some(items), Some(o)) if !items.outputs.contains_key(o) => {
+                                    diags.push(undeclared(config, &site, "Unsupported attribute", format!("This object does not have an attribute named {o:?}: the module {} declares no output {o:?}.", module_path_string(&path)), &context));
+                                }
+                                (Some(items), output) => {
+                                    for o in items
+                                        .outputs
+                                        .keys()
+                                        .filter(|o| output.as_ref().is_none_or(|w| w == *o))
+                                    {
+                                        graph.add_edge(
+                                            index[&NodeId::Output(path.clone(), o.clone())],
+                                            *ix,
+                                            site.clone(),
+                                        );
+                                    }
+                                }
+                            }
+                            None
                         }
                         Reference::CountIndex if !has_count => {
                             diags.push(undeclared(config, &site, "Reference to \"count\" in non-counted context", "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.".into(), &context));
@@ -313,7 +452,11 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
         }
         let depends_on = match id {
             NodeId::Resource(a) => &config.resources[a].depends_on,
-            NodeId::Output(n) => &config.outputs[n].depends_on,
+            NodeId::Output(m, n) => match config.output(m, n) {
+                Some(o) => &o.depends_on,
+                None => continue,
+            },
+            NodeId::Module(m) => &config.modules[m].call.depends_on,
             _ => continue,
         };
         for d in depends_on {
@@ -321,17 +464,38 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
                 file: d.file,
                 span: d.span.clone(),
             };
-            match index.get(&NodeId::Resource(d.target.clone())) {
-                Some(&t) => {
-                    graph.add_edge(t, *ix, site);
+            match &d.target {
+                DependsOnTarget::Resource(a) => match index.get(&NodeId::Resource(a.clone())) {
+                    Some(&t) => {
+                        graph.add_edge(t, *ix, site);
+                    }
+                    None => diags.push(undeclared(
+                        config,
+                        &site,
+                        "Reference to undeclared resource",
+                        format!(
+                            "A resource {} has not been declared in {module}.",
+                            a.local_name()
+                        ),
+                        &context,
+                    )),
+                },
+                DependsOnTarget::Module(path) if config.modules.contains_key(path) => {
+                    for a in config
+                        .resources
+                        .keys()
+                        .filter(|a| a.module.starts_with(path))
+                    {
+                        graph.add_edge(index[&NodeId::Resource(a.clone())], *ix, site.clone());
+                    }
                 }
-                None => diags.push(undeclared(
+                DependsOnTarget::Module(path) => diags.push(undeclared(
                     config,
                     &site,
-                    "Reference to undeclared resource",
+                    "Reference to undeclared module",
                     format!(
-                        "A resource {} has not been declared in the root module.",
-                        d.target
+                        "No module call named {:?} is declared in {module}.",
+                        path.last().cloned().unwrap_or_default()
                     ),
                     &context,
                 )),

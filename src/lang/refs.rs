@@ -38,6 +38,13 @@ pub enum Reference {
         type_name: String,
         name: String,
     },
+    /// `module.NAME`: the outputs of a module call. `output` is the
+    /// output named right after it (`module.net.id`, `module.net[0].id`),
+    /// which is what the reference depends on.
+    Module {
+        name: String,
+        output: Option<String>,
+    },
 }
 
 impl fmt::Display for Reference {
@@ -64,6 +71,7 @@ impl fmt::Display for Reference {
             } => {
                 write!(f, "data.{type_name}.{name}")
             }
+            Reference::Module { name, .. } => write!(f, "module.{name}"),
         }
     }
 }
@@ -165,10 +173,28 @@ pub fn parse_reference(
         "self" => Err(invalid(
             "The \"self\" object is not available in this context.",
         )),
-        "module" => Err(RefError {
-            summary: "Unsupported reference".into(),
-            detail: "Module calls are not supported yet.".into(),
-        }),
+        "module" => {
+            let Some(name) = first else {
+                return Err(invalid(
+                    "The \"module\" object cannot be accessed directly. Instead, access one of its attributes: the name of a module call.",
+                ));
+            };
+            let output = match (ops.get(1), ops.get(2)) {
+                (Some(TraversalOperator::GetAttr(o)), _) => Some(o.to_string()),
+                (
+                    Some(TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_)),
+                    Some(TraversalOperator::GetAttr(o)),
+                ) => Some(o.to_string()),
+                _ => None,
+            };
+            Ok((
+                Reference::Module {
+                    name: name.to_string(),
+                    output,
+                },
+                1,
+            ))
+        }
         type_name => match first {
             Some(name) => Ok((
                 Reference::Resource {

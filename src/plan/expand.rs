@@ -3,7 +3,7 @@
 //! and of the right shape, or the plan stops with Terraform's message.
 
 use super::values::Expansion;
-use crate::config::{Config, Resource};
+use crate::config::{Config, Expr, ModuleCall, Resource};
 use crate::diag::Diagnostic;
 use crate::lang::convert::convert;
 use crate::lang::eval::{Evaluator, Scope};
@@ -16,8 +16,41 @@ pub fn expand(
     resource: &Resource,
     scope: &dyn Scope,
 ) -> Result<Expansion, Diagnostic> {
-    let context = resource.describe();
-    if let Some(count) = &resource.count {
+    expand_repetition(
+        config,
+        resource.count.as_ref(),
+        resource.for_each.as_ref(),
+        &resource.describe(),
+        scope,
+    )
+}
+
+/// The instances of a module call.
+pub fn expand_call(
+    config: &Config,
+    call: &ModuleCall,
+    scope: &dyn Scope,
+) -> Result<Expansion, Diagnostic> {
+    expand_repetition(
+        config,
+        call.count.as_ref(),
+        call.for_each.as_ref(),
+        &format!("module \"{}\"", call.name),
+        scope,
+    )
+}
+
+/// The instances that `count` or `for_each` (or neither) give the block
+/// `context` names.
+fn expand_repetition(
+    config: &Config,
+    count: Option<&Expr>,
+    for_each: Option<&Expr>,
+    context: &str,
+    scope: &dyn Scope,
+) -> Result<Expansion, Diagnostic> {
+    let context = context.to_string();
+    if let Some(count) = count {
         let at = config.range(count.file, count.expr.span());
         let fail = |summary: &str, detail: &str| {
             Diagnostic::error(summary, detail)
@@ -67,7 +100,7 @@ pub fn expand(
         }
         return Ok(Expansion::Count(n as usize));
     }
-    let Some(for_each) = &resource.for_each else {
+    let Some(for_each) = for_each else {
         return Ok(Expansion::Single);
     };
     let at = config.range(for_each.file, for_each.expr.span());

@@ -15,12 +15,13 @@ pub mod expand;
 pub mod file;
 pub mod generate;
 pub mod import;
+pub mod modules;
 pub mod stored;
 pub mod values;
 
 pub use crate::addr::Target;
-use crate::addr::{ConfigAddr, InstanceKey, ResourceAddr};
-use crate::config::{Config, IgnoreChanges, Resource};
+use crate::addr::{ConfigAddr, InstanceKey, ModuleInstance, ResourceAddr};
+use crate::config::{Config, DependsOnTarget, IgnoreChanges, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{ConfigGraph, NodeId};
 use crate::lang::eval::{Evaluator, get_attr, index};
@@ -88,6 +89,8 @@ pub enum Reason {
     RemovedConfig,
     /// The resource block is gone from the configuration.
     NoResourceConfig,
+    /// The module instance it belongs to is gone from the configuration.
+    NoModule,
     /// The count no longer includes this index.
     CountIndex,
     /// The for_each value no longer includes this key.
@@ -363,19 +366,27 @@ impl Scope {
         let deps = |block: &ConfigAddr| {
             graph.resource_dependencies_transitive(&NodeId::Resource(block.clone()))
         };
+        let blocks_of = |t: &Target| -> Vec<ConfigAddr> {
+            config
+                .resources
+                .keys()
+                .filter(|b| t.touches(b))
+                .cloned()
+                .collect()
+        };
         let needed = options
             .targets
             .iter()
-            .filter(|t| config.resources.contains_key(&t.resource))
-            .flat_map(|t| deps(&t.resource))
+            .flat_map(blocks_of)
+            .flat_map(|b| deps(&b))
             .collect();
-        let excluded_blocks: BTreeSet<&ConfigAddr> =
-            options.excludes.iter().map(|x| &x.resource).collect();
-        let mut excluded: BTreeSet<ConfigAddr> = options
-            .excludes
-            .iter()
-            .filter(|x| x.key.is_none())
-            .map(|x| x.resource.clone())
+        let excluded_blocks: BTreeSet<ConfigAddr> =
+            options.excludes.iter().flat_map(blocks_of).collect();
+        let mut excluded: BTreeSet<ConfigAddr> = config
+            .resources
+            .keys()
+            .filter(|b| options.excludes.iter().any(|x| x.covers_whole(b)))
+            .cloned()
             .collect();
         for block in config.resources.keys() {
             if deps(block).iter().any(|d| excluded_blocks.contains(d)) {
@@ -393,7 +404,7 @@ impl Scope {
     fn targeted(&self, block: &ConfigAddr) -> bool {
         self.targets.is_empty()
             || self.needed.contains(block)
-            || self.targets.iter().any(|t| t.resource == *block)
+            || self.targets.iter().any(|t| t.touches(block))
     }
 
     /// Whether some instance of the block may be planned.
@@ -405,13 +416,10 @@ impl Scope {
     fn covers(&self, block: &ConfigAddr) -> bool {
         let whole_target = self.targets.is_empty()
             || self.needed.contains(block)
-            || self
-                .targets
-                .iter()
-                .any(|t| t.resource == *block && t.key.is_none());
+            || self.targets.iter().any(|t| t.covers_whole(block));
         whole_target
             && !self.excluded.contains(block)
-            && !self.excludes.iter().any(|x| x.resource == *block)
+            && !self.excludes.iter().any(|x| x.touches(block))
     }
 
     fn includes(&self, addr: &ResourceAddr) -> bool {
@@ -485,14 +493,16 @@ fn values_before_planning(
     graph: &ConfigGraph,
     variables: &BTreeMap<String, Value>,
 ) -> RunValues {
-    let run = RunValues::new(&config.dir, variables.clone());
+    let run = RunValues::for_config(config, variables.clone());
     for &ix in &graph.order {
-        if let NodeId::Local(name) = &graph.graph[ix] {
+        if let NodeId::Local(module, name) = &graph.graph[ix]
+            && module.is_empty()
+        {
             let scope = run.scope();
             let value = Evaluator::new(&scope)
                 .eval(&config.locals[name].value.expr)
                 .unwrap_or_else(|_| Value::unknown());
-            run.set_local(name, value);
+            run.set_local(&ModuleInstance::root(), name, value);
         }
     }
     run
@@ -535,7 +545,7 @@ async fn import_objects(
             }
         };
         for each in expansion.keys() {
-            let scope = run.instance_scope(&each, &expansion);
+            let scope = run.instance_scope(&ModuleInstance::root(), &each, &expansion);
             let mut eval = Evaluator::new(&scope);
             let key = match &import.key {
                 None => Some(InstanceKey::None),
@@ -684,7 +694,7 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         config: req.config,
         graph: req.graph,
         providers: req.providers,
-        run: RunValues::new(&req.config.dir, req.variables.clone()),
+        run: RunValues::for_config(req.config, req.variables.clone()),
         prior,
         prior_outputs: &req.prior.outputs,
         visited: BTreeSet::new(),
@@ -763,10 +773,7 @@ fn apply_moves(
                 .cloned()
                 .collect();
             for old in from {
-                let new = ResourceAddr {
-                    resource: m.to.resource.clone(),
-                    key: m.to.key.clone().unwrap_or_else(|| old.key.clone()),
-                };
+                let new = m.from.moved_to(&m.to, &old);
                 if prior.contains_key(&new) {
                     diags.push(
                         Diagnostic::error(
@@ -934,22 +941,17 @@ impl Planner<'_> {
     async fn plan_config(&mut self) {
         for &ix in &self.graph.order {
             match self.graph.graph[ix].clone() {
-                NodeId::Variable(_) => {}
-                NodeId::Local(name) => {
-                    let local = &self.config.locals[&name];
-                    let scope = self.run.scope();
-                    let value = match Evaluator::new(&scope).eval(&local.value.expr) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            self.diags.push(
-                                Diagnostic::error(e.summary, e.detail)
-                                    .with_subject(self.config.range(local.value.file, e.span))
-                                    .with_context(format!("local.{name}")),
-                            );
-                            Value::unknown()
-                        }
-                    };
-                    self.run.set_local(&name, value);
+                NodeId::Output(module, name) if module.is_empty() => {
+                    if self.output_in_scope(&name) {
+                        self.plan_output(&name);
+                    }
+                }
+                node @ (NodeId::Variable(..)
+                | NodeId::Local(..)
+                | NodeId::Module(_)
+                | NodeId::Output(..)) => {
+                    let diags = modules::evaluate_node(self.config, &self.run, &node);
+                    self.diags.extend(diags);
                 }
                 NodeId::Resource(addr)
                     if self.scope.as_ref().is_some_and(|s| !s.touches(&addr)) =>
@@ -960,8 +962,6 @@ impl Planner<'_> {
                     self.read_data_source(&addr).await;
                 }
                 NodeId::Resource(addr) => self.plan_resource(&addr),
-                NodeId::Output(name) if !self.output_in_scope(&name) => {}
-                NodeId::Output(name) => self.plan_output(&name),
             }
         }
     }
@@ -975,16 +975,25 @@ impl Planner<'_> {
             .filter(|(a, _)| a.resource == *addr)
             .map(|(a, p)| (a.clone(), p.clone()))
             .collect();
-        let mut instances = HashMap::new();
+        let mut by_module: BTreeMap<ModuleInstance, HashMap<InstanceKey, Value>> = BTreeMap::new();
+        for module in self.run.module_instances(&addr.module) {
+            by_module.entry(module).or_default();
+        }
         for (instance, prior) in kept {
-            instances.insert(instance.key.clone(), prior.value.clone());
+            by_module
+                .entry(instance.module_instance())
+                .or_default()
+                .insert(instance.key.clone(), prior.value.clone());
             self.keep_instance(&instance, &prior);
         }
         let resource = &self.config.resources[addr];
-        self.run.set_resource(
-            addr,
-            expansion_of(resource, &instances).aggregate(&instances),
-        );
+        for (module, instances) in by_module {
+            self.run.set_resource(
+                &module,
+                addr,
+                expansion_of(resource, &instances).aggregate(&instances),
+            );
+        }
     }
 
     /// A refresh-only plan: every object as refresh read it, unchanged.
@@ -1031,7 +1040,7 @@ impl Planner<'_> {
             return true;
         };
         self.graph
-            .resource_dependencies_transitive(&NodeId::Output(name.to_string()))
+            .resource_dependencies_transitive(&NodeId::Output(Vec::new(), name.to_string()))
             .iter()
             .all(|d| scope.covers(d))
     }
@@ -1039,9 +1048,13 @@ impl Planner<'_> {
     /// A block's instances (from `count`/`for_each`) and the resource
     /// blocks it depends on; `None` (with the error reported and the
     /// block's value unknown) when the expansion fails.
-    fn expand_block(&mut self, addr: &ConfigAddr) -> Option<(Expansion, Vec<ConfigAddr>)> {
+    fn expand_block(
+        &mut self,
+        module: &ModuleInstance,
+        addr: &ConfigAddr,
+    ) -> Option<(Expansion, Vec<ConfigAddr>)> {
         let resource = &self.config.resources[addr];
-        match expand::expand(self.config, resource, &self.run.scope()) {
+        match expand::expand(self.config, resource, &self.run.module_scope(module)) {
             Ok(expansion) => Some((
                 expansion,
                 self.graph
@@ -1049,30 +1062,36 @@ impl Planner<'_> {
             )),
             Err(d) => {
                 self.diags.push(d);
-                self.run.set_resource(addr, Value::unknown());
+                self.run.set_resource(module, addr, Value::unknown());
                 None
             }
         }
     }
 
     fn plan_resource(&mut self, addr: &ConfigAddr) {
+        for module in self.run.module_instances(&addr.module) {
+            self.plan_resource_in(&module, addr);
+        }
+    }
+
+    fn plan_resource_in(&mut self, module: &ModuleInstance, addr: &ConfigAddr) {
         let resource = &self.config.resources[addr];
         let Some(rt) = self.providers.resource(&addr.type_name).cloned() else {
             // `validate` reported it.
-            self.run.set_resource(addr, Value::unknown());
+            self.run.set_resource(module, addr, Value::unknown());
             return;
         };
-        let Some((expansion, dependencies)) = self.expand_block(addr) else {
+        let Some((expansion, dependencies)) = self.expand_block(module, addr) else {
             return;
         };
         let mut instances = HashMap::new();
         for key in expansion.keys() {
-            let instance = addr.instance(key.clone());
+            let instance = addr.instance_in(module, key.clone());
             let Some(config_value) = instance_config(
                 self.config,
                 resource,
                 rt.schema(),
-                &key,
+                &instance,
                 &expansion,
                 &self.run,
                 &mut self.diags,
@@ -1098,12 +1117,12 @@ impl Planner<'_> {
             }
             let forced = if self.options.replace.contains(&instance) {
                 Some(Reason::ReplaceByRequest)
-            } else if self.replacement_triggered(resource, &key, &expansion) {
+            } else if self.replacement_triggered(resource, &instance, &expansion) {
                 Some(Reason::ReplaceByTriggers)
             } else {
                 None
             };
-            if !self.preconditions_hold(resource, &instance, &key, &expansion) {
+            if !self.preconditions_hold(resource, &instance, &expansion) {
                 instances.insert(key, Value::unknown());
                 continue;
             }
@@ -1118,7 +1137,7 @@ impl Planner<'_> {
             ) {
                 Ok(change) => {
                     if let Some(after) = &change.after {
-                        self.check_postconditions(resource, &instance, &key, &expansion, after);
+                        self.check_postconditions(resource, &instance, &expansion, after);
                     }
                     instances.insert(key, change.after.clone().unwrap_or(Value::NULL));
                     self.changes.push(change);
@@ -1129,7 +1148,8 @@ impl Planner<'_> {
                 }
             }
         }
-        self.run.set_resource(addr, expansion.aggregate(&instances));
+        self.run
+            .set_resource(module, addr, expansion.aggregate(&instances));
     }
 
     /// Checks an instance's preconditions; false when one fails (it is
@@ -1138,10 +1158,11 @@ impl Planner<'_> {
         &mut self,
         resource: &Resource,
         instance: &ResourceAddr,
-        key: &InstanceKey,
         expansion: &Expansion,
     ) -> bool {
-        let scope = self.run.instance_scope(key, expansion);
+        let scope = self
+            .run
+            .instance_scope(&instance.module_instance(), &instance.key, expansion);
         let mut eval = Evaluator::new(&scope);
         let mut hold = true;
         for c in &resource.lifecycle.preconditions {
@@ -1168,11 +1189,12 @@ impl Planner<'_> {
         &mut self,
         resource: &Resource,
         instance: &ResourceAddr,
-        key: &InstanceKey,
         expansion: &Expansion,
         planned: &Value,
     ) {
-        let scope = self.run.instance_scope(key, expansion);
+        let scope = self
+            .run
+            .instance_scope(&instance.module_instance(), &instance.key, expansion);
         let mut eval = Evaluator::new(&scope);
         for c in &resource.lifecycle.postconditions {
             let checked = eval.with_binding("self", planned.clone(), |eval| {
@@ -1204,9 +1226,10 @@ impl Planner<'_> {
     fn replacement_triggered(
         &mut self,
         resource: &Resource,
-        key: &InstanceKey,
+        instance: &ResourceAddr,
         expansion: &Expansion,
     ) -> bool {
+        let module = instance.module_instance();
         for trigger in &resource.lifecycle.replace_triggered_by {
             let Expression::Traversal(t) = &trigger.expr else {
                 continue;
@@ -1227,12 +1250,13 @@ impl Planner<'_> {
                 continue;
             };
             let target = ConfigAddr {
+                module: resource.addr.module.clone(),
                 mode,
                 type_name,
                 name,
             };
             let mut rest = &ops[used..];
-            let scope = self.run.instance_scope(key, expansion);
+            let scope = self.run.instance_scope(&module, &instance.key, expansion);
             let mut eval = Evaluator::new(&scope);
             let wanted_key = match rest.first() {
                 Some(TraversalOperator::Index(index)) => {
@@ -1259,7 +1283,9 @@ impl Planner<'_> {
                 _ => None,
             };
             let changed = self.changes.iter().filter(|c| {
-                c.addr.resource == target && wanted_key.as_ref().is_none_or(|k| &c.addr.key == k)
+                c.addr.resource == target
+                    && c.addr.module_keys == instance.module_keys
+                    && wanted_key.as_ref().is_none_or(|k| &c.addr.key == k)
             });
             for change in changed {
                 let triggered = if rest.is_empty() {
@@ -1281,31 +1307,41 @@ impl Planner<'_> {
     /// values read (as no-op changes) to apply. An instance whose
     /// arguments are not known yet is planned as a read during apply.
     async fn read_data_source(&mut self, addr: &ConfigAddr) {
+        for module in self.run.module_instances(&addr.module) {
+            self.read_data_source_in(&module, addr).await;
+        }
+    }
+
+    async fn read_data_source_in(&mut self, module: &ModuleInstance, addr: &ConfigAddr) {
         let resource = &self.config.resources[addr];
         let Some(ds) = self.providers.data_source(&addr.type_name).cloned() else {
             // `validate` reported it.
-            self.run.set_resource(addr, Value::unknown());
+            self.run.set_resource(module, addr, Value::unknown());
             return;
         };
-        let Some((expansion, dependencies)) = self.expand_block(addr) else {
+        let Some((expansion, dependencies)) = self.expand_block(module, addr) else {
             return;
         };
         // As in Terraform: what a data source explicitly depends on must
         // be applied before it is read.
         let dependency_pending = resource.depends_on.iter().any(|d| {
-            self.changes
-                .iter()
-                .any(|c| c.addr.resource == d.target && c.action != Action::NoOp)
+            self.changes.iter().any(|c| {
+                c.action != Action::NoOp
+                    && match &d.target {
+                        DependsOnTarget::Resource(a) => c.addr.resource == *a,
+                        DependsOnTarget::Module(p) => c.addr.resource.module.starts_with(p),
+                    }
+            })
         });
         let mut instances = HashMap::new();
         for key in expansion.keys() {
-            let instance = addr.instance(key.clone());
+            let instance = addr.instance_in(module, key.clone());
             let subject = self.config.range(resource.file, resource.span.clone());
             let Some(config_value) = instance_config(
                 self.config,
                 resource,
                 ds.schema(),
-                &key,
+                &instance,
                 &expansion,
                 &self.run,
                 &mut self.diags,
@@ -1371,7 +1407,8 @@ impl Planner<'_> {
                 }
             }
         }
-        self.run.set_resource(addr, expansion.aggregate(&instances));
+        self.run
+            .set_resource(module, addr, expansion.aggregate(&instances));
     }
 
     fn plan_output(&mut self, name: &str) {
@@ -1402,13 +1439,8 @@ impl Planner<'_> {
             }
         };
         if value.contains_sensitive() && !output.sensitive {
-            self.diags.push(
-                Diagnostic::error(
-                    "Output refers to sensitive values",
-                    "To reduce the risk of accidentally exporting sensitive data that was intended to be only internal, stackform requires that any root module output containing sensitive data be explicitly marked as sensitive, to confirm your intent.\n\nIf you do intend to export this data, annotate the output value as sensitive by adding the following argument:\n    sensitive = true",
-                )
-                .with_subject(self.config.range(output.file, output.span.clone())),
-            );
+            self.diags
+                .push(modules::sensitive_output(self.config, output));
             return;
         }
         let after = value.marked_if(output.sensitive);
@@ -1462,7 +1494,14 @@ impl Planner<'_> {
             let reason = if mode == PlanMode::Destroy {
                 None
             } else {
+                let module = addr.module_instance();
+                let module_gone = !module.is_root()
+                    && !self
+                        .run
+                        .module_instances(&addr.resource.module)
+                        .contains(&module);
                 Some(match self.config.resources.get(&addr.resource) {
+                    _ if module_gone => Reason::NoModule,
                     None => Reason::NoResourceConfig,
                     Some(r) => match (&addr.key, r.count.is_some(), r.for_each.is_some()) {
                         (InstanceKey::Int(_), true, _) => Reason::CountIndex,
@@ -1475,11 +1514,15 @@ impl Planner<'_> {
                 .config
                 .removed
                 .iter()
-                .any(|r| r.from == addr.resource && !r.destroy);
+                .any(|r| r.from.touches(&addr.resource) && !r.destroy);
             let (action, reason) = match reason {
                 _ if forgotten => (Action::Forget, Some(Reason::RemovedConfig)),
                 Some(Reason::NoResourceConfig)
-                    if self.config.removed.iter().any(|r| r.from == addr.resource) =>
+                    if self
+                        .config
+                        .removed
+                        .iter()
+                        .any(|r| r.from.touches(&addr.resource)) =>
                 {
                     (Action::Delete, Some(Reason::RemovedConfig))
                 }
@@ -1521,10 +1564,9 @@ impl Planner<'_> {
         let depends_on =
             |from: &ResourceAddr, block: &ConfigAddr| self.prior_dependencies(from).contains(block);
         let targeted = scope.targets.is_empty()
-            || scope
-                .targets
-                .iter()
-                .any(|t| t.matches(addr) || depends_on(addr, &t.resource));
+            || scope.targets.iter().any(|t| {
+                t.matches(addr) || self.prior_dependencies(addr).iter().any(|d| t.touches(d))
+            });
         let kept = self.prior.keys().any(|other| {
             scope.excludes.iter().any(|x| x.matches(other))
                 && (other == addr || depends_on(other, &addr.resource))
@@ -1614,15 +1656,14 @@ pub fn instance_config(
     config: &Config,
     resource: &Resource,
     schema: &Schema,
-    key: &InstanceKey,
+    addr: &ResourceAddr,
     expansion: &Expansion,
     run: &RunValues,
     diags: &mut Diagnostics,
 ) -> Option<Value> {
-    let scope = run.instance_scope(key, expansion);
+    let scope = run.instance_scope(&addr.module_instance(), &addr.key, expansion);
     let mut eval = Evaluator::new(&scope);
     let before = diags.0.len();
-    let addr = resource.addr.instance(key.clone());
     let value = body::eval_body(
         config,
         resource.file,
@@ -1633,7 +1674,7 @@ pub fn instance_config(
         diags,
     );
     for d in &mut diags.0[before..] {
-        if !key.is_none() {
+        if !addr.key.is_none() || !addr.module_keys.is_empty() {
             d.address.get_or_insert_with(|| addr.to_string());
         }
     }

@@ -98,6 +98,7 @@ pub fn encode(
     }
     ResourceState {
         address: addr.to_string(),
+        module: addr.module_instance().to_string(),
         mode: match addr.resource.mode {
             crate::lang::refs::ResourceMode::Managed => Mode::Managed,
             crate::lang::refs::ResourceMode::Data => Mode::Data,

@@ -576,6 +576,7 @@ pub(crate) mod tests {
         attributes.insert("id".into(), format!("id-{address}").into());
         ResourceState {
             address: address.to_string(),
+            module: addr.module_instance().to_string(),
             mode: Mode::Managed,
             type_name: addr.resource.type_name.clone(),
             name: addr.resource.name.clone(),

@@ -7,7 +7,7 @@
 //! them into typed values needs the resource type's schema, which is the
 //! planner's business, not the state's.
 
-use crate::addr::{ConfigAddr, InstanceKey, ResourceAddr};
+use crate::addr::{ConfigAddr, InstanceKey, ModuleInstance, ResourceAddr};
 use crate::lang::refs::ResourceMode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -74,8 +74,13 @@ pub enum PathStepJson {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceState {
-    /// `terraform_data.web[0]`: must agree with mode, type, name and index.
+    /// `module.net[0].terraform_data.web[0]`: must agree with module,
+    /// mode, type, name and index.
     pub address: String,
+    /// The module instance the resource belongs to (`module.net[0]`);
+    /// absent for the root module.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub module: String,
     pub mode: Mode,
     #[serde(rename = "type")]
     pub type_name: String,
@@ -106,23 +111,34 @@ pub struct ResourceState {
 }
 
 impl ResourceState {
+    /// The address its fields give (a `module` that does not parse
+    /// counts as the root module, and the record as inconsistent).
     pub fn addr(&self) -> ResourceAddr {
-        ResourceAddr {
-            resource: ConfigAddr {
-                mode: match self.mode {
-                    Mode::Managed => ResourceMode::Managed,
-                    Mode::Data => ResourceMode::Data,
-                },
-                type_name: self.type_name.clone(),
-                name: self.name.clone(),
+        let module: ModuleInstance = self.module.parse().unwrap_or_default();
+        let block = ConfigAddr {
+            module: module.path(),
+            mode: match self.mode {
+                Mode::Managed => ResourceMode::Managed,
+                Mode::Data => ResourceMode::Data,
             },
-            key: self.index.clone(),
-        }
+            type_name: self.type_name.clone(),
+            name: self.name.clone(),
+        };
+        block.instance_in(&module, self.index.clone())
     }
 
-    /// Whether `address` agrees with mode, type, name and index.
+    /// Whether `address` agrees with module, mode, type, name and index.
     pub fn is_consistent(&self) -> bool {
-        self.addr().to_string() == self.address
+        self.module.parse::<ModuleInstance>().is_ok() && self.addr().to_string() == self.address
+    }
+
+    /// Moves the record to another address.
+    pub fn relocate(&mut self, addr: &ResourceAddr) {
+        self.address = addr.to_string();
+        self.module = addr.module_instance().to_string();
+        self.type_name = addr.resource.type_name.clone();
+        self.name = addr.resource.name.clone();
+        self.index = addr.key.clone();
     }
 }
 
@@ -190,6 +206,7 @@ mod tests {
         let addr: ResourceAddr = address.parse().unwrap();
         ResourceState {
             address: address.to_string(),
+            module: addr.module_instance().to_string(),
             mode: Mode::Managed,
             type_name: addr.resource.type_name.clone(),
             name: addr.resource.name.clone(),

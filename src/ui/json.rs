@@ -5,11 +5,12 @@
 //! by `null` and flagged in the `*_sensitive` mirrors, unless the user
 //! explicitly asked to see them.
 
+use crate::addr::ModuleInstance;
 use crate::lang::value::Value;
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::state::{OutputState, State};
 use serde_json::{Map, Value as J, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Pretty JSON with a trailing newline.
 pub fn to_text(v: &J) -> String {
@@ -150,6 +151,12 @@ fn resource_change(c: &ResourceChange) -> J {
     }
     let mut out = Map::new();
     out.insert("address".into(), json!(c.addr.to_string()));
+    if !c.addr.module_keys.is_empty() {
+        out.insert(
+            "module_address".into(),
+            json!(c.addr.module_instance().to_string()),
+        );
+    }
     out.insert("mode".into(), json!(mode_name(&c.addr)));
     out.insert("type".into(), json!(c.addr.resource.type_name));
     out.insert("name".into(), json!(c.addr.resource.name));
@@ -166,6 +173,7 @@ fn resource_change(c: &ResourceChange) -> J {
             crate::plan::Reason::Tainted => "replace_because_tainted",
             crate::plan::Reason::RemovedConfig => "delete_because_no_resource_config",
             crate::plan::Reason::NoResourceConfig => "delete_because_no_resource_config",
+            crate::plan::Reason::NoModule => "delete_because_no_module",
             crate::plan::Reason::CountIndex => "delete_because_count_index",
             crate::plan::Reason::EachKey => "delete_because_each_key",
             crate::plan::Reason::WrongRepetition => "delete_because_wrong_repetition",
@@ -196,7 +204,7 @@ pub fn plan(plan: &Plan, prior: Option<&State>) -> J {
         .drift
         .iter()
         .map(|d| {
-            json!({
+            let mut entry = json!({
                 "address": d.addr.to_string(),
                 "mode": mode_name(&d.addr),
                 "type": d.addr.resource.type_name,
@@ -208,7 +216,11 @@ pub fn plan(plan: &Plan, prior: Option<&State>) -> J {
                     "before_sensitive": sensitive_mirror(Some(&d.before)),
                     "after_sensitive": sensitive_mirror(d.after.as_ref()),
                 }
-            })
+            });
+            if !d.addr.module_keys.is_empty() {
+                entry["module_address"] = json!(d.addr.module_instance().to_string());
+            }
+            entry
         })
         .collect();
     let output_changes: Map<String, J> = plan
@@ -257,36 +269,37 @@ pub fn plan(plan: &Plan, prior: Option<&State>) -> J {
 /// `show -json`: the state in Terraform's JSON state shape. `values`
 /// gives each resource's decoded value, when its type is known.
 pub fn state(state: &State, values: &BTreeMap<String, Value>) -> J {
-    let resources: Vec<J> = state
-        .resources
-        .iter()
-        .map(|r| {
-            let addr = r.addr();
-            let (vals, sens) = match values.get(&r.address) {
-                Some(v) => (plain(v), sensitive_mirror(Some(v))),
-                None => (J::Object(r.attributes.clone()), J::Object(Map::new())),
-            };
-            let mut m = Map::new();
-            m.insert("address".into(), json!(r.address));
-            m.insert("mode".into(), json!(mode_name(&addr)));
-            m.insert("type".into(), json!(r.type_name));
-            m.insert("name".into(), json!(r.name));
-            if let Some(i) = index_json(&r.index) {
-                m.insert("index".into(), i);
-            }
-            m.insert("provider_name".into(), json!(r.provider));
-            m.insert("schema_version".into(), json!(r.schema_version));
-            m.insert("values".into(), vals);
-            m.insert("sensitive_values".into(), sens);
-            if !r.dependencies.is_empty() {
-                m.insert("depends_on".into(), json!(r.dependencies));
-            }
-            if r.status == crate::state::Status::Tainted {
-                m.insert("tainted".into(), json!(true));
-            }
-            J::Object(m)
-        })
-        .collect();
+    // Terraform nests each module instance's resources under the
+    // instance that calls it: `child_modules`, each with its `address`.
+    let mut by_module: BTreeMap<ModuleInstance, Vec<J>> = BTreeMap::new();
+    for (module, resource) in state.resources.iter().map(|r| {
+        let addr = r.addr();
+        let (vals, sens) = match values.get(&r.address) {
+            Some(v) => (plain(v), sensitive_mirror(Some(v))),
+            None => (J::Object(r.attributes.clone()), J::Object(Map::new())),
+        };
+        let mut m = Map::new();
+        m.insert("address".into(), json!(r.address));
+        m.insert("mode".into(), json!(mode_name(&addr)));
+        m.insert("type".into(), json!(r.type_name));
+        m.insert("name".into(), json!(r.name));
+        if let Some(i) = index_json(&r.index) {
+            m.insert("index".into(), i);
+        }
+        m.insert("provider_name".into(), json!(r.provider));
+        m.insert("schema_version".into(), json!(r.schema_version));
+        m.insert("values".into(), vals);
+        m.insert("sensitive_values".into(), sens);
+        if !r.dependencies.is_empty() {
+            m.insert("depends_on".into(), json!(r.dependencies));
+        }
+        if r.status == crate::state::Status::Tainted {
+            m.insert("tainted".into(), json!(true));
+        }
+        (addr.module_instance(), J::Object(m))
+    }) {
+        by_module.entry(module).or_default().push(resource);
+    }
     let outputs: Map<String, J> = state
         .outputs
         .iter()
@@ -297,9 +310,32 @@ pub fn state(state: &State, values: &BTreeMap<String, Value>) -> J {
         "stackform_version": crate::VERSION,
         "values": {
             "outputs": outputs,
-            "root_module": { "resources": resources },
+            "root_module": module_json(&ModuleInstance::root(), &mut by_module),
         }
     })
+}
+
+/// A module instance of the JSON state: its resources, and the module
+/// instances it calls that hold resources.
+fn module_json(module: &ModuleInstance, by_module: &mut BTreeMap<ModuleInstance, Vec<J>>) -> J {
+    let mut m = Map::new();
+    if !module.is_root() {
+        m.insert("address".into(), json!(module.to_string()));
+    }
+    m.insert(
+        "resources".into(),
+        J::Array(by_module.remove(module).unwrap_or_default()),
+    );
+    let children: BTreeSet<ModuleInstance> = by_module
+        .keys()
+        .filter(|k| k.0.len() > module.0.len() && k.0.starts_with(&module.0))
+        .map(|k| ModuleInstance(k.0[..module.0.len() + 1].to_vec()))
+        .collect();
+    if !children.is_empty() {
+        let children: Vec<J> = children.iter().map(|c| module_json(c, by_module)).collect();
+        m.insert("child_modules".into(), J::Array(children));
+    }
+    J::Object(m)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use super::style::{self, paint};
 use super::values::quote;
+use crate::addr::{InstanceKey, ResourceAddr};
 use crate::lang::value::{Path, PathStep, Value};
 use crate::plan::{
     Action, BlockLayout, OutputChange, Plan, PlanMode, Reason, ResourceChange, ResourceDrift,
@@ -635,9 +636,17 @@ pub fn reason_phrase(c: &ResourceChange) -> Option<String> {
         (Some(Reason::RemovedConfig), _) => {
             Some(format!("because {} is in a removed block", c.addr.resource))
         }
-        (Some(Reason::NoResourceConfig), _) => Some(format!(
+        (Some(Reason::NoResourceConfig), _) => {
+            // The block in its module instance: `module.net[0].T.N`.
+            let block = ResourceAddr {
+                key: InstanceKey::None,
+                ..c.addr.clone()
+            };
+            Some(format!("because {block} is not in configuration"))
+        }
+        (Some(Reason::NoModule), _) => Some(format!(
             "because {} is not in configuration",
-            c.addr.resource
+            c.addr.module_instance()
         )),
         (Some(Reason::CountIndex), k) => {
             Some(format!("because index {k} is out of range for count"))
