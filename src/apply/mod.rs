@@ -475,8 +475,13 @@ fn seed_values(config: &Config, plan: &Plan, run: &RunValues, module: &ModuleIns
     }
     for (addr, resource) in config.resources.iter().filter(|(a, _)| a.module == path) {
         let instances = by_block.remove(addr).unwrap_or_default();
-        let expansion = crate::plan::expansion_of(resource, &instances);
-        run.set_resource(module, addr, expansion.aggregate(&instances));
+        let value = if instances.is_empty() && plan.targeted {
+            // Left out of a targeted plan: unknown, as it was planned.
+            Value::unknown()
+        } else {
+            crate::plan::expansion_of(resource, &instances).aggregate(&instances)
+        };
+        run.set_resource(module, addr, value);
     }
 }
 
@@ -502,10 +507,14 @@ async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
         }
         Task::Join(addr) => {
             for module in ctx.run.module_instances(&addr.module) {
-                let expansion = lock(&ctx.expansions)
+                // A targeted plan may leave a module instance out: what
+                // was seeded stays.
+                let Some(expansion) = lock(&ctx.expansions)
                     .get(&(module.clone(), addr.clone()))
                     .cloned()
-                    .unwrap_or(Expansion::Single);
+                else {
+                    continue;
+                };
                 let results = lock(&ctx.results);
                 let instances: HashMap<InstanceKey, Value> = expansion
                     .keys()
@@ -549,6 +558,9 @@ fn expand_in(ctx: &Ctx, module: &ModuleInstance, addr: &ConfigAddr) -> Result<()
         .map(|c| c.addr.key.clone())
         .collect();
     let key = (module.clone(), addr.clone());
+    if ctx.plan.targeted && planned.is_empty() {
+        return Ok(());
+    }
     if ctx.plan.targeted {
         // A targeted plan left instances unplanned on purpose: the block
         // has the instances the plan holds.

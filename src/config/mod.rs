@@ -1430,22 +1430,34 @@ impl Loader {
             Some("A move must go somewhere else: from and to are the same address.".to_string())
         } else {
             match (&from.resource, &to.resource) {
-                (Some(f), Some(t)) if f.key.is_some() != t.key.is_some() => Some("A move goes from a whole resource to a whole resource, or from an instance to an instance.".to_string()),
                 (Some(f), Some(t)) if f.type_name != t.type_name => Some(format!(
                     "An object of type {:?} cannot become one of type {:?}.",
                     f.type_name, t.type_name
                 )),
-                (Some(_), Some(_)) => None,
-                (None, None)
-                    if from.module.last().map(|(_, k)| k.is_some())
-                        != to.module.last().map(|(_, k)| k.is_some()) =>
-                {
-                    Some("A move goes from a whole module call to a whole module call, or from a module instance to a module instance.".to_string())
-                }
-                (None, None) => None,
-                _ => Some("A move goes from a resource to a resource, or from a module to a module.".to_string()),
+                (Some(_), Some(_)) | (None, None) => None,
+                _ => Some(
+                    "A move goes from a resource to a resource, or from a module to a module."
+                        .to_string(),
+                ),
             }
         };
+        let (mut from, mut to) = (from, to);
+        // When one side names an instance and the other does not, the
+        // other means the single instance a block without count or
+        // for_each has (`T.N` to `T.N[0]` adopts count).
+        fn last_key(t: &mut Target) -> Option<&mut Option<crate::addr::InstanceKey>> {
+            match &mut t.resource {
+                Some(r) => Some(&mut r.key),
+                None => t.module.last_mut().map(|(_, k)| k),
+            }
+        }
+        if let (Some(f), Some(t)) = (last_key(&mut from), last_key(&mut to)) {
+            if f.is_some() && t.is_none() {
+                *t = Some(crate::addr::InstanceKey::None);
+            } else if t.is_some() && f.is_none() {
+                *f = Some(crate::addr::InstanceKey::None);
+            }
+        }
         if let Some(problem) = problem {
             self.error(file, span, "Invalid move", problem);
             return;

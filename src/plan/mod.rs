@@ -351,9 +351,10 @@ impl PlanOptions {
 struct Scope {
     targets: Vec<Target>,
     excludes: Vec<Target>,
-    /// Blocks every instance of which the targets need: what they
-    /// depend on.
-    needed: BTreeSet<ConfigAddr>,
+    /// Blocks the targets depend on, each with the module instance keys
+    /// the need is limited to (a target in `module.a["x"]` needs what it
+    /// depends on in that module instance only; `None` is any key).
+    needed: Vec<(ConfigAddr, Vec<Option<InstanceKey>>)>,
     /// Blocks excluded whole: excluded ones, and what depends on them.
     excluded: BTreeSet<ConfigAddr>,
 }
@@ -374,12 +375,28 @@ impl Scope {
                 .cloned()
                 .collect()
         };
-        let needed = options
-            .targets
-            .iter()
-            .flat_map(blocks_of)
-            .flat_map(|b| deps(&b))
-            .collect();
+        let mut needed = Vec::new();
+        for t in &options.targets {
+            for block in blocks_of(t) {
+                for dep in deps(&block) {
+                    let common = block
+                        .module
+                        .iter()
+                        .zip(&dep.module)
+                        .take_while(|(a, b)| a == b)
+                        .count();
+                    let keys = (0..dep.module.len())
+                        .map(|i| {
+                            t.module
+                                .get(i)
+                                .filter(|_| i < common)
+                                .and_then(|(_, k)| k.clone())
+                        })
+                        .collect();
+                    needed.push((dep, keys));
+                }
+            }
+        }
         let excluded_blocks: BTreeSet<ConfigAddr> =
             options.excludes.iter().flat_map(blocks_of).collect();
         let mut excluded: BTreeSet<ConfigAddr> = config
@@ -403,7 +420,7 @@ impl Scope {
 
     fn targeted(&self, block: &ConfigAddr) -> bool {
         self.targets.is_empty()
-            || self.needed.contains(block)
+            || self.needed.iter().any(|(b, _)| b == block)
             || self.targets.iter().any(|t| t.touches(block))
     }
 
@@ -415,7 +432,10 @@ impl Scope {
     /// Whether every instance of the block is planned.
     fn covers(&self, block: &ConfigAddr) -> bool {
         let whole_target = self.targets.is_empty()
-            || self.needed.contains(block)
+            || self
+                .needed
+                .iter()
+                .any(|(b, keys)| b == block && keys.iter().all(Option::is_none))
             || self.targets.iter().any(|t| t.covers_whole(block));
         whole_target
             && !self.excluded.contains(block)
@@ -424,7 +444,13 @@ impl Scope {
 
     fn includes(&self, addr: &ResourceAddr) -> bool {
         let targeted = self.targets.is_empty()
-            || self.needed.contains(&addr.resource)
+            || self.needed.iter().any(|(b, keys)| {
+                *b == addr.resource
+                    && keys
+                        .iter()
+                        .zip(&addr.module_keys)
+                        .all(|(want, have)| want.as_ref().is_none_or(|k| k == have))
+            })
             || self.targets.iter().any(|t| t.matches(addr));
         targeted
             && !self.excluded.contains(&addr.resource)
@@ -988,11 +1014,14 @@ impl Planner<'_> {
         }
         let resource = &self.config.resources[addr];
         for (module, instances) in by_module {
-            self.run.set_resource(
-                &module,
-                addr,
-                expansion_of(resource, &instances).aggregate(&instances),
-            );
+            // Nothing recorded: what refers to it waits for a plan that
+            // covers it, rather than seeing an empty block.
+            let value = if instances.is_empty() {
+                Value::unknown()
+            } else {
+                expansion_of(resource, &instances).aggregate(&instances)
+            };
+            self.run.set_resource(&module, addr, value);
         }
     }
 

@@ -488,7 +488,7 @@ moved {
 
 moved {
   from = terraform_data.x[0]
-  to   = terraform_data.y
+  to   = module.y
 }
 "#,
     );
@@ -500,7 +500,8 @@ moved {
         .stderr_has("Ambiguous move statements")
         .stderr_has("on main.tf:13:1")
         .stderr_has("Invalid move")
-        .stderr_has("on main.tf:18:1");
+        .stderr_has("on main.tf:18:1")
+        .stderr_has("from a resource to a resource, or from a module to a module");
     ws.file(
         "main.tf",
         "moved {\n  from = terraform_data.p\n  to   = terraform_data.q\n}\n\nmoved {\n  from = terraform_data.q\n  to   = terraform_data.p\n}\n",

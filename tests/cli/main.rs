@@ -7,6 +7,7 @@ mod examples;
 mod fmt;
 mod graph;
 mod language;
+mod modules;
 mod openstack;
 mod openstack_image;
 mod openstack_network;
