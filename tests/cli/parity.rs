@@ -152,14 +152,11 @@ fn run_with_terraform(terraform: &Path, case: &Path, spec: &J) -> CaseRun {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let mut outputs = Vec::new();
-    let mut initialized = false;
     for step in spec["steps"].as_array().expect("steps") {
+        // New files may call modules that Terraform must install first.
         if let Some(files) = step["files"].as_str() {
             use_step_files(&case.join(files), dir.path());
-        }
-        if !initialized {
             tf(&["init", "-input=false", "-no-color"], None);
-            initialized = true;
         }
         let mut args: Vec<&str> = step["args"]
             .as_array()

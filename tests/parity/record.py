@@ -215,7 +215,8 @@ def record_case(case_dir, keep=False, verbose=False):
                 if not os.path.isdir(src):
                     raise RecordError("%s: no directory %s" % (what, src))
                 install_files(src, workdir)
-            if i == 1:
+            # New files may call modules that Terraform must install first.
+            if i == 1 or "files" in step:
                 run([TERRAFORM, "init", "-input=false", "-no-color"], workdir, base_env(),
                     "%s: terraform init" % what)
 
