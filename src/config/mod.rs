@@ -2052,6 +2052,60 @@ output "o" { value = terraform_data.x[*].output }
     }
 
     #[test]
+    fn module_directories_join_as_text() {
+        assert_eq!(join_module_dir(".", "./modules/net"), "modules/net");
+        assert_eq!(join_module_dir("modules/net", "../sub"), "modules/sub");
+        assert_eq!(join_module_dir("modules/net", "./x/../y"), "modules/net/y");
+        assert_eq!(join_module_dir(".", "../shared/net"), "../shared/net");
+        assert_eq!(join_module_dir("modules", "../"), ".");
+    }
+
+    #[test]
+    fn modules_load_from_their_directories_and_keep_root_blocks_at_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "main.tf",
+            "module \"net\" {\n  source = \"./modules/net\"\n  count  = 2\n  name   = \"x\"\n}\n",
+        );
+        write(
+            "modules/net/main.tf",
+            "variable \"name\" {}\nresource \"terraform_data\" \"n\" {\n  input = var.name\n}\nmodule \"sub\" {\n  source = \"../sub\"\n}\n",
+        );
+        write(
+            "modules/sub/main.tf",
+            "provider \"openstack\" {}\noutput \"o\" {\n  value = path.module\n}\n",
+        );
+        let err = load_dir(dir.path()).unwrap_err();
+        assert_eq!(
+            summaries(&err),
+            ["modules/sub/main.tf:1:1 Unsupported block in a module"]
+        );
+        write(
+            "modules/sub/main.tf",
+            "output \"o\" {\n  value = path.module\n}\n",
+        );
+        let config = load_dir(dir.path()).unwrap();
+        let net = &config.modules[&vec!["net".to_string()]];
+        assert_eq!(net.rel_dir, "modules/net");
+        assert!(net.call.count.is_some() && net.call.arguments.contains_key("name"));
+        assert!(net.variables.contains_key("name"));
+        let sub = vec!["net".to_string(), "sub".to_string()];
+        assert_eq!(config.module_dir(&sub), "modules/sub");
+        assert!(config.output(&sub, "o").is_some());
+        let block = ConfigAddr::managed("terraform_data", "n").in_module(&["net".to_string()]);
+        assert_eq!(
+            config.resources[&block].addr.to_string(),
+            "module.net.terraform_data.n"
+        );
+        assert_eq!(config.calls_of(&[]).count(), 1);
+    }
+
+    #[test]
     fn the_digest_changes_with_any_file() {
         let a = load(&[("main.tf", "locals { a = 1 }\n")]).unwrap();
         let b = load(&[("main.tf", "locals { a = 2 }\n")]).unwrap();

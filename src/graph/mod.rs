@@ -703,6 +703,43 @@ output "o" { value = terraform_data.c.id }
     }
 
     #[test]
+    fn module_items_resolve_names_in_their_own_module() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("m")).unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            "locals { x = 1 }\nmodule \"a\" {\n  source = \"./m\"\n  v      = local.x\n}\noutput \"o\" { value = module.a.out }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("m/main.tf"),
+            "variable \"v\" {}\nlocals { x = var.v }\nresource \"terraform_data\" \"r\" { input = local.x }\noutput \"out\" { value = terraform_data.r.id }\noutput \"unused\" { value = 1 }\n",
+        )
+        .unwrap();
+        let config = crate::config::load_dir(dir.path()).unwrap();
+        let g = build(&config).unwrap();
+        let order: Vec<String> = g.order.iter().map(|n| g.graph[*n].to_string()).collect();
+        let at = |name: &str| order.iter().position(|n| n == name).unwrap();
+        // The call's argument is written in the root, with the root's x.
+        assert!(at("local.x") < at("module.a.var.v"));
+        assert!(at("module.a") < at("module.a.var.v"));
+        assert!(at("module.a.var.v") < at("module.a.local.x"));
+        assert!(at("module.a.local.x") < at("module.a.terraform_data.r"));
+        assert!(at("module.a.output.out") < at("output.o"));
+        let o = g.node(&NodeId::Output(Vec::new(), "o".into())).unwrap();
+        let from: Vec<String> = g
+            .graph
+            .neighbors_directed(o, Direction::Incoming)
+            .map(|n| g.graph[n].to_string())
+            .collect();
+        assert_eq!(from, ["module.a.output.out"], "only the output it names");
+        assert_eq!(
+            g.resource_dependencies_transitive(&NodeId::Output(Vec::new(), "o".into())),
+            [ConfigAddr::managed("terraform_data", "r").in_module(&["a".to_string()])]
+        );
+    }
+
+    #[test]
     fn a_cycle_names_every_address_and_reference() {
         let err = graph_of(
             "resource \"terraform_data\" \"a\" {\n  input = terraform_data.c.id\n}\nresource \"terraform_data\" \"b\" {\n  input = terraform_data.a.id\n}\nresource \"terraform_data\" \"c\" {\n  input = local.x\n}\nlocals {\n  x = terraform_data.b.output\n}\n",
