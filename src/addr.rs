@@ -240,18 +240,13 @@ impl Ord for ResourceAddr {
     /// Module instances first, as Terraform orders them (shallower ones
     /// first, then call by call), then the block, then the instance key.
     fn cmp(&self, other: &Self) -> Ordering {
-        fn steps(a: &ResourceAddr) -> Vec<(&str, &InstanceKey)> {
-            a.resource
-                .module
-                .iter()
-                .zip(a.module_keys.iter())
-                .map(|(n, k)| (n.as_str(), k))
-                .collect()
+        fn steps(a: &ResourceAddr) -> impl Iterator<Item = (&String, &InstanceKey)> {
+            a.resource.module.iter().zip(a.module_keys.iter())
         }
         self.module_keys
             .len()
             .cmp(&other.module_keys.len())
-            .then_with(|| steps(self).cmp(&steps(other)))
+            .then_with(|| steps(self).cmp(steps(other)))
             .then_with(|| {
                 (
                     self.resource.mode,

@@ -400,65 +400,74 @@ impl Scope for VariableScope<'_> {
 }
 
 fn check_validations(config: &Config, values: &BTreeMap<String, Value>, diags: &mut Diagnostics) {
+    for (name, var) in &config.variables {
+        check_rules(config, name, var, values, diags);
+    }
+}
+
+/// Checks one variable's `validation` rules, whose conditions see the
+/// variables `values` (a module's variable is checked with its own
+/// module's).
+pub fn check_rules(
+    config: &Config,
+    name: &str,
+    var: &Variable,
+    values: &BTreeMap<String, Value>,
+    diags: &mut Diagnostics,
+) {
     let scope = VariableScope {
         values,
         dir: &config.dir,
     };
-    for (name, var) in &config.variables {
-        for rule in &var.validations {
-            let mut eval = Evaluator::new(&scope);
-            let at = |span| config.range(rule.condition.file, span);
-            let result = match eval.eval(&rule.condition.expr) {
-                Ok(v) => v,
-                Err(e) => {
-                    diags.push(Diagnostic::error(e.summary, e.detail).with_subject(at(e.span)));
-                    continue;
-                }
-            };
-            let (result, _) = result.unmark();
-            let ok = match crate::lang::convert::convert(result, &Type::Bool) {
-                Ok(b) if !b.is_null() => b.as_bool(),
-                _ => None,
-            };
-            match ok {
-                Some(true) => {}
-                Some(false) => {
-                    let message = eval
-                        .eval(&rule.error_message.expr)
-                        .ok()
-                        .and_then(|m| {
-                            // A message computed from a sensitive value would print it.
-                            if m.contains_sensitive() {
-                                None
-                            } else {
-                                m.as_str().map(str::to_string)
-                            }
-                        })
-                        .unwrap_or_else(|| "The value is not valid.".to_string());
-                    diags.push(
-                        Diagnostic::error(
-                            "Invalid value for variable",
-                            format!(
-                                "{message}\n\nThis was checked by the validation rule at {}.",
-                                describe_at(
-                                    config,
-                                    rule.condition.file,
-                                    rule.condition.expr.span()
-                                )
-                            ),
-                        )
-                        .with_subject(at(var.span.clone()))
-                        .with_context(format!("var.{name}")),
-                    );
-                }
-                None => diags.push(
-                    Diagnostic::error(
-                        "Invalid validation result",
-                        "The validation condition must produce true or false.",
-                    )
-                    .with_subject(at(rule.condition.expr.span())),
-                ),
+    for rule in &var.validations {
+        let mut eval = Evaluator::new(&scope);
+        let at = |span| config.range(rule.condition.file, span);
+        let result = match eval.eval(&rule.condition.expr) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.push(Diagnostic::error(e.summary, e.detail).with_subject(at(e.span)));
+                continue;
             }
+        };
+        let (result, _) = result.unmark();
+        let ok = match crate::lang::convert::convert(result, &Type::Bool) {
+            Ok(b) if !b.is_null() => b.as_bool(),
+            _ => None,
+        };
+        match ok {
+            Some(true) => {}
+            Some(false) => {
+                let message = eval
+                    .eval(&rule.error_message.expr)
+                    .ok()
+                    .and_then(|m| {
+                        // A message computed from a sensitive value would print it.
+                        if m.contains_sensitive() {
+                            None
+                        } else {
+                            m.as_str().map(str::to_string)
+                        }
+                    })
+                    .unwrap_or_else(|| "The value is not valid.".to_string());
+                diags.push(
+                    Diagnostic::error(
+                        "Invalid value for variable",
+                        format!(
+                            "{message}\n\nThis was checked by the validation rule at {}.",
+                            describe_at(config, rule.condition.file, rule.condition.expr.span())
+                        ),
+                    )
+                    .with_subject(at(var.span.clone()))
+                    .with_context(format!("var.{name}")),
+                );
+            }
+            None => diags.push(
+                Diagnostic::error(
+                    "Invalid validation result",
+                    "The validation condition must produce true or false.",
+                )
+                .with_subject(at(rule.condition.expr.span())),
+            ),
         }
     }
 }

@@ -157,6 +157,16 @@ fn variable_value(
         })?,
         _ => value,
     };
+    // Rules are checked once the value is known (during apply if not
+    // while planning).
+    if converted.is_wholly_known() && !var.validations.is_empty() {
+        let mut failed = Diagnostics::default();
+        let values = [(name.to_string(), converted.clone())].into();
+        crate::config::variables::check_rules(config, name, var, &values, &mut failed);
+        if let Some(d) = failed.0.into_iter().next() {
+            return Err(d.with_context(format!("{module}.var.{name}")));
+        }
+    }
     Ok(converted.marked_if(var.sensitive))
 }
 

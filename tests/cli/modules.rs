@@ -382,6 +382,29 @@ moved {
 }
 
 #[test]
+fn a_removed_module_is_forgotten_and_its_objects_stay() {
+    let ws = Workspace::new();
+    ws.file(
+        "modules/box/main.tf",
+        "resource \"terraform_data\" \"inner\" {\n  count = 2\n}\n",
+    );
+    ws.file(
+        "main.tf",
+        "module \"old\" {\n  source = \"./modules/box\"\n}\n\nresource \"terraform_data\" \"keep\" {}\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    ws.file(
+        "main.tf",
+        "removed {\n  from = module.old\n\n  lifecycle {\n    destroy = false\n  }\n}\n\nresource \"terraform_data\" \"keep\" {}\n",
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("# module.old.terraform_data.inner[1] will no longer be managed by stackform")
+        .stdout_has("Resources: 0 added, 0 changed, 0 destroyed.");
+    assert_eq!(addresses(&ws), ["terraform_data.keep"]);
+}
+
+#[test]
 fn target_names_a_module_and_everything_in_it() {
     let ws = Workspace::new();
     write_modules(&ws);
@@ -488,7 +511,7 @@ fn bad_module_calls_are_refused_with_their_place_and_nothing_changes() {
     let ws = Workspace::new();
     ws.file(
         "modules/needs/main.tf",
-        "variable \"size\" {\n  type = number\n}\n\noutput \"double\" {\n  value = var.size * 2\n}\n",
+        "variable \"size\" {\n  type = number\n\n  validation {\n    condition     = var.size > 0\n    error_message = \"The size must be positive.\"\n  }\n}\n\noutput \"double\" {\n  value = var.size * 2\n}\n",
     );
     ws.file(
         "modules/loop/main.tf",
@@ -522,6 +545,11 @@ fn bad_module_calls_are_refused_with_their_place_and_nothing_changes() {
             "module \"needs\" {\n  source = \"./modules/needs\"\n  size   = \"big\"\n}\n",
             "on main.tf:5:12",
             "module.needs's input variable \"size\"",
+        ),
+        (
+            "module \"needs\" {\n  source = \"./modules/needs\"\n  size   = -1\n}\n",
+            "on modules/needs/main.tf:1:1",
+            "The size must be positive.",
         ),
         (
             "module \"reg\" {\n  source = \"terraform-openstack-modules/network/openstack\"\n}\n",
