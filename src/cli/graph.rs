@@ -31,9 +31,25 @@ pub async fn graph(
     };
     output.out(&match a.format {
         GraphFormat::Dot => render::dot(&p.graph, &options),
-        GraphFormat::Svg => render::svg(&p.graph, &options),
+        GraphFormat::Svg => drawn_svg(|| render::svg(&p.graph, &options))?,
     });
     Ok(0)
+}
+
+/// Runs the SVG layout, which is another crate's and may panic on a
+/// graph it cannot lay out: that is an error with a way out, not a crash.
+fn drawn_svg(draw: impl FnOnce() -> String) -> Result<String, CliError> {
+    let hook = std::panic::take_hook();
+    // Its panic message would only confuse; the error below says it all.
+    std::panic::set_hook(Box::new(|_| {}));
+    let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(draw));
+    std::panic::set_hook(hook);
+    drawn.map_err(|_| {
+        CliError::message(
+            "Failed to lay out the graph",
+            "The built-in SVG layout could not draw this graph. Use -format=dot and draw it with Graphviz (dot -Tsvg) instead.",
+        )
+    })
 }
 
 /// The plan that colours the graph: the saved one given with -plan, else
@@ -66,4 +82,19 @@ async fn planned(
     // The lock is let go as soon as the plan is made: nothing is saved.
     let (plan, _lock) = plan_as_plan_does(settings, p, &a.run, inputs, mode, output).await?;
     Ok(Some(plan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_layout_is_an_error() {
+        assert!(drawn_svg(|| "<svg/>".to_string()).is_ok());
+        let failed = drawn_svg(|| panic!("layout"));
+        let Err(CliError::Diagnostics(d)) = failed else {
+            panic!("expected an error");
+        };
+        assert!(d.0[0].detail.contains("-format=dot"));
+    }
 }
