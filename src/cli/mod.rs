@@ -223,6 +223,7 @@ fn var_inputs(settings: &Settings, sub: Option<&clap::ArgMatches>) -> VarInputs 
     VarInputs {
         env: settings.env_vars.clone(),
         args: args.into_iter().map(|(_, a)| a).collect(),
+        answers: BTreeMap::new(),
     }
 }
 

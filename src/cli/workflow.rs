@@ -52,8 +52,27 @@ fn resolve_vars(
     inputs: &VarInputs,
     output: &mut Output,
 ) -> Result<BTreeMap<String, Value>, CliError> {
+    resolve_vars_answered(settings, config, vars, inputs, output, &mut BTreeMap::new())
+}
+
+/// Resolves the variables, adding what the prompt was answered to
+/// `answers`.
+fn resolve_vars_answered(
+    settings: &Settings,
+    config: &Config,
+    vars: &VarArgs,
+    inputs: &VarInputs,
+    output: &mut Output,
+    answers: &mut BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Value>, CliError> {
     if input_enabled(settings, vars) {
-        let mut ask = |v: &config::Variable| prompt::variable(output, v);
+        let mut ask = |v: &config::Variable| {
+            let answer = prompt::variable(output, v);
+            if let Some(text) = &answer {
+                answers.insert(v.name.clone(), text.clone());
+            }
+            answer
+        };
         Ok(variables::resolve(config, inputs, Some(&mut ask))?)
     } else {
         Ok(variables::resolve(config, inputs, None)?)
@@ -197,6 +216,7 @@ async fn generate_config(
     inputs: &VarInputs,
     path: &Path,
     output: &mut Output,
+    answers: &mut BTreeMap<String, String>,
 ) -> Result<Option<PathBuf>, CliError> {
     let full = settings.dir.join(path);
     if full.exists() {
@@ -211,7 +231,7 @@ async fn generate_config(
     let config = config::load_dir(&settings.dir)?;
     let graph = crate::graph::build(&config)?;
     let providers = settings.providers();
-    let variables = resolve_vars(settings, &config, &a.run.vars, inputs, output)?;
+    let variables = resolve_vars_answered(settings, &config, &a.run.vars, inputs, output, answers)?;
     let prior = State::new();
     let request = PlanRequest {
         config: &config,
@@ -272,10 +292,14 @@ pub async fn plan(
     inputs: VarInputs,
     output: &mut Output,
 ) -> Result<i32, CliError> {
+    let mut inputs = inputs;
+    let mut answers = BTreeMap::new();
     let generated = match &a.generate_config_out {
-        Some(path) => generate_config(settings, a, &inputs, path, output).await?,
+        Some(path) => generate_config(settings, a, &inputs, path, output, &mut answers).await?,
         None => None,
     };
+    // The plan that follows asks for nothing generating asked for.
+    inputs.answers.extend(answers);
     let p = prepare(settings)?;
     let mode = if a.destroy {
         PlanMode::Destroy

@@ -32,6 +32,9 @@ pub struct VarInputs {
     /// `TF_VAR_<name>` values, keyed by `<name>`.
     pub env: BTreeMap<String, String>,
     pub args: Vec<VarArg>,
+    /// What the prompt was already answered in this run, by variable
+    /// name, so that no variable is asked for twice.
+    pub answers: BTreeMap<String, String>,
 }
 
 /// Asks the user for a variable that has no value; `None` when input is
@@ -152,9 +155,11 @@ pub fn resolve(
     for (name, var) in &config.variables {
         let given = match raw.remove(name) {
             Some(r) => Some(r),
-            None if var.default.is_none() => prompt
-                .as_mut()
-                .and_then(|p| p(var))
+            None if var.default.is_none() => inputs
+                .answers
+                .get(name)
+                .cloned()
+                .or_else(|| prompt.as_mut().and_then(|p| p(var)))
                 .map(|text| (Raw::Text(text), Origin::Prompt)),
             None => None,
         };
@@ -529,6 +534,7 @@ mod tests {
                 VarArg::Assign("e=cli".into()),
                 VarArg::File("extra.tfvars".into()),
             ],
+            ..Default::default()
         };
         let v = resolve_in(dir.path(), &inputs).unwrap();
         let got: Vec<&str> = ["a", "b", "c", "d", "e"]
@@ -550,6 +556,7 @@ mod tests {
                 VarArg::Assign("s=[1]".into()),
                 VarArg::Assign("l=[1, 2]".into()),
             ],
+            ..Default::default()
         };
         let v = resolve_in(dir.path(), &inputs).unwrap();
         assert_eq!(v["s"].as_str(), Some("[1]"));
@@ -565,6 +572,7 @@ mod tests {
         let inputs = VarInputs {
             env: BTreeMap::new(),
             args: vec![VarArg::Assign("n=abc".into())],
+            ..Default::default()
         };
         let err = resolve_in(dir.path(), &inputs).unwrap_err();
         let summaries: Vec<&str> = err.iter().map(|d| d.summary.as_str()).collect();
@@ -587,12 +595,14 @@ mod tests {
         let inputs = VarInputs {
             env: BTreeMap::new(),
             args: vec![VarArg::Assign("n=2".into())],
+            ..Default::default()
         };
         let err = resolve_in(dir.path(), &inputs).unwrap_err();
         assert!(err.0[0].detail.starts_with("n must be more than 3."));
         let inputs = VarInputs {
             env: BTreeMap::new(),
             args: vec![VarArg::Assign("n=4".into())],
+            ..Default::default()
         };
         assert!(resolve_in(dir.path(), &inputs).is_ok());
     }

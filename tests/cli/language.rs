@@ -902,3 +902,27 @@ fn generate_config_out_writes_the_resource_blocks_imports_need() {
         .code(1)
         .stderr_has("Target generated file already exists");
 }
+
+#[test]
+fn generate_config_out_asks_for_a_variable_once() {
+    let ws = Workspace::new();
+    let id = outside_network(&ws, "asked");
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}variable \"network_id\" {{}}\n\nimport {{\n  to = openstack_networking_network_v2.asked\n  id = var.network_id\n}}\n"
+        ),
+    );
+    let run = ws.run_with_input(
+        &["plan", "-generate-config-out=generated.tf"],
+        &format!("{id}\n"),
+    );
+    run.ok()
+        .stdout_has("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.");
+    assert_eq!(
+        run.stderr.matches("var.network_id").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
