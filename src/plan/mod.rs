@@ -539,13 +539,13 @@ fn values_before_planning(
 /// imported from.
 async fn import_objects(
     req: &PlanRequest<'_>,
+    run: &RunValues,
     prior: &mut BTreeMap<ResourceAddr, PriorInstance>,
 ) -> Result<BTreeMap<ResourceAddr, String>, Diagnostics> {
     let mut imported = BTreeMap::new();
     if req.config.imports.is_empty() || req.mode != PlanMode::Normal {
         return Ok(imported);
     }
-    let run = values_before_planning(req.config, req.graph, &req.variables);
     let mut diags = Diagnostics::default();
     for import in &req.config.imports {
         let subject = req.config.range(import.file, import.span.clone());
@@ -655,7 +655,19 @@ pub fn configure_providers(
     providers: &Providers,
     variables: &BTreeMap<String, Value>,
 ) -> Result<(), Diagnostics> {
-    let run = values_before_planning(config, graph, variables);
+    configure_providers_with(
+        config,
+        providers,
+        &values_before_planning(config, graph, variables),
+    )
+}
+
+/// Configures every provider with the values known before planning.
+fn configure_providers_with(
+    config: &Config,
+    providers: &Providers,
+    run: &RunValues,
+) -> Result<(), Diagnostics> {
     let mut diags = Diagnostics::default();
     for provider in providers.all_providers() {
         let block = config.providers.iter().find(|b| b.name == provider.name());
@@ -707,10 +719,12 @@ pub fn configure_providers(
 
 /// Makes a plan.
 pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
-    configure_providers(req.config, req.graph, req.providers, &req.variables)?;
+    // Providers and import blocks see the same values, evaluated once.
+    let early = values_before_planning(req.config, req.graph, &req.variables);
+    configure_providers_with(req.config, req.providers, &early)?;
     let mut prior = decode_state(req.prior, req.providers)?;
     let moved = apply_moves(req.config, &mut prior)?;
-    let imported = import_objects(&req, &mut prior).await?;
+    let imported = import_objects(&req, &early, &mut prior).await?;
     let drift = if req.refresh {
         refresh(&mut prior, req.providers, req.parallelism).await?
     } else {
