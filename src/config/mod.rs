@@ -112,6 +112,8 @@ pub struct ModuleItems<'c> {
 pub struct Import {
     /// The resource block imported into.
     pub to: ConfigAddr,
+    /// The instance key of each module call on the way to it.
+    pub module_keys: Vec<crate::addr::InstanceKey>,
     /// The instance key expression, when `to` has one (it may use
     /// `each.key` and `each.value`).
     pub key: Option<Expression>,
@@ -485,6 +487,58 @@ struct Loader {
     module: ModulePath,
     /// The `module` blocks of that module, to load once its files are read.
     calls: Vec<ModuleCall>,
+}
+
+/// Splits the `module.NAME[KEY].` steps off the front of a reference:
+/// the module path, the keys (literal numbers or strings), and the rest.
+/// `None` when a key is not a literal.
+#[allow(clippy::type_complexity)]
+fn module_prefix<'t, 'o>(
+    root: &'t str,
+    ops: &'o [&'t TraversalOperator],
+) -> Option<(
+    ModulePath,
+    Vec<crate::addr::InstanceKey>,
+    &'t str,
+    &'o [&'t TraversalOperator],
+)> {
+    use crate::addr::InstanceKey;
+    let (mut root, mut ops) = (root, ops);
+    let (mut module, mut keys) = (Vec::new(), Vec::new());
+    while root == "module" {
+        let Some(TraversalOperator::GetAttr(name)) = ops.first() else {
+            return Some((module, keys, root, ops));
+        };
+        module.push(name.as_str().to_string());
+        ops = &ops[1..];
+        let key = match ops.first() {
+            Some(TraversalOperator::Index(e)) => {
+                let v = constant_value(e).ok()?;
+                let key = match (v.as_str(), &v) {
+                    (Some(s), _) => InstanceKey::Str(s.to_string()),
+                    (None, Value::Number(n)) => InstanceKey::Int(n.to_u64()?),
+                    _ => return None,
+                };
+                ops = &ops[1..];
+                key
+            }
+            Some(TraversalOperator::LegacyIndex(n)) => {
+                let key = InstanceKey::Int(*n.value());
+                ops = &ops[1..];
+                key
+            }
+            _ => InstanceKey::None,
+        };
+        keys.push(key);
+        match ops.first() {
+            Some(TraversalOperator::GetAttr(next)) => {
+                root = next.as_str();
+                ops = &ops[1..];
+            }
+            _ => return None,
+        }
+    }
+    Some((module, keys, root, ops))
 }
 
 /// What a `moved` or `removed` address names, in messages.
@@ -1683,7 +1737,20 @@ impl Loader {
                 Expression::Variable(root) => {
                     let ops: Vec<&TraversalOperator> =
                         t.operators.iter().map(|o| o.value()).collect();
-                    match parse_reference(root.as_str(), &ops) {
+                    let (module, module_keys, root, ops) = match module_prefix(root.as_str(), &ops)
+                    {
+                        Some(found) => found,
+                        None => {
+                            self.error(
+                                file,
+                                to.value.span(),
+                                "Invalid import address",
+                                "Each module.NAME in to may be followed by a literal instance key, such as module.net[\"a\"], and then by the resource.",
+                            );
+                            return;
+                        }
+                    };
+                    match parse_reference(root, ops) {
                         Ok((
                             Reference::Resource {
                                 mode: ResourceMode::Managed,
@@ -1691,17 +1758,24 @@ impl Loader {
                                 name,
                             },
                             used,
-                        )) => match &ops[used..] {
-                            [] => Some((ConfigAddr::managed(type_name, name), None)),
-                            [TraversalOperator::Index(key)] => {
-                                Some((ConfigAddr::managed(type_name, name), Some(key.clone())))
-                            }
-                            [TraversalOperator::LegacyIndex(n)] => Some((
-                                ConfigAddr::managed(type_name, name),
-                                Some(Expression::from(*n.value() as i64)),
-                            )),
-                            _ => None,
-                        },
+                        )) => {
+                            let key = match &ops[used..] {
+                                [] => Some(None),
+                                [TraversalOperator::Index(key)] => Some(Some(key.clone())),
+                                [TraversalOperator::LegacyIndex(n)] => {
+                                    Some(Some(Expression::from(*n.value() as i64)))
+                                }
+                                _ => None,
+                            };
+                            key.map(|key| {
+                                (
+                                    ConfigAddr::managed(type_name, name),
+                                    key,
+                                    module,
+                                    module_keys,
+                                )
+                            })
+                        }
                         _ => None,
                     }
                 }
@@ -1709,7 +1783,7 @@ impl Loader {
             },
             _ => None,
         };
-        let Some((to_addr, key)) = target else {
+        let Some((to_addr, key, module, module_keys)) = target else {
             self.error(
                 file,
                 to.value.span(),
@@ -1719,7 +1793,8 @@ impl Loader {
             return;
         };
         self.config.imports.push(Import {
-            to: to_addr,
+            to: to_addr.in_module(&module),
+            module_keys,
             key,
             id: Expr {
                 file,

@@ -29,6 +29,13 @@ pub async fn generated_config(req: &PlanRequest<'_>) -> Result<Option<String>, D
         let fail = |summary: &str, detail: String| {
             Diagnostic::error(summary, detail).with_subject(subject.clone())
         };
+        if !import.to.module.is_empty() {
+            diags.push(fail(
+                "Cannot generate configuration",
+                format!("Configuration is generated for the root module only; write the resource block for {} in its module.", import.to),
+            ));
+            continue;
+        }
         if import.for_each.is_some() || import.key.is_some() {
             diags.push(fail(
                 "Cannot generate configuration",

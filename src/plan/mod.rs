@@ -589,7 +589,16 @@ async fn import_objects(
                 ));
                 continue;
             };
-            let addr = import.to.instance(key);
+            let module = ModuleInstance(
+                import
+                    .to
+                    .module
+                    .iter()
+                    .cloned()
+                    .zip(import.module_keys.iter().cloned())
+                    .collect(),
+            );
+            let addr = import.to.instance_in(&module, key);
             if prior.contains_key(&addr) || imported.contains_key(&addr) {
                 // Already managed: the import block has done its work.
                 continue;
@@ -753,6 +762,24 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     if req.mode != PlanMode::RefreshOnly {
         planner.plan_orphans(req.mode);
         planner.plan_removed_outputs(req.prior, req.mode);
+    }
+    // An object imported to an instance the configuration does not have
+    // would be planned for deletion: refuse rather than destroy it.
+    for c in &planner.changes {
+        if imported.contains_key(&c.addr) && c.action == Action::Delete {
+            let import = req.config.imports.iter().find(|i| i.to == c.addr.resource);
+            planner.diags.push(
+                Diagnostic::error(
+                    "Configuration for import target does not exist",
+                    format!(
+                        "The configuration has no instance {}: its count, for_each or module does not give it, so the imported object would be destroyed. Import to an instance the configuration declares.",
+                        c.addr
+                    ),
+                )
+                .with_subject(import.and_then(|i| req.config.range(i.file, i.span.clone())))
+                .with_address(c.addr.to_string()),
+            );
+        }
     }
     if planner.diags.has_errors() {
         return Err(planner.diags);

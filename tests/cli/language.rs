@@ -734,7 +734,7 @@ fn conditions_and_checks_stop_or_warn_with_their_message() {
 }
 
 /// Creates a network behind stackform's back and returns its id.
-fn outside_network(ws: &Workspace, name: &str) -> String {
+pub(crate) fn outside_network(ws: &Workspace, name: &str) -> String {
     runtime().block_on(async {
         let outside = Outside::start(ws).await;
         let (status, made) = outside

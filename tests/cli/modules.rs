@@ -4,6 +4,7 @@
 //! `moved` into, out of and between modules, `-target` of a module, and
 //! the errors a bad module call gets.
 
+use super::language::outside_network;
 use super::openstack::{PROVIDER, state_attrs};
 use super::{Workspace, normalize};
 
@@ -582,4 +583,54 @@ fn bad_module_calls_are_refused_with_their_place_and_nothing_changes() {
             "{message}"
         );
     }
+}
+
+#[test]
+fn import_blocks_import_into_module_instances_and_only_into_declared_ones() {
+    let ws = Workspace::new();
+    let a = outside_network(&ws, "found-a");
+    ws.file(
+        "modules/net/main.tf",
+        "variable \"name\" {}\n\nresource \"openstack_networking_network_v2\" \"this\" {\n  name = var.name\n}\n",
+    );
+    let config = |key: &str| {
+        format!(
+            r#"{PROVIDER}
+module "net" {{
+  source   = "./modules/net"
+  for_each = toset(["a"])
+  name     = "found-${{each.key}}"
+}}
+
+import {{
+  to = module.net["{key}"].openstack_networking_network_v2.this
+  id = "{a}"
+}}
+"#
+        )
+    };
+    // An instance the for_each does not give: importing it would only
+    // destroy the object.
+    ws.file("main.tf", &config("zzz"));
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("Configuration for import target does not exist")
+        .stderr_has("module.net[\"zzz\"].openstack_networking_network_v2.this");
+    assert!(ws.read("state/default.json").is_none(), "nothing recorded");
+
+    ws.file("main.tf", &config("a"));
+    ws.run(&["plan"])
+        .ok()
+        .stdout_has("# module.net[\"a\"].openstack_networking_network_v2.this will be imported")
+        .stdout_has("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.");
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("Resources: 1 imported, 0 added, 0 changed, 0 destroyed.");
+    assert_eq!(
+        state_attrs(
+            &ws,
+            "module.net[\"a\"].openstack_networking_network_v2.this"
+        )["id"],
+        a.as_str()
+    );
 }
