@@ -822,9 +822,7 @@ impl Loader {
             "data" => self.resource_block(file, block, ResourceMode::Data),
             "output" => self.output_block(file, block),
             "module" => self.module_block(file, block),
-            kind @ ("provider" | "moved" | "removed" | "check" | "import")
-                if !self.module.is_empty() =>
-            {
+            kind @ ("provider" | "check" | "import") if !self.module.is_empty() => {
                 let kind = kind.to_string();
                 self.error(
                     file,
@@ -1439,7 +1437,13 @@ impl Loader {
             return None;
         };
         let text = attr.value.to_string();
-        let parsed = text.trim().parse::<Target>();
+        // In a module, addresses are the module's: they name objects in
+        // every instance of it.
+        let parsed = text.trim().parse::<Target>().map(|mut t| {
+            let prefix = self.module.iter().map(|m| (m.clone(), None));
+            t.module = prefix.chain(t.module).collect();
+            t
+        });
         match parsed {
             Ok(t)
                 if t.resource

@@ -634,3 +634,38 @@ import {{
         a.as_str()
     );
 }
+
+#[test]
+fn a_moved_block_in_a_module_moves_objects_in_every_instance_of_it() {
+    let ws = Workspace::new();
+    ws.file(
+        "modules/box/main.tf",
+        "resource \"terraform_data\" \"old\" {\n  input = \"x\"\n}\n",
+    );
+    ws.file(
+        "main.tf",
+        "module \"box\" {\n  source   = \"./modules/box\"\n  for_each = toset([\"a\", \"b\"])\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let id = |address: &str| state_attrs(&ws, address)["id"].clone();
+    let before = [
+        id("module.box[\"a\"].terraform_data.old"),
+        id("module.box[\"b\"].terraform_data.old"),
+    ];
+    ws.file(
+        "modules/box/main.tf",
+        "resource \"terraform_data\" \"new\" {\n  input = \"x\"\n}\n\nmoved {\n  from = terraform_data.old\n  to   = terraform_data.new\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stdout_has("# module.box[\"a\"].terraform_data.old has moved to module.box[\"a\"].terraform_data.new")
+        .stdout_has("# module.box[\"b\"].terraform_data.old has moved to module.box[\"b\"].terraform_data.new")
+        .stdout_has("Resources: 0 added, 0 changed, 0 destroyed.");
+    assert_eq!(
+        [
+            id("module.box[\"a\"].terraform_data.new"),
+            id("module.box[\"b\"].terraform_data.new")
+        ],
+        before
+    );
+}
