@@ -43,6 +43,12 @@ pub struct Diagnostic {
     pub context: Option<String>,
     /// The resource instance the problem belongs to, when it is known.
     pub address: Option<String>,
+    /// What the references in the failing expression held:
+    /// (`var.size`, `is 20`). Boxed: few diagnostics have any, and every
+    /// `Result` carrying a diagnostic pays for its size (a thin box keeps
+    /// it to one pointer).
+    #[allow(clippy::box_collection)]
+    pub values: Option<Box<Vec<(String, String)>>>,
 }
 
 impl Diagnostic {
@@ -54,6 +60,7 @@ impl Diagnostic {
             subject: None,
             context: None,
             address: None,
+            values: None,
         }
     }
 
@@ -62,6 +69,15 @@ impl Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(summary, detail)
         }
+    }
+
+    pub fn with_values(mut self, values: Vec<(String, String)>) -> Diagnostic {
+        self.values = (!values.is_empty()).then(|| Box::new(values));
+        self
+    }
+
+    pub fn values(&self) -> &[(String, String)] {
+        self.values.as_deref().map_or(&[], Vec::as_slice)
     }
 
     pub fn with_subject(mut self, subject: Option<SourceRange>) -> Diagnostic {

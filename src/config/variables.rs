@@ -8,7 +8,7 @@
 use super::{Config, Variable};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::lang::convert::Constraint;
-use crate::lang::eval::{Evaluator, Scope, ScopeError};
+use crate::lang::eval::{Evaluator, Scope, ScopeError, reference_values};
 use crate::lang::refs::Reference;
 use crate::lang::typeexpr::constant_value;
 use crate::lang::value::{Type, Value};
@@ -454,17 +454,21 @@ pub fn check_rules(
                         }
                     })
                     .unwrap_or_else(|| "The value is not valid.".to_string());
-                diags.push(
-                    Diagnostic::error(
-                        "Invalid value for variable",
-                        format!(
-                            "{message}\n\nThis was checked by the validation rule at {}.",
-                            describe_at(config, rule.condition.file, rule.condition.expr.span())
-                        ),
-                    )
-                    .with_subject(at(var.span.clone()))
-                    .with_context(format!("var.{name}")),
+                let failed = Diagnostic::error(
+                    "Invalid value for variable",
+                    format!(
+                        "{message}\n\nThis was checked by the validation rule at {}.",
+                        describe_at(config, rule.condition.file, rule.condition.expr.span())
+                    ),
+                )
+                .with_subject(at(var.span.clone()))
+                .with_context(format!("var.{name}"));
+                let values = reference_values(
+                    &config.file(rule.condition.file).text,
+                    &rule.condition.expr,
+                    &mut eval,
                 );
+                diags.push(failed.with_values(values));
             }
             None => diags.push(
                 Diagnostic::error(

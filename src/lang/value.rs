@@ -230,6 +230,54 @@ pub enum Value {
 }
 
 impl Value {
+    /// What a diagnostic says about a value it lists: `is 20`, `is "a"`,
+    /// `is list of string with 2 elements`, `has a sensitive value`
+    /// (never the secret itself), `is a string, known only after apply`.
+    pub fn statement(&self) -> String {
+        let count =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        match self {
+            Value::Sensitive(_) => "has a sensitive value".into(),
+            Value::Null(_) => "is null".into(),
+            Value::Unknown(Type::Dynamic) => "will be known only after apply".into(),
+            Value::Unknown(t) => format!("is a {}, known only after apply", t.friendly_name()),
+            Value::Bool(b) => format!("is {b}"),
+            Value::Number(n) => format!("is {n}"),
+            Value::String(s) => format!("is {}", quote(s)),
+            Value::List(t, items) | Value::Set(t, items) => {
+                let kind = if matches!(self, Value::List(..)) {
+                    "list"
+                } else {
+                    "set"
+                };
+                match items.len() {
+                    0 => format!("is empty {kind} of {}", t.friendly_name()),
+                    n => format!(
+                        "is {kind} of {} with {}",
+                        t.friendly_name(),
+                        count(n, "element", "elements")
+                    ),
+                }
+            }
+            Value::Map(t, items) => match items.len() {
+                0 => format!("is empty map of {}", t.friendly_name()),
+                n => format!(
+                    "is map of {} with {}",
+                    t.friendly_name(),
+                    count(n, "element", "elements")
+                ),
+            },
+            Value::Tuple(items) => match items.len() {
+                0 => "is empty tuple".into(),
+                n => format!("is tuple with {}", count(n, "element", "elements")),
+            },
+            Value::Object(attrs) => match attrs.len() {
+                0 => "is object with no attributes".into(),
+                n => format!("is object with {}", count(n, "attribute", "attributes")),
+            },
+        }
+    }
+
     pub const NULL: Value = Value::Null(Type::Dynamic);
 
     pub fn string(s: impl Into<Arc<str>>) -> Value {
@@ -810,6 +858,39 @@ impl From<Number> for Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn statements_describe_values_as_terraform_diagnostics_do() {
+        let cases = [
+            (Value::from(20), "is 20"),
+            (Value::string("a\"b"), "is \"a\\\"b\""),
+            (Value::Bool(true), "is true"),
+            (Value::NULL, "is null"),
+            (
+                Value::string("pw").mark_sensitive(),
+                "has a sensitive value",
+            ),
+            (
+                Value::Unknown(Type::String),
+                "is a string, known only after apply",
+            ),
+            (Value::tuple(vec![1.into()]), "is tuple with 1 element"),
+            (
+                Value::object(BTreeMap::new()),
+                "is object with no attributes",
+            ),
+            (
+                Value::List(
+                    Type::String,
+                    Arc::new(vec![Value::string("a"), Value::string("b")]),
+                ),
+                "is list of string with 2 elements",
+            ),
+        ];
+        for (value, statement) in cases {
+            assert_eq!(value.statement(), statement, "{value:?}");
+        }
+    }
+
     use super::*;
 
     fn obj(pairs: &[(&str, Value)]) -> Value {

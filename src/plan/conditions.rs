@@ -5,7 +5,7 @@
 
 use crate::config::{Condition, Config};
 use crate::diag::Diagnostic;
-use crate::lang::eval::Evaluator;
+use crate::lang::eval::{Evaluator, reference_values};
 use crate::lang::value::Value;
 use hcl::edit::Span;
 
@@ -102,9 +102,15 @@ pub fn check(
         }
         Err(e) => format!("(The error message cannot be evaluated: {}.)", e.summary),
     };
+    let values = reference_values(
+        &config.file(condition.condition.file).text,
+        &condition.condition.expr,
+        eval,
+    );
     Checked::Failed(
         Diagnostic::error(failure, message)
             .with_subject(at(condition.condition.expr.span()))
-            .with_context(context),
+            .with_context(context)
+            .with_values(values),
     )
 }

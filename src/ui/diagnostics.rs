@@ -48,6 +48,16 @@ pub fn render(d: &Diagnostic) -> String {
             " ".repeat(start - 1),
             paint(style::ERROR, &"^".repeat(width))
         ));
+        if !d.values().is_empty() {
+            lines.push(format!("  {:>4}├────────────────", ""));
+            for (traversal, statement) in d.values() {
+                lines.push(format!(
+                    "  {:>4}│ {} {statement}",
+                    "",
+                    paint(style::HEADING, traversal)
+                ));
+            }
+        }
     }
     if !d.detail.is_empty() {
         lines.push(String::new());

@@ -83,8 +83,58 @@ fn a_failed_validation_rule_shows_its_message() {
         .code(1)
         .stderr_has("Error: Invalid value for variable")
         .stderr_has("At most 4 servers.")
-        .stderr_has("on main.tf:2:1");
+        .stderr_has("on main.tf:2:1")
+        .stderr_has("│ var.n is 9");
     assert_state_untouched(&ws, &state);
+}
+
+#[test]
+fn a_failed_precondition_shows_what_its_references_held_but_no_secret() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        r#"variable "size" {
+  default = 20
+}
+
+variable "names" {
+  default = ["a", "b"]
+}
+
+variable "password" {
+  default   = "hunter2"
+  sensitive = true
+}
+
+resource "terraform_data" "a" {
+  input = var.size
+
+  lifecycle {
+    precondition {
+      condition     = var.size < 10 && length(var.names) > 3 && var.password != ""
+      error_message = "The size is too big."
+    }
+  }
+}
+"#,
+    );
+    let run = ws.run(&["plan"]);
+    run.code(1);
+    insta::assert_snapshot!(run.stderr, @r#"
+    ╷
+    │ Error: Resource precondition failed
+    │
+    │   with terraform_data.a,
+    │   on main.tf:19:23, in resource "terraform_data" "a":
+    │     19:       condition     = var.size < 10 && length(var.names) > 3 && var.password != ""
+    │                               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    │       ├────────────────
+    │       │ var.names is tuple with 2 elements
+    │       │ var.size is 20
+    │
+    │ The size is too big.
+    ╵
+    "#);
 }
 
 #[test]

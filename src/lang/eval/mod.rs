@@ -1208,6 +1208,39 @@ pub fn eval_template_source(
     Ok(value.marked_if(out.marked))
 }
 
+/// The value of each reference in an expression whose source is in
+/// `text`, as Terraform lists them under a failed condition: (`var.size`, `is 20`).
+pub fn reference_values(
+    text: &str,
+    expr: &Expression,
+    eval: &mut Evaluator<'_>,
+) -> Vec<(String, String)> {
+    let mut values = std::collections::BTreeMap::new();
+    for found in crate::lang::refs::references(expr).refs {
+        let Some(traversal) = found.span.and_then(|s| text.get(s)) else {
+            continue;
+        };
+        let traversal = traversal.trim();
+        if values.contains_key(traversal) {
+            continue;
+        }
+        let Ok(parsed) = hcl::edit::parser::parse_expr(traversal) else {
+            continue;
+        };
+        match eval.eval(&parsed) {
+            // Naming a secret beside a failure suggests it is the
+            // cause, and says something about it: as Terraform, leave
+            // it out.
+            Ok(v) if v.contains_sensitive() => {}
+            Ok(v) => {
+                values.insert(traversal.to_string(), v.statement());
+            }
+            Err(_) => {}
+        }
+    }
+    values.into_iter().collect()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
