@@ -553,6 +553,16 @@ fn bad_module_calls_are_refused_with_their_place_and_nothing_changes() {
             "The size must be positive.",
         ),
         (
+            "module \"needs\" {\n  source    = \"./modules/needs\"\n  size      = 1\n  providers = { openstack = openstack.east }\n}\n",
+            "on main.tf:6:29",
+            "Unsupported provider mapping",
+        ),
+        (
+            "module \"needs\" {\n  source  = \"./modules/needs\"\n  version = \"1.0.0\"\n  size    = 1\n}\n",
+            "on main.tf:5:3",
+            "Invalid module version",
+        ),
+        (
             "module \"reg\" {\n  source = \"terraform-openstack-modules/network/openstack\"\n}\n",
             "on main.tf:4:12",
             "Unsupported module source",
