@@ -272,8 +272,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
     let warnings = if plan.mode == PlanMode::Destroy {
         Vec::new()
     } else {
-        let scope = ctx.run.scope();
-        crate::plan::conditions::failed_assertions(&ctx.config, &mut Evaluator::new(&scope))
+        crate::plan::conditions::failed_assertions(&ctx.config, &ctx.run)
     };
     Ok(ApplyResult {
         state,

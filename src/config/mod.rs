@@ -210,6 +210,9 @@ pub struct Condition {
 #[derive(Debug, Clone)]
 pub struct Check {
     pub name: String,
+    /// The module it is written in: its assertions are checked in every
+    /// instance of that module.
+    pub module: ModulePath,
     pub file: FileId,
     pub span: Option<Range<usize>>,
     pub asserts: Vec<Condition>,
@@ -822,7 +825,7 @@ impl Loader {
             "data" => self.resource_block(file, block, ResourceMode::Data),
             "output" => self.output_block(file, block),
             "module" => self.module_block(file, block),
-            kind @ ("provider" | "check" | "import") if !self.module.is_empty() => {
+            kind @ ("provider" | "import") if !self.module.is_empty() => {
                 let kind = kind.to_string();
                 self.error(
                     file,
@@ -1838,6 +1841,7 @@ impl Loader {
         }
         self.config.checks.push(Check {
             name: labels[0].clone(),
+            module: self.module.clone(),
             file,
             span,
             asserts,

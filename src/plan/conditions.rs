@@ -3,6 +3,7 @@
 //! A condition whose value is not known yet is checked later (during
 //! apply) rather than guessed at.
 
+use super::values::RunValues;
 use crate::config::{Condition, Config};
 use crate::diag::Diagnostic;
 use crate::lang::eval::{Evaluator, reference_values};
@@ -11,18 +12,31 @@ use hcl::edit::Span;
 
 /// The `check` blocks' assertions that fail, as warnings: checks report,
 /// they never stop a run. Those not known yet are left for apply.
-pub fn failed_assertions(config: &Config, eval: &mut Evaluator<'_>) -> Vec<Diagnostic> {
+pub fn failed_assertions(config: &Config, run: &RunValues) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
     for block in &config.checks {
         let context = format!("check \"{}\"", block.name);
-        for a in &block.asserts {
-            if let Checked::Failed(d) | Checked::Invalid(d) =
-                check(config, a, eval, "Check block assertion failed", &context)
-            {
-                warnings.push(Diagnostic {
-                    severity: crate::diag::Severity::Warning,
-                    ..d
-                });
+        for module in run.module_instances(&block.module) {
+            let scope = run.module_scope(&module);
+            let mut eval = Evaluator::new(&scope);
+            for a in &block.asserts {
+                if let Checked::Failed(d) | Checked::Invalid(d) = check(
+                    config,
+                    a,
+                    &mut eval,
+                    "Check block assertion failed",
+                    &context,
+                ) {
+                    let d = Diagnostic {
+                        severity: crate::diag::Severity::Warning,
+                        ..d
+                    };
+                    warnings.push(if module.is_root() {
+                        d
+                    } else {
+                        d.with_address(module.to_string())
+                    });
+                }
             }
         }
     }

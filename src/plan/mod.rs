@@ -1284,8 +1284,7 @@ impl Planner<'_> {
 
     /// `check` blocks: a failed assertion is a warning, not an error.
     fn check_assertions(&mut self) {
-        let scope = self.run.scope();
-        let failed = conditions::failed_assertions(self.config, &mut Evaluator::new(&scope));
+        let failed = conditions::failed_assertions(self.config, &self.run);
         self.warnings.extend(failed);
     }
 

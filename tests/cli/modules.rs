@@ -679,3 +679,38 @@ fn a_moved_block_in_a_module_moves_objects_in_every_instance_of_it() {
         before
     );
 }
+
+#[test]
+fn a_check_block_in_a_module_is_checked_in_every_instance() {
+    let ws = Workspace::new();
+    ws.file(
+        "modules/sized/main.tf",
+        r#"variable "size" {
+  type = number
+}
+
+resource "terraform_data" "this" {
+  input = var.size
+}
+
+check "small" {
+  assert {
+    condition     = var.size < 10
+    error_message = "The size is ${var.size}, more than 9."
+  }
+}
+"#,
+    );
+    ws.file(
+        "main.tf",
+        "module \"sized\" {\n  source   = \"./modules/sized\"\n  for_each = { a = 1, b = 20 }\n  size     = each.value\n}\n",
+    );
+    let plan = ws.run(&["plan"]);
+    plan.ok()
+        .stderr_has("Warning: Check block assertion failed")
+        .stderr_has("with module.sized[\"b\"],")
+        .stderr_has("on modules/sized/main.tf:11:21, in check \"small\":")
+        .stderr_has("The size is 20, more than 9.")
+        .stderr_has("│ var.size is 20")
+        .stderr_lacks("module.sized[\"a\"]");
+}
