@@ -154,6 +154,9 @@ struct Ctx {
     recorder: Mutex<Box<dyn Recorder>>,
     hooks: Arc<dyn ApplyHooks>,
     done: Mutex<Counts>,
+    /// Problems that do not stop the run (a check's data source that
+    /// failed to read).
+    warnings: Mutex<Vec<Diagnostic>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -182,6 +185,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         recorder: Mutex::new(req.recorder),
         hooks: req.hooks.clone(),
         done: Mutex::default(),
+        warnings: Mutex::default(),
     });
     // What changes only the state is recorded before anything else:
     // objects `moved` blocks moved are recorded at their new addresses
@@ -269,11 +273,13 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
 
     let (state, state_changed) = final_state(&ctx, req.base, recorded, &mut failures);
     let counts = *lock(&ctx.done);
-    let warnings = if plan.mode == PlanMode::Destroy {
-        Vec::new()
-    } else {
-        crate::plan::conditions::failed_assertions(&ctx.config, &ctx.run)
-    };
+    let mut warnings = std::mem::take(&mut *lock(&ctx.warnings));
+    if plan.mode != PlanMode::Destroy {
+        warnings.extend(crate::plan::conditions::failed_assertions(
+            &ctx.config,
+            &ctx.run,
+        ));
+    }
     Ok(ApplyResult {
         state,
         state_changed,
@@ -645,6 +651,19 @@ async fn read_data_source(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnost
         Err(e) => {
             let d = Diagnostic::error(e.summary, e.detail).with_address(addr.to_string());
             ctx.hooks.failed(addr, Operation::Read, &d);
+            let scoped = ctx
+                .config
+                .resources
+                .get(&addr.resource)
+                .is_some_and(|r| r.check.is_some());
+            if scoped {
+                // A check's own data source: its failure is a warning.
+                lock(&ctx.warnings).push(Diagnostic {
+                    severity: crate::diag::Severity::Warning,
+                    ..d
+                });
+                return Ok(());
+            }
             Err(d)
         }
     }

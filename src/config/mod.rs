@@ -279,6 +279,9 @@ pub struct Resource {
     /// The body without meta-arguments: what the resource type's schema
     /// describes.
     pub body: Body,
+    /// The `check` block a data source is written in: only its
+    /// assertions may refer to it, and a failed read is a warning.
+    pub check: Option<String>,
 }
 
 impl Resource {
@@ -821,8 +824,12 @@ impl Loader {
             "terraform" => self.terraform_block(file, block),
             "variable" => self.variable_block(file, block),
             "locals" => self.locals_block(file, block),
-            "resource" => self.resource_block(file, block, ResourceMode::Managed),
-            "data" => self.resource_block(file, block, ResourceMode::Data),
+            "resource" => {
+                self.resource_block(file, block, ResourceMode::Managed);
+            }
+            "data" => {
+                self.resource_block(file, block, ResourceMode::Data);
+            }
             "output" => self.output_block(file, block),
             "module" => self.module_block(file, block),
             kind @ ("provider" | "import") if !self.module.is_empty() => {
@@ -1240,10 +1247,14 @@ impl Loader {
         out
     }
 
-    fn resource_block(&mut self, file: FileId, mut block: Block, mode: ResourceMode) {
-        let Some(labels) = self.labels(file, &block, &["type", "name"]) else {
-            return;
-        };
+    /// Reads a resource or data block; returns its address once added.
+    fn resource_block(
+        &mut self,
+        file: FileId,
+        mut block: Block,
+        mode: ResourceMode,
+    ) -> Option<ConfigAddr> {
+        let labels = self.labels(file, &block, &["type", "name"])?;
         let addr = ConfigAddr {
             module: self.module.clone(),
             mode,
@@ -1329,12 +1340,12 @@ impl Loader {
                 &format!("Duplicate {kind} \"{}\" configuration", addr.type_name),
                 format!("A {what} was already declared{at}. Resource names must be unique per type in each module."),
             );
-            return;
+            return None;
         }
         self.config.resources.insert(
             addr.clone(),
             Resource {
-                addr,
+                addr: addr.clone(),
                 file,
                 span,
                 count,
@@ -1343,8 +1354,10 @@ impl Loader {
                 provider,
                 lifecycle,
                 body: block.body,
+                check: None,
             },
         );
+        Some(addr)
     }
 
     /// `replace_triggered_by = [aws_thing.a, aws_thing.b[0].attr, ...]`:
@@ -1820,15 +1833,23 @@ impl Loader {
         let Some(labels) = self.labels(file, &block, &["name"]) else {
             return;
         };
-        for data in block.body.get_blocks("data") {
-            self.error(
-                file,
-                header_span(data),
-                "Unsupported block type",
-                "Data sources scoped to a check block are not supported by this version of stackform; declare the data source outside the check block.",
-            );
-        }
         self.only(file, &block.body, &[], &["assert", "data"]);
+        for (i, data) in block.body.get_blocks("data").enumerate() {
+            if i > 0 {
+                self.error(
+                    file,
+                    header_span(data),
+                    "Multiple data resource blocks",
+                    "A check block can contain at most one nested data block.",
+                );
+                continue;
+            }
+            if let Some(addr) = self.resource_block(file, data.clone(), ResourceMode::Data)
+                && let Some(scoped) = self.config.resources.get_mut(&addr)
+            {
+                scoped.check = Some(labels[0].clone());
+            }
+        }
         let asserts = self.conditions(file, &block.body, "assert");
         let span = header_span(&block);
         if asserts.is_empty() {

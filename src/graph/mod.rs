@@ -372,7 +372,20 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
                                 type_name: type_name.clone(),
                                 name: name.clone(),
                             };
-                            if config.resources.contains_key(&addr) {
+                            if config
+                                .resources
+                                .get(&addr)
+                                .is_some_and(|r| r.check.is_some())
+                            {
+                                diags.push(undeclared(
+                                    config,
+                                    &site,
+                                    "Reference to scoped resource",
+                                    format!("The referenced data resource \"{type_name}\" \"{name}\" is not available from this context: it is scoped to a check block, whose assertions alone may refer to it."),
+                                    &context,
+                                ));
+                                None
+                            } else if config.resources.contains_key(&addr) {
                                 Some(NodeId::Resource(addr))
                             } else {
                                 let kind = if *mode == crate::lang::refs::ResourceMode::Data {

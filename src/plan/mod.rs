@@ -1467,11 +1467,19 @@ impl Planner<'_> {
                     });
                 }
                 Err(e) => {
-                    self.diags.push(
-                        Diagnostic::error(e.summary, e.detail)
-                            .with_subject(subject)
-                            .with_address(instance.to_string()),
-                    );
+                    let d = Diagnostic::error(e.summary, e.detail)
+                        .with_subject(subject)
+                        .with_address(instance.to_string());
+                    // A check's own data source failing is the check
+                    // failing: a warning, as its assertions would give.
+                    if resource.check.is_some() {
+                        self.warnings.push(Diagnostic {
+                            severity: crate::diag::Severity::Warning,
+                            ..d
+                        });
+                    } else {
+                        self.diags.push(d);
+                    }
                     instances.insert(key, Value::unknown());
                 }
             }

@@ -694,6 +694,52 @@ check "echo" {
 "#;
 
 #[test]
+fn a_check_reads_its_own_data_source_and_a_failed_read_only_warns() {
+    let ws = Workspace::new();
+    outside_network(&ws, "probe");
+    let check = |name: &str| {
+        format!(
+            r#"{PROVIDER}
+check "probe" {{
+  data "openstack_networking_network_v2" "probe" {{
+    name = "{name}"
+  }}
+
+  assert {{
+    condition     = data.openstack_networking_network_v2.probe.admin_state_up
+    error_message = "The probe network is down."
+  }}
+}}
+
+resource "terraform_data" "app" {{}}
+"#
+        )
+    };
+    ws.file("main.tf", &check("probe"));
+    ws.run(&["apply", "-auto-approve"])
+        .ok()
+        .stderr_lacks("Warning")
+        .stdout_has("Resources: 1 added");
+    ws.file("main.tf", &check("missing"));
+    ws.run(&["plan"])
+        .ok()
+        .stderr_has("Warning: No network found")
+        .stderr_has("with data.openstack_networking_network_v2.probe,")
+        .stdout_has("No changes.");
+    ws.file(
+        "main.tf",
+        &format!(
+            "{}\nresource \"terraform_data\" \"uses\" {{\n  input = data.openstack_networking_network_v2.probe.id\n}}\n",
+            check("probe")
+        ),
+    );
+    ws.run(&["validate"])
+        .code(1)
+        .stderr_has("Error: Reference to scoped resource")
+        .stderr_has("on main.tf:19:11");
+}
+
+#[test]
 fn conditions_and_checks_stop_or_warn_with_their_message() {
     let ws = Workspace::new();
     ws.file("main.tf", CONDITIONS);
