@@ -13,7 +13,7 @@ use crate::lang::eval::Evaluator;
 use crate::lang::refs::ResourceMode;
 use crate::lang::value::{Type, Value};
 use crate::plan::body::{check_body, eval_body, unknown_of};
-use crate::plan::modules::sensitive_output;
+use crate::plan::modules::{self, sensitive_output};
 use crate::plan::values::{Expansion, RunValues};
 use crate::provider::Providers;
 use hcl::edit::Span;
@@ -221,24 +221,8 @@ fn type_check(
                     run.set_variable(&module, name, Value::Unknown(ty).marked_if(var.sensitive));
                 }
             }
-            NodeId::Local(path, name) => {
-                let Some(local) = config.local(path, name) else {
-                    continue;
-                };
-                for module in run.module_instances(path) {
-                    let scope = run.module_scope(&module);
-                    let value = Evaluator::new(&scope)
-                        .eval(&local.value.expr)
-                        .unwrap_or_else(|e| {
-                            diags.push(
-                                Diagnostic::error(e.summary, e.detail)
-                                    .with_subject(config.range(local.value.file, e.span))
-                                    .with_context(graph.graph[ix].to_string()),
-                            );
-                            Value::unknown()
-                        });
-                    run.set_local(&module, name, value);
-                }
+            node @ NodeId::Local(..) => {
+                diags.extend(modules::evaluate_node(config, &run, node));
             }
             NodeId::Resource(addr) => {
                 let resource = &config.resources[addr];

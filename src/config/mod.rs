@@ -1247,6 +1247,32 @@ impl Loader {
         out
     }
 
+    /// Takes `count` and `for_each` out of a block's body; both at once
+    /// is an error. `what` names what they make ("resources").
+    fn repetition(
+        &mut self,
+        file: FileId,
+        body: &mut Body,
+        what: &str,
+    ) -> (Option<Expr>, Option<Expr>) {
+        let mut take = |name: &str| {
+            body.remove_attribute(name).map(|a| Expr {
+                file,
+                expr: a.value,
+            })
+        };
+        let (count, for_each) = (take("count"), take("for_each"));
+        if let (Some(_), Some(fe)) = (&count, &for_each) {
+            self.error(
+                file,
+                fe.expr.span(),
+                "Invalid combination of \"count\" and \"for_each\"",
+                format!("The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of {what} to be created."),
+            );
+        }
+        (count, for_each)
+    }
+
     /// Reads a resource or data block; returns its address once added.
     fn resource_block(
         &mut self,
@@ -1262,22 +1288,7 @@ impl Loader {
             name: labels[1].clone(),
         };
         let span = header_span(&block);
-        let count = block.body.remove_attribute("count").map(|a| Expr {
-            file,
-            expr: a.value,
-        });
-        let for_each = block.body.remove_attribute("for_each").map(|a| Expr {
-            file,
-            expr: a.value,
-        });
-        if let (Some(_), Some(fe)) = (&count, &for_each) {
-            self.error(
-                file,
-                fe.expr.span(),
-                "Invalid combination of \"count\" and \"for_each\"",
-                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created.",
-            );
-        }
+        let (count, for_each) = self.repetition(file, &mut block.body, "resources");
         let depends_on_attr = block.body.remove_attribute("depends_on");
         let depends_on = self.depends_on(file, depends_on_attr.as_ref());
         let provider = block
@@ -1924,22 +1935,7 @@ impl Loader {
             );
             return;
         }
-        let count = block.body.remove_attribute("count").map(|a| Expr {
-            file,
-            expr: a.value,
-        });
-        let for_each = block.body.remove_attribute("for_each").map(|a| Expr {
-            file,
-            expr: a.value,
-        });
-        if let (Some(_), Some(fe)) = (&count, &for_each) {
-            self.error(
-                file,
-                fe.expr.span(),
-                "Invalid combination of \"count\" and \"for_each\"",
-                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of module instances to be created.",
-            );
-        }
+        let (count, for_each) = self.repetition(file, &mut block.body, "module instances");
         let depends_on_attr = block.body.remove_attribute("depends_on");
         let depends_on = self.depends_on(file, depends_on_attr.as_ref());
         if let Some(providers) = block.body.remove_attribute("providers") {

@@ -223,15 +223,20 @@ pub fn resolve(
     }
 }
 
-fn invalid_value(config: &Config, var: &Variable, origin: &Origin, detail: &str) -> Diagnostic {
-    let decl = config
+/// ` declared at main.tf:3,1`, for messages about a variable's value.
+pub fn declared_at(config: &Config, var: &Variable) -> String {
+    config
         .range(var.file, var.span.clone())
         .map_or(String::new(), |r| {
             format!(
                 " declared at {}:{},{}",
                 r.filename, r.start.line, r.start.column
             )
-        });
+        })
+}
+
+fn invalid_value(config: &Config, var: &Variable, origin: &Origin, detail: &str) -> Diagnostic {
+    let decl = declared_at(config, var);
     Diagnostic::error(
         "Invalid value for input variable",
         format!(

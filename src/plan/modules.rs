@@ -138,14 +138,7 @@ fn variable_value(
     }
     let converted = match &var.constraint {
         Some(c) if !value.is_null() => c.convert(&value).map_err(|e| {
-            let at = config
-                .range(var.file, var.span.clone())
-                .map_or(String::new(), |r| {
-                    format!(
-                        " declared at {}:{},{}",
-                        r.filename, r.start.line, r.start.column
-                    )
-                });
+            let at = crate::config::variables::declared_at(config, var);
             Diagnostic::error(
                 "Invalid value for input variable",
                 format!(
