@@ -283,7 +283,7 @@ output "apps" {
 }
 "#;
 
-fn addresses(ws: &Workspace) -> Vec<String> {
+pub(crate) fn addresses(ws: &Workspace) -> Vec<String> {
     let state: serde_json::Value =
         serde_json::from_slice(&ws.read("state/default.json").expect("a state")).expect("JSON");
     let mut found: Vec<String> = state["resources"]

@@ -4,7 +4,7 @@
 //! `moved` into, out of and between modules, `-target` of a module, and
 //! the errors a bad module call gets.
 
-use super::language::outside_network;
+use super::language::{addresses, outside_network};
 use super::openstack::{PROVIDER, state_attrs};
 use super::{Workspace, normalize};
 
@@ -95,17 +95,6 @@ output "one" {
   value = module.one[0].nodes
 }
 "#;
-
-fn addresses(ws: &Workspace) -> Vec<String> {
-    let state: serde_json::Value =
-        serde_json::from_slice(&ws.read("state/default.json").expect("a state")).expect("JSON");
-    state["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .filter_map(|r| r["address"].as_str().map(str::to_string))
-        .collect()
-}
 
 #[test]
 fn modules_with_count_for_each_and_nesting_plan_apply_and_shrink() {
@@ -371,8 +360,7 @@ moved {
         .ok()
         .stdout_has("Resources: 0 added, 0 changed, 0 destroyed.");
     assert_eq!(id("terraform_data.outer"), outer);
-    let mut found = addresses(&ws);
-    found.sort();
+    let found = addresses(&ws);
     assert_eq!(
         found,
         [
@@ -414,8 +402,7 @@ fn target_names_a_module_and_everything_in_it() {
         .ok()
         .stderr_has("Resource targeting is in effect")
         .stdout_has("Resources: 2 added");
-    let mut found = addresses(&ws);
-    found.sort();
+    let found = addresses(&ws);
     assert_eq!(
         found,
         [
