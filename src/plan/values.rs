@@ -58,6 +58,9 @@ pub struct RunValues {
     pub dir: PathBuf,
     /// `path.module` of each module.
     module_dirs: HashMap<ModulePath, String>,
+    /// The outputs each module declares: those not evaluated (yet, or
+    /// because what they need failed) are unknown to the caller.
+    module_outputs: HashMap<ModulePath, Vec<String>>,
     /// Each module instance's input variables (the root module's are the
     /// run's inputs).
     vars: RwLock<HashMap<ModuleInstance, BTreeMap<String, Value>>>,
@@ -77,6 +80,7 @@ impl RunValues {
         RunValues {
             dir: dir.to_path_buf(),
             module_dirs: HashMap::new(),
+            module_outputs: HashMap::new(),
             vars: RwLock::new(HashMap::from([(ModuleInstance::root(), vars)])),
             locals: RwLock::default(),
             resources: RwLock::default(),
@@ -94,6 +98,11 @@ impl RunValues {
             .modules
             .iter()
             .map(|(p, m)| (p.clone(), m.rel_dir.clone()))
+            .collect();
+        run.module_outputs = config
+            .modules
+            .iter()
+            .map(|(p, m)| (p.clone(), m.outputs.keys().cloned().collect()))
             .collect();
         run
     }
@@ -180,15 +189,25 @@ impl RunValues {
             .get(&(caller.clone(), name.to_string()))
             .cloned()?;
         let outputs = read(&self.outputs);
+        let path: ModulePath = caller
+            .path()
+            .into_iter()
+            .chain([name.to_string()])
+            .collect();
+        let declared = self.module_outputs.get(&path);
         let instances: HashMap<InstanceKey, Value> = expansion
             .keys()
             .into_iter()
             .map(|k| {
-                let values = outputs
-                    .get(&caller.child(name, k.clone()))
-                    .cloned()
-                    .unwrap_or_default();
-                (k, Value::object(values.into_iter().collect()))
+                let mut values: BTreeMap<String, Value> = declared
+                    .into_iter()
+                    .flatten()
+                    .map(|o| (o.clone(), Value::unknown()))
+                    .collect();
+                if let Some(set) = outputs.get(&caller.child(name, k.clone())) {
+                    values.extend(set.iter().map(|(o, v)| (o.clone(), v.clone())));
+                }
+                (k, Value::object(values))
             })
             .collect();
         Some(expansion.aggregate(&instances))

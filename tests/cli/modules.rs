@@ -701,3 +701,32 @@ check "small" {
         .stderr_has("│ var.size is 20")
         .stderr_lacks("module.sized[\"a\"]");
 }
+
+#[test]
+fn outputs_of_a_module_whose_apply_failed_are_unknown_not_missing() {
+    let ws = Workspace::new();
+    ws.file(
+        "modules/fails/main.tf",
+        r#"resource "terraform_data" "x" {
+  lifecycle {
+    postcondition {
+      condition     = self.id == "never"
+      error_message = "The object is not what was wanted."
+    }
+  }
+}
+
+output "id" {
+  value = terraform_data.x.id
+}
+"#,
+    );
+    ws.file(
+        "main.tf",
+        "module \"m\" {\n  source = \"./modules/fails\"\n}\n\noutput \"id\" {\n  value = module.m.id\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("The object is not what was wanted.")
+        .stderr_lacks("Unsupported attribute");
+}
