@@ -112,7 +112,9 @@ impl ModuleInstance {
         Some((ModuleInstance(parent.to_vec()), name, key))
     }
 
-    fn from_parts(path: &[String], keys: &[InstanceKey]) -> ModuleInstance {
+    /// The instance of the module at `path` with these keys (missing
+    /// keys are none).
+    pub fn from_parts(path: &[String], keys: &[InstanceKey]) -> ModuleInstance {
         ModuleInstance(
             path.iter()
                 .zip(keys.iter().chain(std::iter::repeat(&InstanceKey::None)))

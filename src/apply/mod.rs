@@ -359,7 +359,9 @@ fn build_graph(
     // modules their instances.
     let mut nodes = HashMap::new();
     if plan.mode != PlanMode::Destroy {
-        for id in cg.index.keys() {
+        // In the graph's order, so that tasks (and the failures listed
+        // after a run) come in the same order every time.
+        for id in cg.order.iter().map(|&ix| &cg.graph[ix]) {
             let evaluated = match id {
                 NodeId::Local(..) | NodeId::Module(_) => true,
                 NodeId::Variable(m, _) | NodeId::Output(m, _) => !m.is_empty(),
@@ -468,10 +470,7 @@ fn seed_values(config: &Config, plan: &Plan, run: &RunValues, module: &ModuleIns
     let path = module.path();
     let mut by_block: BTreeMap<&ConfigAddr, HashMap<InstanceKey, Value>> = BTreeMap::new();
     for c in &plan.changes {
-        if c.action != Action::Delete
-            && c.addr.resource.module == path
-            && c.addr.module_instance() == *module
-        {
+        if c.action != Action::Delete && c.addr.module_instance() == *module {
             by_block
                 .entry(&c.addr.resource)
                 .or_default()

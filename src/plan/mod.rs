@@ -589,15 +589,7 @@ async fn import_objects(
                 ));
                 continue;
             };
-            let module = ModuleInstance(
-                import
-                    .to
-                    .module
-                    .iter()
-                    .cloned()
-                    .zip(import.module_keys.iter().cloned())
-                    .collect(),
-            );
+            let module = ModuleInstance::from_parts(&import.to.module, &import.module_keys);
             let addr = import.to.instance_in(&module, key);
             if prior.contains_key(&addr) || imported.contains_key(&addr) {
                 // Already managed: the import block has done its work.
