@@ -118,8 +118,10 @@ impl ApplyResult {
 
 #[derive(Clone, Debug)]
 enum Task {
-    Expand(ConfigAddr),
-    Join(ConfigAddr),
+    /// The instances of a block in one module instance.
+    Expand(ModuleInstance, ConfigAddr),
+    /// The block's value in one module instance, once its changes are made.
+    Join(ModuleInstance, ConfigAddr),
     /// A variable, local, module call or module output, evaluated in
     /// every instance of its module.
     Node(NodeId),
@@ -248,7 +250,9 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
             Some(a) => a.to_string(),
             None => match task {
                 Task::Node(node) => node.to_string(),
-                Task::Expand(a) | Task::Join(a) => a.to_string(),
+                Task::Expand(m, a) | Task::Join(m, a) => {
+                    a.instance_in(m, InstanceKey::None).to_string()
+                }
                 _ => continue,
             },
         };
@@ -306,7 +310,10 @@ fn build_graph(
     };
     let mut creates: HashMap<ResourceAddr, NodeIndex> = HashMap::new();
     let mut deletes: HashMap<ResourceAddr, NodeIndex> = HashMap::new();
-    let mut changed_blocks: BTreeSet<ConfigAddr> = BTreeSet::new();
+    // Blocks with changes, in each module instance: a failure in one
+    // instance of a module holds back only what depends on it there.
+    let mut changed_blocks: BTreeSet<(ModuleInstance, ConfigAddr)> = BTreeSet::new();
+    let block_of = |a: &ResourceAddr| (a.module_instance(), a.resource.clone());
     for c in &plan.changes {
         match c.action {
             Action::Create | Action::Update => {
@@ -316,7 +323,7 @@ fn build_graph(
                     Task::Update(c.addr.clone())
                 };
                 creates.insert(c.addr.clone(), add(&mut graph, t));
-                changed_blocks.insert(c.addr.resource.clone());
+                changed_blocks.insert(block_of(&c.addr));
             }
             Action::DeleteThenCreate | Action::CreateThenDelete => {
                 let d = add(&mut graph, Task::Delete(c.addr.clone()));
@@ -328,7 +335,7 @@ fn build_graph(
                 }
                 deletes.insert(c.addr.clone(), d);
                 creates.insert(c.addr.clone(), cr);
-                changed_blocks.insert(c.addr.resource.clone());
+                changed_blocks.insert(block_of(&c.addr));
             }
             Action::Delete => {
                 deletes.insert(
@@ -338,21 +345,28 @@ fn build_graph(
             }
             Action::Read => {
                 creates.insert(c.addr.clone(), add(&mut graph, Task::Read(c.addr.clone())));
-                changed_blocks.insert(c.addr.resource.clone());
+                changed_blocks.insert(block_of(&c.addr));
             }
             // Forgetting touches only the state: recorded before the walk.
             Action::NoOp | Action::Forget => {}
         }
     }
-    let changed_blocks: Vec<ConfigAddr> = changed_blocks
+    let changed_blocks: Vec<(ModuleInstance, ConfigAddr)> = changed_blocks
         .into_iter()
-        .filter(|a| config.resources.contains_key(a))
+        .filter(|(_, a)| config.resources.contains_key(a))
         .collect();
     let mut expands = HashMap::new();
     let mut joins = HashMap::new();
-    for addr in &changed_blocks {
-        expands.insert(addr.clone(), add(&mut graph, Task::Expand(addr.clone())));
-        joins.insert(addr.clone(), add(&mut graph, Task::Join(addr.clone())));
+    for (module, addr) in &changed_blocks {
+        let key = (module.clone(), addr.clone());
+        expands.insert(
+            key.clone(),
+            add(&mut graph, Task::Expand(module.clone(), addr.clone())),
+        );
+        joins.insert(
+            key,
+            add(&mut graph, Task::Join(module.clone(), addr.clone())),
+        );
     }
     // Locals, and in called modules variables and outputs, are
     // evaluated again with what apply learns; module calls give the
@@ -373,34 +387,47 @@ fn build_graph(
         }
     }
     // What a node must wait for: the join of each changed resource block
-    // and each evaluated node it refers to.
-    let upstream = |id: &NodeId| -> Vec<NodeIndex> {
+    // it refers to (in `within`, the module instance it is evaluated in,
+    // when it is one; in every instance otherwise) and each evaluated
+    // node it refers to.
+    let upstream = |id: &NodeId, within: Option<&ModuleInstance>| -> Vec<NodeIndex> {
         let Some(ix) = cg.node(id) else {
             return Vec::new();
         };
-        cg.graph
+        let mut found = Vec::new();
+        for n in cg
+            .graph
             .neighbors_directed(ix, petgraph::Direction::Incoming)
-            .filter_map(|n| match &cg.graph[n] {
-                NodeId::Resource(a) => joins.get(a).copied(),
-                other => nodes.get(other).copied(),
-            })
-            .collect()
+        {
+            match &cg.graph[n] {
+                NodeId::Resource(a) => found.extend(
+                    joins
+                        .iter()
+                        .filter(|((m, b), _)| {
+                            b == a && within.is_none_or(|w| w.path() != a.module || w == m)
+                        })
+                        .map(|(_, &j)| j),
+                ),
+                other => found.extend(nodes.get(other).copied()),
+            }
+        }
+        found
     };
-    for (addr, &e) in &expands {
-        for u in upstream(&NodeId::Resource(addr.clone())) {
+    for ((module, addr), &e) in &expands {
+        for u in upstream(&NodeId::Resource(addr.clone()), Some(module)) {
             graph.add_edge(u, e, ());
         }
     }
     for (id, &t) in &nodes {
-        for u in upstream(id) {
+        for u in upstream(id, None) {
             graph.add_edge(u, t, ());
         }
     }
     for (addr, &c) in &creates {
-        if let Some(&e) = expands.get(&addr.resource) {
+        if let Some(&e) = expands.get(&block_of(addr)) {
             graph.add_edge(e, c, ());
         }
-        if let Some(&j) = joins.get(&addr.resource) {
+        if let Some(&j) = joins.get(&block_of(addr)) {
             graph.add_edge(c, j, ());
         }
     }
@@ -503,40 +530,33 @@ async fn visit(ctx: Arc<Ctx>, n: NodeIndex) -> Result<(), Diagnostic> {
             }
             Ok(())
         }
-        Task::Expand(addr) => {
-            for module in ctx.run.module_instances(&addr.module) {
-                expand_in(&ctx, &module, &addr)?;
-            }
-            Ok(())
-        }
-        Task::Join(addr) => {
-            for module in ctx.run.module_instances(&addr.module) {
-                // A targeted plan may leave a module instance out: what
-                // was seeded stays.
-                let Some(expansion) = lock(&ctx.expansions)
-                    .get(&(module.clone(), addr.clone()))
-                    .cloned()
-                else {
-                    continue;
-                };
-                let results = lock(&ctx.results);
-                let instances: HashMap<InstanceKey, Value> = expansion
-                    .keys()
-                    .into_iter()
-                    .map(|k| {
-                        let a = addr.instance_in(&module, k.clone());
-                        let v = results
-                            .get(&a)
-                            .cloned()
-                            .or_else(|| ctx.plan.change(&a).and_then(|c| c.after.clone()))
-                            .unwrap_or(Value::NULL);
-                        (k, v)
-                    })
-                    .collect();
-                drop(results);
-                ctx.run
-                    .set_resource(&module, &addr, expansion.aggregate(&instances));
-            }
+        Task::Expand(module, addr) => expand_in(&ctx, &module, &addr),
+        Task::Join(module, addr) => {
+            // A targeted plan may leave a module instance out: what was
+            // seeded stays.
+            let Some(expansion) = lock(&ctx.expansions)
+                .get(&(module.clone(), addr.clone()))
+                .cloned()
+            else {
+                return Ok(());
+            };
+            let results = lock(&ctx.results);
+            let instances: HashMap<InstanceKey, Value> = expansion
+                .keys()
+                .into_iter()
+                .map(|k| {
+                    let a = addr.instance_in(&module, k.clone());
+                    let v = results
+                        .get(&a)
+                        .cloned()
+                        .or_else(|| ctx.plan.change(&a).and_then(|c| c.after.clone()))
+                        .unwrap_or(Value::NULL);
+                    (k, v)
+                })
+                .collect();
+            drop(results);
+            ctx.run
+                .set_resource(&module, &addr, expansion.aggregate(&instances));
             Ok(())
         }
         Task::Create(addr) => create_or_update(&ctx, n, &addr).await,

@@ -730,3 +730,45 @@ output "id" {
         .stderr_has("The object is not what was wanted.")
         .stderr_lacks("Unsupported attribute");
 }
+
+#[test]
+fn a_failure_in_one_module_instance_holds_back_only_that_instance() {
+    let ws = Workspace::new();
+    ws.file(
+        "modules/pair/main.tf",
+        r#"variable "name" {
+  type = string
+}
+
+resource "terraform_data" "first" {
+  input = var.name
+
+  lifecycle {
+    postcondition {
+      condition     = var.name != "bad" || self.id == "never"
+      error_message = "The bad instance fails."
+    }
+  }
+}
+
+resource "terraform_data" "second" {
+  input = terraform_data.first.output
+}
+"#,
+    );
+    ws.file(
+        "main.tf",
+        "module \"pair\" {\n  source   = \"./modules/pair\"\n  for_each = toset([\"good\", \"bad\"])\n  name     = each.key\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("The bad instance fails.")
+        .stderr_has("Apply failed. 3 added")
+        .stderr_has("skipped:     module.pair[\"bad\"].terraform_data.second");
+    let found = addresses(&ws);
+    assert!(
+        found.contains(&"module.pair[\"good\"].terraform_data.second".to_string()),
+        "{found:?}"
+    );
+    assert!(!found.contains(&"module.pair[\"bad\"].terraform_data.second".to_string()));
+}
