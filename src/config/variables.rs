@@ -440,6 +440,11 @@ pub fn check_rules(
             }
         };
         let (result, _) = result.unmark();
+        // A module's rule may refer to a variable not known yet: it is
+        // checked when it is.
+        if !result.is_known() {
+            continue;
+        }
         let ok = match crate::lang::convert::convert(result, &Type::Bool) {
             Ok(b) if !b.is_null() => b.as_bool(),
             _ => None,

@@ -463,6 +463,26 @@ pub fn build(config: &Config) -> Result<ConfigGraph, Diagnostics> {
                 }
             }
         }
+        // A called module's variable is checked by its validation rules,
+        // which may name the module's other variables: those come first.
+        if let NodeId::Variable(m, n) = id
+            && let Some(var) = config.variable(m, n).filter(|_| !m.is_empty())
+        {
+            for rule in &var.validations {
+                for r in crate::lang::refs::references(&rule.condition.expr).refs {
+                    if let Reference::Var(other) = &r.reference
+                        && other != n
+                        && let Some(&from) = index.get(&NodeId::Variable(m.clone(), other.clone()))
+                    {
+                        let site = RefSite {
+                            file: rule.condition.file,
+                            span: r.span.clone(),
+                        };
+                        graph.add_edge(from, *ix, site);
+                    }
+                }
+            }
+        }
         let depends_on = match id {
             NodeId::Resource(a) => &config.resources[a].depends_on,
             NodeId::Output(m, n) => match config.output(m, n) {

@@ -13,6 +13,7 @@ use crate::graph::NodeId;
 use crate::lang::eval::Evaluator;
 use crate::lang::value::Value;
 use hcl::edit::Span;
+use std::collections::BTreeMap;
 
 /// Evaluates a variable, local, module call or module output in every
 /// instance of its module. What fails is unknown to what depends on it,
@@ -154,7 +155,20 @@ fn variable_value(
     // while planning).
     if converted.is_wholly_known() && !var.validations.is_empty() {
         let mut failed = Diagnostics::default();
-        let values = [(name.to_string(), converted.clone())].into();
+        // Rules may name the module's other variables, which the graph
+        // evaluates first.
+        let mut values: BTreeMap<String, Value> = config
+            .module_items(&path)
+            .map(|items| {
+                items
+                    .variables
+                    .keys()
+                    .map(|v| (v.clone(), Value::unknown()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        values.extend(run.variables_of(module));
+        values.insert(name.to_string(), converted.clone());
         crate::config::variables::check_rules(config, name, var, &values, &mut failed);
         if let Some(d) = failed.0.into_iter().next() {
             return Err(d.with_context(format!("{module}.var.{name}")));

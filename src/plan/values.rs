@@ -115,6 +115,11 @@ impl RunValues {
             .unwrap_or_default()
     }
 
+    /// The input variables of a module instance set so far.
+    pub fn variables_of(&self, module: &ModuleInstance) -> BTreeMap<String, Value> {
+        read(&self.vars).get(module).cloned().unwrap_or_default()
+    }
+
     pub fn set_variable(&self, module: &ModuleInstance, name: &str, value: Value) {
         write(&self.vars)
             .entry(module.clone())

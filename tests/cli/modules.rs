@@ -772,3 +772,37 @@ resource "terraform_data" "second" {
     );
     assert!(!found.contains(&"module.pair[\"bad\"].terraform_data.second".to_string()));
 }
+
+#[test]
+fn a_module_variable_rule_may_name_the_modules_other_variables() {
+    let ws = Workspace::new();
+    ws.file(
+        "modules/range/main.tf",
+        r#"variable "max" {
+  type = number
+
+  validation {
+    condition     = var.max >= var.min
+    error_message = "max must be at least min."
+  }
+}
+
+variable "min" {
+  type = number
+}
+"#,
+    );
+    let call = |min: u32, max: u32| {
+        format!(
+            "module \"range\" {{\n  source = \"./modules/range\"\n  min    = {min}\n  max    = {max}\n}}\n"
+        )
+    };
+    ws.file("main.tf", &call(5, 3));
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("max must be at least min.")
+        .stderr_has("│ var.max is 3")
+        .stderr_has("│ var.min is 5");
+    ws.file("main.tf", &call(3, 5));
+    ws.run(&["plan"]).ok();
+}
