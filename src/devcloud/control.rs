@@ -10,7 +10,10 @@
 //!   fault rules (respond to a method and path pattern with a status,
 //!   for the next N requests or with a probability);
 //! - `GET|POST|DELETE /devcloud/server-errors`: servers whose name
-//!   matches a pattern go to ERROR with a fault message.
+//!   matches a pattern go to ERROR with a fault message;
+//! - `GET|POST|DELETE /devcloud/holds`: hold the responses to matching
+//!   requests after their work is committed, until DELETE releases them
+//!   (for tests that kill a client in that window).
 //!
 //! Fault and server-error rules are saved with the data: they survive a
 //! restart. The settings are the options the cloud was started with.
@@ -18,7 +21,7 @@
 //! It needs no token: devcloud listens on loopback only.
 
 use super::error::{ApiError, ApiResult, Service};
-use super::server::{App, FaultRule, ServerErrorRule};
+use super::server::{App, FaultRule, HoldRule, ServerErrorRule};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -41,6 +44,7 @@ pub fn router() -> Router<Arc<App>> {
                 .post(add_server_error)
                 .delete(clear_server_errors),
         )
+        .route("/holds", get(holds).post(add_hold).delete(release_holds))
 }
 
 fn bad(message: impl Into<String>) -> ApiError {
@@ -58,6 +62,7 @@ async fn index(State(app): State<Arc<App>>) -> Json<Value> {
         "requests": format!("{base}/requests"),
         "faults": format!("{base}/faults"),
         "server_errors": format!("{base}/server-errors"),
+        "holds": format!("{base}/holds"),
     }))
 }
 
@@ -210,5 +215,36 @@ async fn clear_server_errors(State(app): State<Arc<App>>) -> StatusCode {
         .server_errors
         .clear();
     app.save_rules();
+    StatusCode::NO_CONTENT
+}
+
+async fn holds(State(app): State<Arc<App>>) -> Json<Value> {
+    let rules = app
+        .holds
+        .rules
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Json(json!({"holds": rules}))
+}
+
+async fn add_hold(State(app): State<Arc<App>>, body: axum::body::Bytes) -> ApiResult<Response> {
+    let mut rule: HoldRule =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("invalid hold rule: {e}")))?;
+    if rule.count == 0 {
+        return Err(bad("count must be at least 1"));
+    }
+    rule.id = uuid::Uuid::new_v4().to_string();
+    rule.held = 0;
+    app.holds
+        .rules
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(rule.clone());
+    Ok((StatusCode::CREATED, Json(json!({"hold": rule}))).into_response())
+}
+
+async fn release_holds(State(app): State<Arc<App>>) -> StatusCode {
+    app.holds.release_all();
     StatusCode::NO_CONTENT
 }

@@ -142,6 +142,7 @@ impl DevCloud {
             token_key,
             log: options.log.clone(),
             validated: Mutex::default(),
+            holds: server::Holds::default(),
         });
         write_clouds_yaml(&app, &options.data_dir)?;
         let persister = tokio::spawn(store.clone().persist());
@@ -195,6 +196,8 @@ impl DevCloud {
 
     /// Stops serving (requests in flight finish) and saves the data.
     pub async fn stop(mut self) -> Result<(), DevCloudError> {
+        // Held responses would keep the graceful shutdown waiting.
+        self.app.holds.release_all();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -92,6 +92,65 @@ fn default_fault_message() -> String {
     "No valid host was found. There are not enough hosts available.".into()
 }
 
+/// Hold the successful responses to requests matching `method` and
+/// `path` after the handler has committed their work, for the next
+/// `count` of them, until the holds are released: a client killed while
+/// it waits for one dies exactly between the cloud's commit and its own
+/// record of it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct HoldRule {
+    #[serde(default)]
+    pub id: String,
+    /// `GET`, `POST`, ...; absent for any method.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// A path pattern where `*` matches anything.
+    pub path: String,
+    /// How many more responses to hold (default 1).
+    #[serde(default = "one")]
+    pub count: u64,
+    /// Responses held now, waiting for the release.
+    #[serde(default)]
+    pub held: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// The hold rules and the release of what they hold. Not saved: a
+/// restart releases everything.
+#[derive(Default)]
+pub struct Holds {
+    pub rules: Mutex<Vec<HoldRule>>,
+    /// Bumped by each release; held responses wait for it to change.
+    pub released: tokio::sync::watch::Sender<u64>,
+}
+
+impl Holds {
+    /// The rule that holds this response, if any (using up one of its
+    /// count and counting the response as held).
+    fn take(&self, method: &Method, path: &str) -> Option<String> {
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let rule = rules.iter_mut().find(|r| {
+            r.count > 0
+                && r.method
+                    .as_ref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+                && glob_match(&r.path, path)
+        })?;
+        rule.count -= 1;
+        rule.held += 1;
+        Some(rule.id.clone())
+    }
+
+    /// Releases every held response and forgets the rules.
+    pub fn release_all(&self) {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.released.send_modify(|generation| *generation += 1);
+    }
+}
+
 /// Where request log lines go.
 pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -108,6 +167,7 @@ pub struct App {
     /// Tokens (by signature) that have been used with each service, for
     /// `Knobs::token_first_use`.
     pub validated: Mutex<std::collections::HashSet<(String, Service)>>,
+    pub holds: Holds,
 }
 
 /// How many token-and-service pairs `App::validated` remembers before it
@@ -335,6 +395,14 @@ pub async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Nex
             }
         }
     };
+    if response.status().is_success() && !path.starts_with("/devcloud") {
+        // Subscribed first, so that a release between the two is seen.
+        let mut released = app.holds.released.subscribe();
+        if app.holds.take(&method, &path).is_some() {
+            // The work is committed; the answer waits for the release.
+            let _ = released.changed().await;
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response
             .headers_mut()

@@ -253,3 +253,79 @@ async fn authentication_and_first_use_of_a_token_cost_what_they_are_set_to() {
     .expect(400);
     c.stop().await;
 }
+
+#[tokio::test]
+async fn a_held_response_waits_after_its_work_is_committed_until_released() {
+    let c = Cloud::start().await;
+    let token = c.token("admin").await;
+    let r = c
+        .call(
+            "POST",
+            "/devcloud/holds",
+            None,
+            Some(json!({"method": "POST", "path": "/network/v2.0/networks"})),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.json["hold"]["count"], 1);
+    let url = c.url("/network/v2.0/networks");
+    let create = {
+        let token = token.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-auth-token", token)
+                .json(&json!({"network": {"name": "held"}}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    // The network exists while its creator still waits for the answer.
+    let mut held = 0;
+    for _ in 0..200 {
+        let r = c.call("GET", "/devcloud/holds", None, None).await;
+        held = r.json["holds"][0]["held"].as_u64().unwrap_or(0);
+        if held == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(held, 1);
+    assert!(!create.is_finished());
+    let listed = c
+        .call(
+            "GET",
+            "/network/v2.0/networks?name=held",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(listed.json["networks"].as_array().map(Vec::len), Some(1));
+    // A second create is not held: the rule's count is used up.
+    c.call(
+        "POST",
+        "/network/v2.0/networks",
+        Some(&token),
+        Some(json!({"network": {"name": "not-held"}})),
+    )
+    .await
+    .expect(201);
+    c.call("DELETE", "/devcloud/holds", None, None)
+        .await
+        .expect(204);
+    assert_eq!(create.await.unwrap().unwrap(), 201);
+    assert_eq!(
+        c.call("GET", "/devcloud/holds", None, None).await.json["holds"],
+        json!([])
+    );
+    c.call(
+        "POST",
+        "/devcloud/holds",
+        None,
+        Some(json!({"path": "/x", "count": 0})),
+    )
+    .await
+    .expect(400);
+    c.stop().await;
+}

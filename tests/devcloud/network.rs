@@ -280,6 +280,42 @@ async fn admins_see_provider_attributes() {
 }
 
 #[tokio::test]
+async fn tags_are_refused_in_creates_but_for_ports() {
+    let c = Cloud::start().await;
+    let token = c.token("demo").await;
+    let net = create_network(&c, &token, json!({"name": "n"})).await;
+    for (path, body) in [
+        (NETWORKS, json!({"network": {"name": "t", "tags": ["a"]}})),
+        (
+            SUBNETS,
+            json!({"subnet": {"network_id": net, "cidr": "10.9.0.0/24", "ip_version": 4, "tags": ["a"]}}),
+        ),
+        (
+            "/network/v2.0/security-groups",
+            json!({"security_group": {"name": "g", "tags": ["a"]}}),
+        ),
+    ] {
+        let r = c.call("POST", path, Some(&token), Some(body)).await;
+        r.expect(400);
+        assert_eq!(
+            r.json["NeutronError"]["message"], "Attribute 'tags' not allowed in POST",
+            "{path}"
+        );
+    }
+    let r = c
+        .call(
+            "POST",
+            "/network/v2.0/ports",
+            Some(&token),
+            Some(json!({"port": {"network_id": net, "tags": ["a"]}})),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.json["port"]["tags"], json!(["a"]));
+    c.stop().await;
+}
+
+#[tokio::test]
 async fn network_tags() {
     let c = Cloud::start().await;
     let token = c.token("demo").await;

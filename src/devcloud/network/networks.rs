@@ -42,7 +42,9 @@ const ATTRS: &[Attr] = &[
     attr("is_default", true, true, Check::Bool),
     attr("ipv4_address_scope", false, false, Check::Any),
     attr("ipv6_address_scope", false, false, Check::Any),
-    attr("tags", true, false, Check::StrList(255)),
+    // Neutron takes tags at creation for ports only (its tagging
+    // extension); other objects get them through `/tags`.
+    attr("tags", false, false, Check::StrList(255)),
     attr("created_at", false, false, Check::Any),
     attr("updated_at", false, false, Check::Any),
     attr("revision_number", false, false, Check::Any),

@@ -31,7 +31,9 @@ const GROUP_ATTRS: &[Attr] = &[
     attr("security_group_rules", false, false, Check::Any),
     attr("stateful", true, true, Check::Bool),
     attr("shared", false, false, Check::Any),
-    attr("tags", true, false, Check::StrList(255)),
+    // Neutron takes tags at creation for ports only (its tagging
+    // extension); other objects get them through `/tags`.
+    attr("tags", false, false, Check::StrList(255)),
     attr("created_at", false, false, Check::Any),
     attr("updated_at", false, false, Check::Any),
     attr("revision_number", false, false, Check::Any),

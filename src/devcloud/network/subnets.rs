@@ -55,7 +55,9 @@ const ATTRS: &[Attr] = &[
     attr("description", true, true, Check::Str(255)),
     attr("service_types", true, true, Check::StrList(255)),
     attr("use_default_subnetpool", true, false, Check::Bool),
-    attr("tags", true, false, Check::StrList(255)),
+    // Neutron takes tags at creation for ports only (its tagging
+    // extension); other objects get them through `/tags`.
+    attr("tags", false, false, Check::StrList(255)),
     attr("created_at", false, false, Check::Any),
     attr("updated_at", false, false, Check::Any),
     attr("revision_number", false, false, Check::Any),
