@@ -20,6 +20,7 @@ pub mod graph;
 pub mod lang;
 pub mod plan;
 pub mod provider;
+pub mod refresh;
 pub mod state;
 pub mod ui;
 pub mod validate;

@@ -26,8 +26,9 @@ use crate::plan::{
     Action, Counts, Plan, PlanMode, PriorInstance, ResourceChange, expand, instance_config,
     plan_instance, stored,
 };
+use crate::provider::Marker;
 use crate::provider::{Providers, ResourceType};
-use crate::state::{OutputState, ResourceState, State, Status};
+use crate::state::{Intent, OutputState, ResourceState, State, Status};
 use hooks::{ApplyHooks, Operation};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -40,12 +41,15 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub enum Step {
     /// About to send a create: if the run dies before the matching
-    /// `Put`, the object may exist without being recorded.
-    Intent { address: String, action: Action },
+    /// `Put` or `Settle`, the object may exist without being recorded,
+    /// and the next run looks for the one carrying the intent's token.
+    Intent(Intent),
     /// The object exists with this state.
     Put(ResourceState),
     /// The object is gone.
     Remove { address: String },
+    /// A create failed without creating anything: its intent is done.
+    Settle { address: String },
 }
 
 /// Where steps go: the state journal, in practice. `record` must make
@@ -101,6 +105,9 @@ pub struct ApplyResult {
     pub skipped: Vec<String>,
     /// Instances not touched because the run was interrupted.
     pub not_started: Vec<String>,
+    /// Instances whose operation was under way when a second interrupt
+    /// abandoned it: a create among them stays a pending intent.
+    pub abandoned: Vec<String>,
     /// Recording a step failed: the journal could not be written.
     pub record_error: Option<String>,
     /// `check` assertions that fail once the changes are made.
@@ -112,6 +119,7 @@ impl ApplyResult {
         self.failures.is_empty()
             && self.skipped.is_empty()
             && self.not_started.is_empty()
+            && self.abandoned.is_empty()
             && self.record_error.is_none()
     }
 }
@@ -142,6 +150,8 @@ impl Task {
 }
 
 struct Ctx {
+    /// The state's lineage, which every object created is marked with.
+    lineage: String,
     config: Arc<Config>,
     config_graph: Arc<ConfigGraph>,
     providers: Providers,
@@ -175,6 +185,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
     let run = RunValues::for_config(&req.config, plan.variables.clone());
     seed_values(&req.config, &plan, &run, &ModuleInstance::root());
     let ctx = Arc::new(Ctx {
+        lineage: req.base.lineage.clone(),
         config: req.config.clone(),
         config_graph: req.graph.clone(),
         providers: req.providers.clone(),
@@ -242,6 +253,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
     let mut failures = Vec::new();
     let mut skipped = Vec::new();
     let mut not_started = Vec::new();
+    let mut abandoned = Vec::new();
     let mut order: Vec<NodeIndex> = outcomes.keys().copied().collect();
     order.sort();
     for n in order {
@@ -271,7 +283,8 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
             }),
             Outcome::Skipped if task.instance().is_some() => skipped.push(name),
             Outcome::NotStarted if task.instance().is_some() => not_started.push(name),
-            Outcome::Skipped | Outcome::NotStarted => {}
+            Outcome::Abandoned if task.instance().is_some() => abandoned.push(name),
+            Outcome::Skipped | Outcome::NotStarted | Outcome::Abandoned => {}
         }
     }
 
@@ -291,6 +304,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         failures,
         skipped,
         not_started,
+        abandoned,
         record_error: record_error.map(|d| d.detail),
         warnings,
     })
@@ -765,12 +779,26 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
         .map(str::to_string);
     ctx.hooks
         .started(addr, op, if is_create { None } else { id.as_deref() });
+    let marker = Marker {
+        lineage: ctx.lineage.clone(),
+        address: addr.to_string(),
+        token: new_token(),
+    };
     if is_create {
+        // Durable before the call is sent: a run killed from here on
+        // leaves the intent, and its token finds the object.
+        let intent = Intent {
+            address: addr.to_string(),
+            action: if change.action == Action::Create {
+                "create"
+            } else {
+                "replace"
+            }
+            .to_string(),
+            token: marker.token.clone(),
+        };
         lock(&ctx.recorder)
-            .record(&[Step::Intent {
-                address: addr.to_string(),
-                action: change.action,
-            }])
+            .record(&[Step::Intent(intent)])
             .map_err(|e| {
                 Diagnostic::error(
                     "Failed to record the state",
@@ -782,14 +810,14 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
     let started = Instant::now();
     let call = async {
         if is_create {
-            rt.create(&planned_plain).await
+            rt.create(&planned_plain, &marker).await
         } else {
             let before = change
                 .before
                 .as_ref()
                 .map(|b| b.unmark_deep().0)
                 .unwrap_or(Value::NULL);
-            rt.update(&before, &planned_plain).await
+            rt.update(&before, &planned_plain, &marker).await
         }
     };
     let result = with_progress(ctx, addr, op, call).await;
@@ -854,6 +882,10 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
                     .entry(n)
                     .or_default()
                     .push(Step::Put(record));
+            } else if is_create && !failure.may_exist {
+                lock(&ctx.pending).entry(n).or_default().push(Step::Settle {
+                    address: addr.to_string(),
+                });
             }
             let d = Diagnostic::error(failure.error.summary, failure.error.detail)
                 .with_address(addr.to_string());
@@ -905,6 +937,14 @@ async fn delete(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Result<(), Diag
             Err(d)
         }
     }
+}
+
+/// A token unique to one create attempt: 64 random bits in hex, which
+/// the journal's intent and the object's marker both carry.
+fn new_token() -> String {
+    let mut token = uuid::Uuid::new_v4().simple().to_string();
+    token.truncate(16);
+    token
 }
 
 /// Runs a provider call, reporting "still running" every ten seconds.
@@ -990,17 +1030,29 @@ fn final_state(
     failures: &mut Vec<Failure>,
 ) -> (State, bool) {
     let prior_outputs = base.outputs.clone();
-    let mut changed = recorded.iter().any(|s| !matches!(s, Step::Intent { .. }));
+    let mut changed = recorded
+        .iter()
+        .any(|s| matches!(s, Step::Put(_) | Step::Remove { .. }));
     let mut state = base;
     for step in recorded {
         match step {
-            Step::Put(r) => state.put_resource(r),
+            Step::Put(r) => {
+                state.remove_intent(&r.address);
+                state.put_resource(r);
+            }
             Step::Remove { address } => {
+                state.remove_intent(&address);
                 state.remove_resource(&address);
             }
-            Step::Intent { .. } => {}
+            Step::Intent(intent) => state.put_intent(intent),
+            Step::Settle { address } => {
+                state.remove_intent(&address);
+            }
         }
     }
+    // A create that may have made its object without saying so leaves
+    // its intent for the next run to resolve.
+    changed |= !state.intents.is_empty();
     for c in &ctx.plan.changes {
         if c.action != Action::NoOp {
             continue;
@@ -1119,6 +1171,7 @@ mod tests {
             refresh: true,
             parallelism: 4,
             options: Default::default(),
+            strays: &[],
         })
         .await
         .unwrap()
@@ -1251,6 +1304,7 @@ mod tests {
             refresh: true,
             parallelism: 4,
             options: Default::default(),
+            strays: &[],
         })
         .await?;
         Ok((run, plan))
@@ -1496,6 +1550,7 @@ data "test_lookup" "img" {
                     refresh: true,
                     parallelism: 1,
                     options: Default::default(),
+                    strays: &[],
                 })
                 .await
             }
@@ -1629,7 +1684,11 @@ data "test_lookup" "img" {
         fn schema(&self) -> &crate::provider::Schema {
             &self.schema
         }
-        async fn create(&self, planned: &Value) -> Result<Value, crate::provider::ApplyFailure> {
+        async fn create(
+            &self,
+            planned: &Value,
+            _marker: &Marker,
+        ) -> Result<Value, crate::provider::ApplyFailure> {
             let name = planned
                 .get_attr("name")
                 .and_then(|v| v.as_str())
@@ -1643,6 +1702,7 @@ data "test_lookup" "img" {
             &self,
             prior: &Value,
             planned: &Value,
+            _marker: &Marker,
         ) -> Result<Value, crate::provider::ApplyFailure> {
             let id = prior
                 .get_attr("id")
@@ -1732,6 +1792,7 @@ data "test_lookup" "img" {
                     refresh: true,
                     parallelism: 4,
                     options: Default::default(),
+                    strays: &[],
                 })
                 .await
                 .unwrap()
@@ -1877,7 +1938,7 @@ data "test_lookup" "img" {
         for (i, address) in puts {
             let announced = steps[..i]
                 .iter()
-                .any(|s| matches!(s, Step::Intent { address: a, .. } if a == address));
+                .any(|s| matches!(s, Step::Intent(i) if i.address == address));
             assert!(
                 announced,
                 "{address} was recorded without an intent before it"

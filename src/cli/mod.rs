@@ -10,6 +10,7 @@ mod env;
 mod fmt;
 mod graph;
 mod inspect;
+mod interrupt;
 mod prompt;
 mod workflow;
 

@@ -3,6 +3,7 @@
 //! apply with progress, record the new state, report.
 
 use super::args::{ApplyArgs, DestroyArgs, ImportArgs, LockArgs, PlanArgs, RunArgs, VarArgs};
+use super::interrupt::{self, Tracked};
 use super::{CliError, Settings, display_path, parse_duration, prompt};
 use crate::addr::ResourceAddr;
 use crate::apply::{self, ApplyRequest, Recorder, Step};
@@ -11,14 +12,16 @@ use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::ConfigGraph;
 use crate::graph::walk::Cancel;
+use crate::lang::refs::ResourceMode;
 use crate::lang::value::Value;
 use crate::plan::{self, Plan, PlanMode, PlanOptions, PlanRequest, Reason, Target};
 use crate::provider::Providers;
-use crate::state::{Journal, JournalEntry, LocalBackend, LockedState, State};
+use crate::refresh::{self, ReconcileRequest, Stray};
+use crate::state::{Journal, JournalEntry, LocalBackend, LockedState, State, Status};
 use crate::ui::progress::TerminalProgress;
 use crate::ui::style::{self, paint};
 use crate::ui::{self, Output, diagnostics};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -112,10 +115,95 @@ fn lock_and_read(
     Ok((locked, state.unwrap_or_default()))
 }
 
+/// Resolves what an interrupted run left behind before planning (see
+/// `refresh`): the objects pending intents created are recorded, intents
+/// whose create made nothing are dropped, and the state is written when
+/// it holds the lock. Returns the strays for the plan.
+async fn reconcile(
+    p: &Prepared,
+    variables: &BTreeMap<String, Value>,
+    state: &mut State,
+    locked: Option<&mut LockedState>,
+    run: &RunArgs,
+    output: &mut Output,
+) -> Result<Vec<Stray>, CliError> {
+    let find_strays = run.refresh == "true";
+    if state.intents.is_empty() && !find_strays {
+        return Ok(Vec::new());
+    }
+    let configured_types: BTreeSet<String> = p
+        .config
+        .resources
+        .keys()
+        .filter(|a| a.mode == ResourceMode::Managed)
+        .map(|a| a.type_name.clone())
+        .collect();
+    if state.intents.is_empty() && state.resources.is_empty() && configured_types.is_empty() {
+        return Ok(Vec::new());
+    }
+    plan::configure_providers(&p.config, &p.graph, &p.providers, variables)?;
+    let found = refresh::reconcile(ReconcileRequest {
+        state,
+        providers: &p.providers,
+        find_strays,
+        configured_types: &configured_types,
+    })
+    .await?;
+    for adopted in &found.adopted {
+        let Some(rt) = p.providers.resource(&adopted.addr.resource.type_name) else {
+            continue;
+        };
+        let status = if adopted.complete {
+            Status::Ok
+        } else {
+            Status::Tainted
+        };
+        let record = plan::stored::encode(
+            &adopted.addr,
+            &adopted.provider,
+            &adopted.value,
+            rt.schema(),
+            status,
+            Vec::new(),
+        );
+        state.remove_intent(&record.address);
+        state.put_resource(record);
+        let note = if adopted.complete {
+            "it is now recorded in the state"
+        } else {
+            "its create never finished, so it is recorded as tainted and the plan replaces it"
+        };
+        output.err(&diagnostics::render(&Diagnostic::warning(
+            "Recovered an interrupted create",
+            format!(
+                "The interrupted run had created {} (id {}) before it stopped: {note}.",
+                adopted.addr, adopted.id
+            ),
+        )));
+    }
+    for dropped in &found.dropped {
+        state.remove_intent(&dropped.address);
+        output.err(&diagnostics::render(&Diagnostic::warning(
+            "Recovered an interrupted create",
+            format!(
+                "The interrupted run's {} of {} left no object in the cloud: nothing to recover.",
+                dropped.action, dropped.address
+            ),
+        )));
+    }
+    if found.changes_state()
+        && let Some(locked) = locked
+    {
+        locked.write(state)?;
+    }
+    Ok(found.strays)
+}
+
 async fn make_plan(
     p: &Prepared,
     variables: BTreeMap<String, Value>,
     state: &State,
+    strays: &[Stray],
     mode: PlanMode,
     run: &RunArgs,
     output: &mut Output,
@@ -131,6 +219,7 @@ async fn make_plan(
         refresh: run.refresh == "true",
         parallelism: run.parallelism.max(1),
         options: options.clone(),
+        strays,
     })
     .await?;
     if let Some(warning) = targeting_warning(run) {
@@ -243,6 +332,7 @@ async fn generate_config(
         refresh: false,
         parallelism: a.run.parallelism.max(1),
         options: PlanOptions::default(),
+        strays: &[],
     };
     let Some(text) = plan::generate::generated_config(&request).await? else {
         return Ok(None);
@@ -270,17 +360,21 @@ pub(super) async fn plan_as_plan_does(
 ) -> Result<(Plan, Option<LockedState>), CliError> {
     let variables = resolve_vars(settings, &p.config, &run.vars, inputs, output)?;
     if run.lock.lock == "false" {
-        let state = LocalBackend::new(&settings.dir, "default")
+        // Without the lock nothing is written: what an interrupted run
+        // left is resolved in memory, for this plan only.
+        let mut state = LocalBackend::new(&settings.dir, "default")
             .read_unlocked()?
             .unwrap_or_default();
+        let strays = reconcile(p, &variables, &mut state, None, run, output).await?;
         Ok((
-            make_plan(p, variables, &state, mode, run, output).await?,
+            make_plan(p, variables, &state, &strays, mode, run, output).await?,
             None,
         ))
     } else {
-        let (locked, state) = lock_and_read(settings, &run.lock, "plan", output)?;
+        let (mut locked, mut state) = lock_and_read(settings, &run.lock, "plan", output)?;
+        let strays = reconcile(p, &variables, &mut state, Some(&mut locked), run, output).await?;
         Ok((
-            make_plan(p, variables, &state, mode, run, output).await?,
+            make_plan(p, variables, &state, &strays, mode, run, output).await?,
             Some(locked),
         ))
     }
@@ -378,6 +472,12 @@ pub async fn apply(
             ));
         }
         let (mut locked, state) = lock_and_read(settings, &a.run.lock, "apply", output)?;
+        if !state.intents.is_empty() {
+            return Err(CliError::message(
+                "Saved plan is stale",
+                "An interrupted run left creates whose outcome the state does not know yet, so this plan may create objects twice. Make a new plan: planning looks for those objects first.",
+            ));
+        }
         let made_against = (saved.state_lineage.as_deref(), saved.state_serial);
         let now = (
             (state.serial > 0).then_some(state.lineage.as_str()),
@@ -501,8 +601,9 @@ async fn plan_approve_apply(
     } else {
         "apply"
     };
-    let (mut locked, state) = lock_and_read(settings, &run.lock, operation, output)?;
-    let plan = make_plan(p, variables, &state, mode, run, output).await?;
+    let (mut locked, mut state) = lock_and_read(settings, &run.lock, operation, output)?;
+    let strays = reconcile(p, &variables, &mut state, Some(&mut locked), run, output).await?;
+    let plan = make_plan(p, variables, &state, &strays, mode, run, output).await?;
     output.out(&ui::plan::render(&plan));
     print_plan_warnings(&plan, output);
     if plan.has_changes() && !auto_approve {
@@ -577,12 +678,12 @@ impl Recorder for JournalRecorder {
         let entries: Vec<JournalEntry> = steps
             .iter()
             .map(|s| match s {
-                Step::Intent { address, action } => JournalEntry::Intent {
-                    address: address.clone(),
-                    action: format!("{action:?}").to_lowercase(),
-                },
+                Step::Intent(intent) => JournalEntry::Intent(intent.clone()),
                 Step::Put(r) => JournalEntry::Put(r.clone()),
                 Step::Remove { address } => JournalEntry::Remove {
+                    address: address.clone(),
+                },
+                Step::Settle { address } => JournalEntry::Settle {
                     address: address.clone(),
                 },
             })
@@ -617,19 +718,10 @@ async fn run_apply(
     };
     let journal = Arc::new(Mutex::new(journal));
     let cancel = Cancel::new();
-    let interrupt = {
-        let cancel = cancel.clone();
-        let color = settings.color;
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                Output::new(color).err(&format!(
-                    "\n{}\n",
-                    paint(style::WARNING, "Interrupt received. Waiting for the operations in progress to finish; nothing new will be started.")
-                ));
-                cancel.cancel();
-            }
-        })
-    };
+    let hooks = Arc::new(Tracked::new(TerminalProgress::new(Output::new(
+        settings.color,
+    ))));
+    let interrupt = interrupt::watch(cancel.clone(), hooks.clone(), settings.color);
     let result = apply::apply(ApplyRequest {
         config: p.config.clone(),
         graph: p.graph.clone(),
@@ -638,7 +730,7 @@ async fn run_apply(
         base,
         parallelism: parallelism.max(1),
         cancel: cancel.clone(),
-        hooks: Arc::new(TerminalProgress::new(Output::new(settings.color))),
+        hooks,
         recorder: Box::new(JournalRecorder {
             journal: journal.clone(),
         }),
@@ -647,20 +739,19 @@ async fn run_apply(
     interrupt.abort();
     let mut result = result?;
     let mut state = std::mem::take(&mut result.state);
-    let changed = result.state_changed;
-    // A create that failed without leaving an object changed nothing, but
-    // its intent is in the journal: a snapshot must fold it before the
-    // journal can go.
-    let journaled = journal
-        .lock()
-        .ok()
-        .is_some_and(|j| j.as_ref().is_some_and(|j| j.holds_entries()));
-    if changed || journaled {
+    // A run that changed nothing (every create it tried failed without
+    // making anything) writes nothing: serial and backup stay as they
+    // were, and its journal, whose entries cancel out, goes.
+    if result.state_changed {
         locked.write(&mut state)?;
     }
     let finished_journal = journal.lock().ok().and_then(|mut j| j.take());
     if let Some(j) = finished_journal {
-        j.finish()?;
+        if result.state_changed {
+            j.finish()?;
+        } else {
+            j.discard()?;
+        }
     }
 
     let mut diags = Diagnostics::default();
@@ -679,7 +770,9 @@ async fn run_apply(
         output.err(&diagnostics::render_all(diags.iter()));
     }
     let c = result.counts;
-    if result.succeeded() {
+    // An interrupted run fails even when everything it started finished:
+    // it did not do all it was asked to.
+    if result.succeeded() && !cancel.is_cancelled() {
         let line = if destroying {
             format!("Destroy complete! Resources: {} destroyed.", c.destroy)
         } else {
@@ -732,6 +825,11 @@ async fn run_apply(
     }
     for s in &result.not_started {
         summary.push_str(&format!("  not started: {s}\n"));
+    }
+    for s in &result.abandoned {
+        summary.push_str(&format!(
+            "  abandoned:   {s} (the next run looks for what it made)\n"
+        ));
     }
     if cancel.is_cancelled() {
         summary.push_str("The run was interrupted; what finished is recorded in the state.\n");

@@ -8,6 +8,9 @@
 //! *before* any dependent of those nodes may start, so nothing is built on
 //! top of an object whose record is not yet durable. Cancelling stops new
 //! visits from starting; visits in flight finish and are settled.
+//! Abandoning (a second interrupt) also drops the visits in flight at
+//! their next await: what they had not finished is not settled, and is
+//! reported as abandoned.
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -28,30 +31,55 @@ pub enum Outcome<E> {
     Skipped,
     /// Not visited because the walk was cancelled or settling failed.
     NotStarted,
+    /// Started, then dropped unfinished because the walk was abandoned.
+    Abandoned,
 }
 
-/// Stops a walk from starting new visits (Ctrl-C).
+/// How far a walk has been told to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stop {
+    Running,
+    /// Start nothing new; let what runs finish.
+    Cancelled,
+    /// Start nothing new and drop what runs.
+    Abandoned,
+}
+
+/// Stops a walk: `cancel` from starting new visits (the first Ctrl-C),
+/// `abandon` also from waiting for the visits in flight (the second).
 #[derive(Clone)]
 pub struct Cancel {
-    tx: Arc<watch::Sender<bool>>,
+    tx: Arc<watch::Sender<Stop>>,
 }
 
 impl Cancel {
     pub fn new() -> Cancel {
         Cancel {
-            tx: Arc::new(watch::channel(false).0),
+            tx: Arc::new(watch::channel(Stop::Running).0),
         }
     }
 
     pub fn cancel(&self) {
-        self.tx.send_replace(true);
+        self.tx.send_if_modified(|stop| {
+            let was = *stop;
+            *stop = was.max(Stop::Cancelled);
+            *stop != was
+        });
+    }
+
+    pub fn abandon(&self) {
+        self.tx.send_replace(Stop::Abandoned);
     }
 
     pub fn is_cancelled(&self) -> bool {
-        *self.tx.borrow()
+        *self.tx.borrow() >= Stop::Cancelled
     }
 
-    fn subscribe(&self) -> watch::Receiver<bool> {
+    pub fn is_abandoned(&self) -> bool {
+        *self.tx.borrow() == Stop::Abandoned
+    }
+
+    fn subscribe(&self) -> watch::Receiver<Stop> {
         self.tx.subscribe()
     }
 }
@@ -101,6 +129,11 @@ where
     let mut settle_error = None;
 
     loop {
+        if cancel.is_abandoned() && !tasks.is_empty() {
+            // Dropped at their next await; those that finished first are
+            // settled below like any other.
+            tasks.abort_all();
+        }
         if !stopped {
             for n in ready.drain(..) {
                 let fut = visit(n);
@@ -118,9 +151,10 @@ where
         }
         // Wait for one visit to finish (or for cancellation), then take
         // every other finished visit too, and settle them as one batch.
+        let watching = !cancel.is_abandoned();
         let first = tokio::select! {
             joined = tasks.join_next_with_id() => joined,
-            _ = cancelled.changed(), if !stopped => {
+            _ = cancelled.changed(), if watching => {
                 stopped = true;
                 continue;
             }
@@ -131,6 +165,9 @@ where
         while let Some(joined) = next {
             match joined {
                 Ok((_, (n, result))) => batch.push((n, result)),
+                Err(join_error) if join_error.is_cancelled() => {
+                    outcomes.insert(task_nodes[&join_error.id()], Outcome::Abandoned);
+                }
                 // A visit that panicked: its node failed, the walk goes on.
                 Err(join_error) => panicked.push(task_nodes[&join_error.id()]),
             }
@@ -361,6 +398,38 @@ mod tests {
         .await;
         assert_eq!(outcomes[&ix["a"]], Outcome::Done);
         assert_eq!(outcomes[&ix["c"]], Outcome::NotStarted);
+    }
+
+    #[tokio::test]
+    async fn abandoning_drops_the_visits_in_flight() {
+        let (g, ix) = sample();
+        let cancel = Cancel::new();
+        let c2 = cancel.clone();
+        let (a, e) = (ix["a"], ix["e"]);
+        let (outcomes, _) = walk(
+            &g,
+            2,
+            &cancel,
+            move |n| {
+                let cancel = c2.clone();
+                async move {
+                    if n == a {
+                        // Never finishes on its own.
+                        std::future::pending::<()>().await;
+                    }
+                    if n == e {
+                        cancel.cancel();
+                        cancel.abandon();
+                    }
+                    Ok::<(), ()>(())
+                }
+            },
+            |_| Ok(()),
+        )
+        .await;
+        assert_eq!(outcomes[&ix["a"]], Outcome::Abandoned);
+        assert_eq!(outcomes[&ix["e"]], Outcome::Done);
+        assert_eq!(outcomes[&ix["b"]], Outcome::NotStarted);
     }
 
     #[tokio::test]

@@ -337,6 +337,7 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
         targeted: doc.targeted,
         warnings: Vec::new(),
         layouts: doc.layouts,
+        strays: Vec::new(),
     })
 }
 
@@ -393,6 +394,7 @@ mod tests {
             targeted: false,
             warnings: Vec::new(),
             layouts: BTreeMap::new(),
+            strays: Vec::new(),
         };
         write(&plan, &path).unwrap();
         #[cfg(unix)]
@@ -449,6 +451,7 @@ mod tests {
             targeted: false,
             warnings: Vec::new(),
             layouts: BTreeMap::new(),
+            strays: Vec::new(),
         };
         write(&plan, &path).unwrap();
         let back = read(&path).unwrap();

@@ -27,7 +27,10 @@ use crate::graph::{ConfigGraph, NodeId};
 use crate::lang::eval::{Evaluator, get_attr, index};
 use crate::lang::refs::{Reference, ResourceMode, parse_reference};
 use crate::lang::value::{Path, Type, Value};
-use crate::provider::{ProviderError, Providers, ResourceType, Schema, plan_by_schema};
+use crate::provider::{
+    MarkedAddress, ProviderError, Providers, ResourceType, Schema, address_digest, plan_by_schema,
+};
+use crate::refresh::Stray;
 use crate::state::{State, Status};
 use conditions::Checked;
 use hcl::edit::Span;
@@ -189,6 +192,31 @@ pub struct Plan {
     /// Which attributes of each resource type's objects are nested
     /// blocks, so that plans show them as blocks.
     pub layouts: BTreeMap<String, BlockLayout>,
+    /// Objects that carry this state's marker but that the state did not
+    /// record, and whether this plan adopts them. Not saved with the plan:
+    /// the adopted ones are its imports.
+    pub strays: Vec<StrayObject>,
+}
+
+/// An object in the cloud that carries this state's marker (stackform
+/// created it for this stack) but that the state does not record: a run
+/// stopped before recording it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrayObject {
+    pub type_name: String,
+    pub id: String,
+    /// Its name in the cloud.
+    pub name: Option<String>,
+    /// The address its marker names, when that can be told (a marker in
+    /// a description names it by digest, matched against the addresses
+    /// the configuration and the state have).
+    pub addr: Option<ResourceAddr>,
+    /// Adopted by this plan: the change at `addr` imports it.
+    pub adopted: bool,
+    /// Why it is not adopted.
+    pub reason: Option<String>,
+    /// The OpenStack CLI command that deletes it.
+    pub delete_command: String,
 }
 
 /// The nested blocks of an object (recursively), by name.
@@ -255,6 +283,7 @@ impl Plan {
             targeted: false,
             warnings: Vec::new(),
             layouts: BTreeMap::new(),
+            strays: Vec::new(),
         }
     }
 
@@ -302,7 +331,12 @@ impl Plan {
 
     /// Whether applying the plan would change anything at all. A
     /// refresh-only plan changes the state when refresh found drift.
+    /// Objects stackform made that the state does not record count too:
+    /// someone must decide about them.
     pub fn has_changes(&self) -> bool {
+        if !self.strays.is_empty() {
+            return true;
+        }
         if self.mode == PlanMode::RefreshOnly {
             return !self.drift.is_empty();
         }
@@ -328,6 +362,10 @@ pub struct PlanRequest<'a> {
     pub refresh: bool,
     pub parallelism: usize,
     pub options: PlanOptions,
+    /// Objects carrying the state's marker that the state does not record
+    /// (see `refresh`): the plan adopts those whose address the
+    /// configuration declares and nothing else holds.
+    pub strays: &'a [Stray],
 }
 
 /// What the command line narrows or forces in a plan.
@@ -725,27 +763,14 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     configure_providers_with(req.config, req.providers, &early)?;
     let mut prior = decode_state(req.prior, req.providers)?;
     let moved = apply_moves(req.config, &mut prior)?;
-    let imported = import_objects(&req, &early, &mut prior).await?;
+    let mut imported = import_objects(&req, &early, &mut prior).await?;
     let drift = if req.refresh {
         refresh(&mut prior, req.providers, req.parallelism).await?
     } else {
         Vec::new()
     };
-    let mut planner = Planner {
-        config: req.config,
-        graph: req.graph,
-        providers: req.providers,
-        run: RunValues::for_config(req.config, req.variables.clone()),
-        prior,
-        prior_outputs: &req.prior.outputs,
-        visited: BTreeSet::new(),
-        changes: Vec::new(),
-        outputs: Vec::new(),
-        diags: Diagnostics::default(),
-        warnings: Vec::new(),
-        options: req.options.clone(),
-        scope: Scope::new(&req.options, req.config, req.graph),
-    };
+    let strays = adopt_strays(&req, &mut prior, &mut imported).await?;
+    let mut planner = Planner::new(&req, prior);
     match req.mode {
         PlanMode::Normal => planner.plan_config().await,
         PlanMode::Destroy => {}
@@ -810,7 +835,109 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
         targeted: req.options.is_targeted(),
         warnings: planner.warnings,
         layouts,
+        strays,
     })
+}
+
+/// Adopts the strays whose address the configuration declares and the
+/// prior state leaves free: each is read as `import` reads an object and
+/// joins the prior state (tainted when its create never finished, so it
+/// is replaced), and its change imports it. The others are reported.
+/// Which addresses the configuration declares takes a planning pass of
+/// its own (`count` and `for_each` decide), made only when there are
+/// strays.
+async fn adopt_strays(
+    req: &PlanRequest<'_>,
+    prior: &mut BTreeMap<ResourceAddr, PriorInstance>,
+    imported: &mut BTreeMap<ResourceAddr, String>,
+) -> Result<Vec<StrayObject>, Diagnostics> {
+    if req.strays.is_empty() {
+        return Ok(Vec::new());
+    }
+    let declared: BTreeSet<ResourceAddr> = if req.mode == PlanMode::RefreshOnly {
+        BTreeSet::new()
+    } else {
+        let mut first = Planner::new(req, prior.clone());
+        first.plan_config().await;
+        first
+            .changes
+            .into_iter()
+            .filter(|c| !matches!(c.action, Action::Delete | Action::Forget))
+            .map(|c| c.addr)
+            .collect()
+    };
+    let mut diags = Diagnostics::default();
+    let mut out = Vec::new();
+    for stray in req.strays {
+        let object = &stray.object;
+        let addr = match &object.marker.address {
+            MarkedAddress::Exact(text) => text.parse::<ResourceAddr>().ok(),
+            MarkedAddress::Digest(digest) => declared
+                .iter()
+                .chain(prior.keys())
+                .find(|a| address_digest(&a.to_string()) == *digest)
+                .cloned(),
+        };
+        let mut report = StrayObject {
+            type_name: stray.type_name.clone(),
+            id: object.id.clone(),
+            name: object.name.clone(),
+            addr: addr.clone(),
+            adopted: false,
+            reason: None,
+            delete_command: object.delete_command.clone(),
+        };
+        let rt = req.providers.resource(&stray.type_name);
+        report.reason = match (&addr, rt) {
+            _ if req.mode == PlanMode::RefreshOnly => {
+                Some("a refresh-only plan adopts nothing".into())
+            }
+            (None, _) => Some("the address it was created for is not in the configuration".into()),
+            (Some(a), _) if prior.contains_key(a) => {
+                Some(format!("another object is recorded at {a}"))
+            }
+            (Some(a), _) if !declared.contains(a) => {
+                Some(format!("the configuration does not declare {a}"))
+            }
+            (Some(a), _) if a.resource.type_name != stray.type_name => {
+                Some(format!("{a} is not of type {}", stray.type_name))
+            }
+            (Some(_), None) => Some(format!(
+                "this version of stackform does not know type {}",
+                stray.type_name
+            )),
+            (Some(a), Some(rt)) => match rt.import(&object.id).await {
+                Ok(Some(value)) => {
+                    prior.insert(
+                        a.clone(),
+                        PriorInstance {
+                            value,
+                            status: if object.complete {
+                                Status::Ok
+                            } else {
+                                Status::Tainted
+                            },
+                            provider: rt.provider().to_string(),
+                            dependencies: Vec::new(),
+                        },
+                    );
+                    imported.insert(a.clone(), object.id.clone());
+                    report.adopted = true;
+                    None
+                }
+                Ok(None) => continue,
+                Err(e) => {
+                    diags.push(Diagnostic::error(e.summary, e.detail).with_address(a.to_string()));
+                    continue;
+                }
+            },
+        };
+        out.push(report);
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(out)
 }
 
 /// Moves prior instances as the `moved` blocks say. A chain (a to b, b
@@ -996,7 +1123,25 @@ struct Planner<'a> {
     scope: Option<Scope>,
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
+    fn new(req: &PlanRequest<'a>, prior: BTreeMap<ResourceAddr, PriorInstance>) -> Planner<'a> {
+        Planner {
+            config: req.config,
+            graph: req.graph,
+            providers: req.providers,
+            run: RunValues::for_config(req.config, req.variables.clone()),
+            prior,
+            prior_outputs: &req.prior.outputs,
+            visited: BTreeSet::new(),
+            changes: Vec::new(),
+            outputs: Vec::new(),
+            diags: Diagnostics::default(),
+            warnings: Vec::new(),
+            options: req.options.clone(),
+            scope: Scope::new(&req.options, req.config, req.graph),
+        }
+    }
+
     async fn plan_config(&mut self) {
         for &ix in &self.graph.order {
             match self.graph.graph[ix].clone() {

@@ -4,7 +4,8 @@
 //! which makes it the engine's test subject and benchmark.
 
 use super::{
-    ApplyFailure, AttrMode, AttributeSchema, PlannedState, ProviderError, ResourceType, Schema,
+    ApplyFailure, AttrMode, AttributeSchema, Marker, PlannedState, ProviderError, ResourceType,
+    Schema,
 };
 use crate::lang::value::{Path, PathStep, Type, Value};
 use async_trait::async_trait;
@@ -128,7 +129,8 @@ impl ResourceType for TerraformData {
             .collect()
     }
 
-    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
+    /// Nothing exists outside the state, so there is nothing to mark.
+    async fn create(&self, planned: &Value, _marker: &Marker) -> Result<Value, ApplyFailure> {
         let input = attr(planned, "input");
         Ok(state(
             Value::string(uuid::Uuid::new_v4().to_string()),
@@ -138,7 +140,12 @@ impl ResourceType for TerraformData {
         ))
     }
 
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        _marker: &Marker,
+    ) -> Result<Value, ApplyFailure> {
         let input = attr(planned, "input");
         Ok(state(
             attr(prior, "id"),
@@ -171,13 +178,21 @@ mod tests {
         )
     }
 
+    fn marker() -> Marker {
+        Marker {
+            lineage: "l".into(),
+            address: "terraform_data.a".into(),
+            token: "t".into(),
+        }
+    }
+
     #[tokio::test]
     async fn create_copies_input_to_output() {
         let td = TerraformData::new();
         let plan = td.plan(None, &config("x".into(), Value::NULL)).unwrap();
         assert!(!attr(&plan.planned, "output").is_known());
         assert!(!attr(&plan.planned, "id").is_known());
-        let created = td.create(&plan.planned).await.unwrap();
+        let created = td.create(&plan.planned, &marker()).await.unwrap();
         assert_eq!(attr(&created, "output").as_str(), Some("x"));
         assert_eq!(attr(&created, "id").as_str().map(str::len), Some(36));
     }
@@ -185,7 +200,10 @@ mod tests {
     #[tokio::test]
     async fn a_changed_input_updates_and_a_changed_trigger_replaces() {
         let td = TerraformData::new();
-        let prior = td.create(&config("x".into(), "t1".into())).await.unwrap();
+        let prior = td
+            .create(&config("x".into(), "t1".into()), &marker())
+            .await
+            .unwrap();
         let same = td
             .plan(Some(&prior), &config("x".into(), "t1".into()))
             .unwrap();

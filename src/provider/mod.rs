@@ -152,15 +152,109 @@ impl ProviderError {
 pub struct ApplyFailure {
     pub error: ProviderError,
     pub partial: Option<Value>,
+    /// Whether the object may exist although `partial` is `None`: a
+    /// create whose request may have reached the cloud (a timeout, a 5xx,
+    /// a failure after the create was accepted) keeps its intent, so the
+    /// next run looks for the object by its marker. Only a failure known
+    /// to have created nothing (the request was never sent, or refused
+    /// with a 4xx) says `false`.
+    pub may_exist: bool,
+}
+
+impl ApplyFailure {
+    /// A failure that certainly created nothing.
+    pub fn nothing_created(error: ProviderError) -> ApplyFailure {
+        ApplyFailure {
+            error,
+            partial: None,
+            may_exist: false,
+        }
+    }
 }
 
 impl From<ProviderError> for ApplyFailure {
+    /// Unless said otherwise, a failure may have left an object behind:
+    /// assuming so costs one list call on the next run, assuming not
+    /// could lose an object.
     fn from(error: ProviderError) -> Self {
         ApplyFailure {
             error,
             partial: None,
+            may_exist: true,
         }
     }
+}
+
+/// What stackform writes into every object it creates, in the create
+/// call itself where the API allows it, so that an object whose create
+/// was never recorded (the run was killed between the call and the
+/// journal) can be found again: the state's lineage, the resource
+/// address, and a token unique to the create attempt, which the journal
+/// recorded before the call was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    pub lineage: String,
+    pub address: String,
+    pub token: String,
+}
+
+/// The address a marker names: in full where the API leaves room for it
+/// (metadata, properties), else as [`address_digest`] (a description
+/// shared with the user's text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MarkedAddress {
+    Exact(String),
+    Digest(String),
+}
+
+impl MarkedAddress {
+    /// Whether this names `address`.
+    pub fn names(&self, address: &str) -> bool {
+        match self {
+            MarkedAddress::Exact(a) => a == address,
+            MarkedAddress::Digest(d) => *d == address_digest(address),
+        }
+    }
+}
+
+/// A marker as read back from an object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundMarker {
+    pub lineage: String,
+    pub address: MarkedAddress,
+    pub token: String,
+}
+
+/// The short digest of a resource address that markers carry where an
+/// API has no room for the address itself: the first 12 hex digits of
+/// its SHA-256 (48 bits: a collision between two addresses of one stack
+/// is not a practical concern, and the token decides which object an
+/// intent created).
+pub fn address_digest(address: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(address.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An object in the cloud that carries a marker of the state's lineage,
+/// as one list call shows it (its whole state comes from `import`, for
+/// the few that are adopted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkedObject {
+    pub marker: FoundMarker,
+    pub id: String,
+    /// Its name in the cloud, for messages.
+    pub name: Option<String>,
+    /// Whether its create finished (a server built, an image with its
+    /// data): one that did not is adopted as tainted, so the next plan
+    /// replaces it.
+    pub complete: bool,
+    /// The OpenStack CLI command that deletes it, for a user deciding
+    /// what to do with an object stackform will not adopt.
+    pub delete_command: String,
 }
 
 /// What a resource type proposes for a configuration.
@@ -201,10 +295,18 @@ pub trait ResourceType: Send + Sync {
         None
     }
 
-    /// Creates the object; returns its state.
-    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure>;
-    /// Updates the object in place; returns its new state.
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure>;
+    /// Creates the object, writing `marker` into it (see [`Marker`]);
+    /// returns its state.
+    async fn create(&self, planned: &Value, marker: &Marker) -> Result<Value, ApplyFailure>;
+    /// Updates the object in place; returns its new state. A type that
+    /// rewrites the field its marker lives in (a description) writes
+    /// `marker` again.
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        marker: &Marker,
+    ) -> Result<Value, ApplyFailure>;
     async fn delete(&self, prior: &Value) -> Result<(), ProviderError>;
     /// Reads the object as it is now; `None` when it no longer exists.
     async fn read(&self, current: &Value) -> Result<Option<Value>, ProviderError>;
@@ -221,6 +323,14 @@ pub trait ResourceType: Send + Sync {
                 self.type_name()
             ),
         ))
+    }
+
+    /// Every object of this type that carries a marker of `lineage`, in
+    /// one list call (and its pages). Types whose objects live nowhere but
+    /// in the state (`terraform_data`) find nothing.
+    async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
+        let _ = lineage;
+        Ok(Vec::new())
     }
 
     /// Whether `read_all` reads many objects in fewer API calls than one

@@ -14,7 +14,7 @@
 use super::error::StateError;
 use super::files::{StateFiles, io_error, remove_if_exists};
 use super::local::{Session, SnapshotId};
-use super::model::{ResourceState, State};
+use super::model::{Intent, ResourceState, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -32,9 +32,12 @@ pub const JOURNAL_VERSION: u32 = 1;
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum JournalEntry {
     /// Sent before a create call: if the run dies before the matching
-    /// `Put`, the next read warns that the object may exist without being
-    /// recorded (naming the address).
-    Intent { address: String, action: String },
+    /// `Put` (or `Settle`), the folded state keeps it as pending, and the
+    /// next run looks for the object that carries its token.
+    Intent(Intent),
+    /// A create that failed without creating anything: its intent is
+    /// settled with nothing to record.
+    Settle { address: String },
     /// The resource exists with these attributes (a create/update
     /// finished).
     Put(ResourceState),
@@ -138,20 +141,22 @@ fn check_entry(entry: &JournalEntry, path: &Path) -> Result<(), StateError> {
 pub(crate) struct Replay {
     /// Puts and removes applied.
     pub(crate) changes: usize,
-    /// Intents with no later put or remove for their address: address to
-    /// action.
-    pub(crate) in_flight: BTreeMap<String, String>,
+    /// Intents with no later put, remove or settle for their address: the
+    /// state now holds them as pending.
+    pub(crate) in_flight: BTreeMap<String, Intent>,
 }
 
 /// Applies `entries` to `state` in order: a put inserts or replaces by
-/// address, a remove deletes, and an intent is settled by the next put or
-/// remove of its address.
+/// address, a remove deletes, and an intent is settled by the next put,
+/// remove or settle of its address. Intents left unsettled are added to
+/// the state's pending intents: the object may exist, and only a look at
+/// the cloud can tell.
 pub(crate) fn replay(state: &mut State, entries: Vec<JournalEntry>) -> Replay {
     let mut replay = Replay::default();
     for entry in entries {
         match entry {
-            JournalEntry::Intent { address, action } => {
-                replay.in_flight.insert(address, action);
+            JournalEntry::Intent(intent) => {
+                replay.in_flight.insert(intent.address.clone(), intent);
             }
             JournalEntry::Put(resource) => {
                 replay.in_flight.remove(&resource.address);
@@ -163,21 +168,23 @@ pub(crate) fn replay(state: &mut State, entries: Vec<JournalEntry>) -> Replay {
                 state.remove_resource(&address);
                 replay.changes += 1;
             }
+            JournalEntry::Settle { address } => {
+                replay.in_flight.remove(&address);
+            }
         }
+    }
+    for intent in replay.in_flight.values() {
+        state.put_intent(intent.clone());
     }
     replay
 }
 
-/// The warning for an action that was in flight when a run stopped.
-pub(crate) fn in_flight_warning(address: &str, action: &str) -> String {
-    let risk = match action {
-        "create" => "exist without being recorded in the state",
-        "delete" => "be gone although the state still records it",
-        _ => "differ from what the state records",
-    };
+/// The warning for a create that was in flight when a run stopped.
+pub(crate) fn in_flight_warning(intent: &Intent) -> String {
     format!(
-        "a {action} of {address} was in flight when the previous run stopped; the object may \
-         {risk}"
+        "a {} of {} was in flight when the previous run stopped; the object it created, if any, \
+         is looked for before the next plan",
+        intent.action, intent.address
     )
 }
 
@@ -282,11 +289,12 @@ impl Journal {
         Ok(())
     }
 
-    /// Whether entries were appended that a snapshot must hold before the
-    /// journal can be finished (an intent to create is one, even when the
-    /// create then failed and changed nothing).
-    pub fn holds_entries(&self) -> bool {
-        self.entries > 0
+    /// Removes the journal file of a run whose entries, folded, change
+    /// nothing (each intent settled by a failure that created nothing):
+    /// the snapshot already says all there is, and is left untouched.
+    pub fn discard(self) -> Result<(), StateError> {
+        remove_if_exists(&self.session.files.journal())?;
+        self.session.files.sync()
     }
 
     /// Removes the journal file; called after the final snapshot was
@@ -339,13 +347,21 @@ mod tests {
 
     #[test]
     fn entries_are_one_json_object_per_line() {
-        let intent = JournalEntry::Intent {
+        let intent = JournalEntry::Intent(Intent {
             address: "terraform_data.a".into(),
             action: "create".into(),
-        };
+            token: "5f1c".into(),
+        });
         assert_eq!(
             line(&intent),
-            "{\"intent\":{\"address\":\"terraform_data.a\",\"action\":\"create\"}}\n"
+            "{\"intent\":{\"address\":\"terraform_data.a\",\"action\":\"create\",\"token\":\"5f1c\"}}\n"
+        );
+        let settle = JournalEntry::Settle {
+            address: "terraform_data.a".into(),
+        };
+        assert_eq!(
+            line(&settle),
+            "{\"settle\":{\"address\":\"terraform_data.a\"}}\n"
         );
         let remove = JournalEntry::Remove {
             address: "terraform_data.a".into(),
@@ -474,9 +490,12 @@ mod tests {
     fn replay_puts_removes_and_settles_intents() {
         let mut state = State::new();
         state.put_resource(resource("terraform_data.old"));
-        let intent = |a: &str, action: &str| JournalEntry::Intent {
-            address: a.into(),
-            action: action.into(),
+        let intent = |a: &str, action: &str| {
+            JournalEntry::Intent(Intent {
+                address: a.into(),
+                action: action.into(),
+                token: String::new(),
+            })
         };
         let mut updated = resource("terraform_data.a");
         updated.id = Some("second".into());
@@ -494,20 +513,49 @@ mod tests {
             ],
         );
         assert_eq!(replayed.changes, 3);
+        let pending = Intent {
+            address: "terraform_data.b".into(),
+            action: "create".into(),
+            token: String::new(),
+        };
         assert_eq!(
             replayed.in_flight,
-            BTreeMap::from([("terraform_data.b".to_string(), "create".to_string())])
+            BTreeMap::from([("terraform_data.b".to_string(), pending.clone())])
         );
         assert_eq!(state.resources, [updated]);
+        assert_eq!(state.intents, [pending]);
     }
 
     #[test]
-    fn in_flight_warnings_name_the_address_and_the_risk() {
-        assert_eq!(
-            in_flight_warning("terraform_data.b", "create"),
-            "a create of terraform_data.b was in flight when the previous run stopped; the \
-             object may exist without being recorded in the state"
+    fn an_intent_of_an_older_journal_has_no_token() {
+        let text = format!(
+            "{HEADER}{{\"intent\":{{\"address\":\"terraform_data.a\",\"action\":\"create\"}}}}\n"
         );
-        assert!(in_flight_warning("t.x", "delete").contains("be gone"));
+        let Ok(JournalFile::Entries { entries, .. }) = parse(text.as_bytes(), Path::new("j"))
+        else {
+            panic!();
+        };
+        assert_eq!(
+            entries,
+            [JournalEntry::Intent(Intent {
+                address: "terraform_data.a".into(),
+                action: "create".into(),
+                token: String::new(),
+            })]
+        );
+    }
+
+    #[test]
+    fn in_flight_warnings_name_the_action_and_the_address() {
+        let intent = Intent {
+            address: "terraform_data.b".into(),
+            action: "create".into(),
+            token: "t".into(),
+        };
+        assert_eq!(
+            in_flight_warning(&intent),
+            "a create of terraform_data.b was in flight when the previous run stopped; the \
+             object it created, if any, is looked for before the next plan"
+        );
     }
 }

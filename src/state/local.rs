@@ -532,18 +532,14 @@ fn recover(files: &StateFiles) -> Result<Recovered, StateError> {
             shown_journal.display()
         ));
     }
-    warnings.extend(
-        replay
-            .in_flight
-            .iter()
-            .map(|(address, action)| journal::in_flight_warning(address, action)),
-    );
+    warnings.extend(replay.in_flight.values().map(journal::in_flight_warning));
+    // A pending intent changes the state as much as a put: the snapshot
+    // must keep it until the next run resolves it.
+    let changes = replay.changes + replay.in_flight.len();
     Ok(Recovered {
         on_disk,
-        state: (had_snapshot || replay.changes > 0).then_some(state),
-        journal: JournalFate::Fold {
-            changes: replay.changes,
-        },
+        state: (had_snapshot || changes > 0).then_some(state),
+        journal: JournalFate::Fold { changes },
         warnings,
     })
 }
@@ -552,6 +548,7 @@ fn recover(files: &StateFiles) -> Result<Recovered, StateError> {
 pub(crate) mod tests {
     use super::*;
     use crate::state::journal::JournalEntry;
+    use crate::state::model::Intent;
     use crate::state::model::{Mode, OutputState, Status};
     use std::collections::BTreeMap;
     use std::fs;
@@ -1031,9 +1028,12 @@ pub(crate) mod tests {
             let (state, _) = locked.read().unwrap();
             let state = state.unwrap();
             let mut journal = locked.begin_journal(&state).unwrap();
-            let intent = |address: &str, action: &str| JournalEntry::Intent {
-                address: address.into(),
-                action: action.into(),
+            let intent = |address: &str, action: &str| {
+                JournalEntry::Intent(Intent {
+                    address: address.into(),
+                    action: action.into(),
+                    token: format!("token-{address}"),
+                })
             };
             journal
                 .append(&[
@@ -1068,6 +1068,14 @@ pub(crate) mod tests {
         let before = state_files(&dir);
         let unlocked = backend.read_unlocked().unwrap().unwrap();
         assert_eq!(addresses(&unlocked), ["terraform_data.a"]);
+        assert_eq!(
+            unlocked.intents,
+            [Intent {
+                address: "terraform_data.b".into(),
+                action: "create".into(),
+                token: "token-terraform_data.b".into(),
+            }]
+        );
         assert_eq!(unlocked.serial, 2);
         assert_eq!(state_files(&dir), before);
 
@@ -1081,7 +1089,7 @@ pub(crate) mod tests {
                 "recovered 2 change(s) from state/default.journal, left by a run that stopped \
                  before finishing",
                 "a create of terraform_data.b was in flight when the previous run stopped; the \
-                 object may exist without being recorded in the state",
+                 object it created, if any, is looked for before the next plan",
             ]
         );
         assert!(!journal_path.exists());
@@ -1123,7 +1131,45 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_journal_of_intents_only_changes_nothing_but_warns() {
+    fn an_unsettled_intent_is_kept_as_pending_in_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend(&dir);
+        let intent = |address: &str| Intent {
+            address: address.into(),
+            action: "create".into(),
+            token: format!("token-{address}"),
+        };
+        {
+            let mut locked = backend.lock("apply", Duration::ZERO).unwrap();
+            locked.read().unwrap();
+            let mut journal = locked.begin_journal(&State::new()).unwrap();
+            journal
+                .append(&[
+                    JournalEntry::Intent(intent("terraform_data.a")),
+                    JournalEntry::Intent(intent("terraform_data.b")),
+                    JournalEntry::Settle {
+                        address: "terraform_data.b".into(),
+                    },
+                ])
+                .unwrap();
+        }
+        let (state, warnings) = locked(&dir).read().unwrap();
+        let state = state.unwrap();
+        assert_eq!(state.intents, [intent("terraform_data.a")]);
+        assert!(state.resources.is_empty());
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("terraform_data.a"), "{warnings:?}");
+        // Written: the intent survives whatever happens to this run.
+        assert_eq!(
+            state_files(&dir).keys().collect::<Vec<_>>(),
+            ["default.json"]
+        );
+        let reread = backend.read_unlocked().unwrap().unwrap();
+        assert_eq!(reread.intents, [intent("terraform_data.a")]);
+    }
+
+    #[test]
+    fn a_journal_whose_intents_all_settled_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let backend = backend(&dir);
         {
@@ -1131,16 +1177,21 @@ pub(crate) mod tests {
             locked.read().unwrap();
             let mut journal = locked.begin_journal(&State::new()).unwrap();
             journal
-                .append(&[JournalEntry::Intent {
-                    address: "terraform_data.a".into(),
-                    action: "create".into(),
-                }])
+                .append(&[
+                    JournalEntry::Intent(Intent {
+                        address: "terraform_data.a".into(),
+                        action: "create".into(),
+                        token: "t".into(),
+                    }),
+                    JournalEntry::Settle {
+                        address: "terraform_data.a".into(),
+                    },
+                ])
                 .unwrap();
         }
         let (state, warnings) = locked(&dir).read().unwrap();
         assert_eq!(state, None);
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("terraform_data.a"), "{warnings:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert!(
             state_files(&dir).is_empty(),
             "{:?}",

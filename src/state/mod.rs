@@ -19,4 +19,4 @@ pub use files::STATE_DIR;
 pub use journal::{Journal, JournalEntry};
 pub use local::{LocalBackend, LockedState};
 pub use lock::LockHolder;
-pub use model::{Mode, OutputState, PathStepJson, ResourceState, State, Status};
+pub use model::{Intent, Mode, OutputState, PathStepJson, ResourceState, State, Status};

@@ -30,6 +30,29 @@ pub struct State {
     /// Sorted by address.
     #[serde(default)]
     pub resources: Vec<ResourceState>,
+    /// Creates that were sent, or about to be, when a run stopped, and
+    /// whose outcome no record tells: each object may exist. They are
+    /// resolved before the next plan, by finding the object that carries
+    /// the intent's token. Sorted by address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Intent>,
+}
+
+/// A create about to be sent: the journal records it before the call,
+/// and the call writes the same token into the object it creates (see
+/// `provider::Marker`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    /// The resource instance the object is created for.
+    pub address: String,
+    /// `create`, or `replace` when an object at the address is being
+    /// replaced.
+    pub action: String,
+    /// Unique to the attempt. Empty in journals of versions that wrote
+    /// no markers: such an intent can only be resolved by address.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,6 +176,7 @@ impl State {
             tool_version: crate::VERSION.to_string(),
             outputs: BTreeMap::new(),
             resources: Vec::new(),
+            intents: Vec::new(),
         }
     }
 
@@ -182,9 +206,30 @@ impl State {
             .map(|i| self.resources.remove(i))
     }
 
+    /// Records an intent, replacing any other intent for its address (a
+    /// later attempt supersedes an earlier one only once the earlier one
+    /// was resolved, so the two never both matter).
+    pub fn put_intent(&mut self, intent: Intent) {
+        match self
+            .intents
+            .binary_search_by(|i| i.address.cmp(&intent.address))
+        {
+            Ok(i) => self.intents[i] = intent,
+            Err(i) => self.intents.insert(i, intent),
+        }
+    }
+
+    /// Removes the intent for `address`, if any.
+    pub fn remove_intent(&mut self, address: &str) -> Option<Intent> {
+        self.intents
+            .iter()
+            .position(|i| i.address == address)
+            .map(|i| self.intents.remove(i))
+    }
+
     /// Whether the state holds nothing worth keeping.
     pub fn is_empty(&self) -> bool {
-        self.resources.is_empty() && self.outputs.is_empty()
+        self.resources.is_empty() && self.outputs.is_empty() && self.intents.is_empty()
     }
 }
 

@@ -867,6 +867,7 @@ pub fn render(plan: &Plan) -> String {
         out.push_str(&rule());
         out.push('\n');
     }
+    out.push_str(&render_strays(plan));
     if plan.mode == PlanMode::RefreshOnly {
         out.push_str(&format!(
             "\n{} Your infrastructure still matches the configuration.\n\nstackform has checked that the real remote objects still match the result of\nyour most recent changes, and found no differences.\n",
@@ -930,6 +931,64 @@ pub fn render(plan: &Plan) -> String {
 
 /// Terraform's warning under the summary when `removed` blocks forget
 /// objects: they leave the state but stay in the cloud.
+/// The objects stackform created for this state that the state does not
+/// record: which the plan adopts, and for the others why not and what
+/// the user can do.
+pub fn render_strays(plan: &Plan) -> String {
+    if plan.strays.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n{}\n\n",
+        paint(
+            style::HEADING,
+            "Note: Objects stackform created are missing from the state"
+        )
+    );
+    out.push_str("stackform found objects in the cloud that carry this state's marker but that the\nstate does not record (a run stopped before it could record them):\n\n");
+    for stray in &plan.strays {
+        let name = stray
+            .name
+            .as_ref()
+            .map(|n| format!(" ({})", quote(n)))
+            .unwrap_or_default();
+        let what = format!("{} {}{name}", stray.type_name, stray.id);
+        match (&stray.addr, stray.adopted) {
+            (Some(addr), true) => out.push_str(&format!(
+                "  {} {what} is adopted as {addr}\n",
+                paint(action_style(Action::Create), "+")
+            )),
+            _ => {
+                let reason = stray.reason.as_deref().unwrap_or("its address is unknown");
+                let address = stray
+                    .addr
+                    .as_ref()
+                    .map_or_else(|| "ADDRESS".to_string(), ToString::to_string);
+                out.push_str(&format!(
+                    "  {} {what} is not adopted: {reason}.\n      Delete it:  {}\n      Or manage it again: declare {address} and run\n                  stackform import {} {}\n",
+                    paint(style::WARNING, "!"),
+                    stray.delete_command,
+                    shell_word(&address),
+                    stray.id
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `text` as one word of a POSIX shell command line.
+fn shell_word(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-[]/".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 fn forget_warning(plan: &Plan) -> String {
     let forgotten: Vec<String> = plan
         .changes

@@ -214,10 +214,19 @@ fn a_server_is_built_changed_in_place_replaced_on_a_new_image_refreshed_imported
             .call("GET", &format!("/compute/v2.1/servers/{id}"), None)
             .await;
         assert_eq!(s["server"]["name"], "web-2");
+        // The user's metadata, and the marker stackform wrote at create
+        // (kept by the update).
+        let lineage = ws_state_lineage(&ws);
+        let metadata = &s["server"]["metadata"];
+        assert_eq!(metadata["role"], "api");
+        assert_eq!(metadata["tier"], "front");
         assert_eq!(
-            s["server"]["metadata"],
-            json!({"role": "api", "tier": "front"})
+            metadata["stackform_address"],
+            "openstack_compute_instance_v2.web"
         );
+        assert_eq!(metadata["stackform_lineage"], lineage.as_str());
+        assert_eq!(metadata["stackform_token"].as_str().map(str::len), Some(16));
+        assert_eq!(metadata.as_object().map(|m| m.len()), Some(5), "{metadata}");
         outside.stop().await;
     });
 
@@ -973,4 +982,11 @@ fn a_resize_or_a_stop_is_planned_as_a_disruptive_update() {
         .stdout_has("# openstack_compute_instance_v2.web will be updated in-place\n")
         .stdout_lacks("disrupt");
     ws.run(&["destroy", "-auto-approve"]).ok();
+}
+
+/// The lineage of the workspace's state.
+fn ws_state_lineage(ws: &Workspace) -> String {
+    let state: Value =
+        serde_json::from_slice(&ws.read("state/default.json").expect("state")).expect("json");
+    state["lineage"].as_str().expect("lineage").to_string()
 }

@@ -3,14 +3,17 @@
 //! flavor's shape). Extra specs are updated key by key: only what changed
 //! is sent.
 
+use super::marker;
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, region_of,
-    state_value,
+    SchemaBuilder, apply_failed, client, create_failed, failed, get_if_exists, id_of, json_attr,
+    region_of, state_value,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
-use crate::provider::{ApplyFailure, AttrMode, ProviderError, ResourceType, Schema};
+use crate::provider::{
+    ApplyFailure, AttrMode, MarkedObject, Marker, ProviderError, ResourceType, Schema,
+};
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
@@ -67,12 +70,45 @@ pub(super) fn state_of(flavor: &Json, region: Json) -> Json {
         "ephemeral": flavor.get("OS-FLV-EXT-DATA:ephemeral").cloned().unwrap_or(json!(0)),
         "rx_tx_factor": flavor.get("rxtx_factor").cloned().unwrap_or(json!(1)),
         "is_public": flavor.get("os-flavor-access:is_public").cloned().unwrap_or(json!(true)),
-        "description": flavor.get("description"),
+        "description": marker::user_description(flavor.get("description"), Json::Null),
         "extra_specs": flavor.get("extra_specs").cloned().unwrap_or_else(|| json!({})),
     })
 }
 
 impl Flavor {
+    /// Every flavor the project may see (`is_public=None`: public and
+    /// private alike), with its description (2.55 and later).
+    async fn list(&self, client: &Client) -> Result<Vec<Json>, ProviderError> {
+        let listed: Json = client
+            .get_json(Service::Compute, "/flavors/detail?is_public=None")
+            .await
+            .map_err(|e| failed("Cannot list flavors", e))?;
+        Ok(listed
+            .get("flavors")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// After Nova refused a create because the name is taken: the flavor
+    /// of that name, when an earlier attempt to create this very resource
+    /// made it (its marker names this state's lineage and the address).
+    async fn made_by_earlier_attempt(
+        &self,
+        client: &Client,
+        name: &str,
+        marker: &Marker,
+    ) -> Result<Option<Json>, ProviderError> {
+        Ok(self.list(client).await?.into_iter().find(|f| {
+            f.get("name").and_then(Json::as_str) == Some(name)
+                && f.get("description")
+                    .and_then(marker::from_description_json)
+                    .is_some_and(|found| {
+                        found.lineage == marker.lineage && found.address.names(&marker.address)
+                    })
+        }))
+    }
+
     async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
         Ok(get_if_exists(
             client,
@@ -144,8 +180,10 @@ impl ResourceType for Flavor {
         &self.schema
     }
 
-    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
-        let client = client(&self.session).await?;
+    async fn create(&self, planned: &Value, marker: &Marker) -> Result<Value, ApplyFailure> {
+        let client = client(&self.session)
+            .await
+            .map_err(ApplyFailure::nothing_created)?;
         let mut flavor = Map::new();
         flavor.insert("name".into(), json_attr(planned, "name"));
         flavor.insert("ram".into(), json_attr(planned, "ram"));
@@ -157,7 +195,6 @@ impl ResourceType for Flavor {
             ("ephemeral", "OS-FLV-EXT-DATA:ephemeral"),
             ("rx_tx_factor", "rxtx_factor"),
             ("is_public", "os-flavor-access:is_public"),
-            ("description", "description"),
         ];
         for (attr, field) in optional {
             let v = json_attr(planned, attr);
@@ -165,12 +202,37 @@ impl ResourceType for Flavor {
                 flavor.insert(field.into(), v);
             }
         }
-        let created: Json = client
-            .post_json(Service::Compute, "/flavors", &json!({ "flavor": flavor }))
+        // Flavors have no metadata at create: the marker goes into the
+        // description, and the name is unique besides.
+        flavor.insert(
+            "description".into(),
+            Json::String(marker::described(
+                planned.get_attr("description").and_then(Value::as_str),
+                marker,
+            )),
+        );
+        let name = planned
+            .get_attr("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let flavor = match client
+            .post_json::<Json>(Service::Compute, "/flavors", &json!({ "flavor": flavor }))
             .await
-            .map_err(|e| apply_failed("Cannot create the flavor", e))?;
+        {
+            Ok(created) => created.get("flavor").cloned().unwrap_or(Json::Null),
+            // The name is taken: by this resource's own earlier attempt
+            // (a run killed after Nova made the flavor and before the
+            // state recorded it), the flavor is taken over, not refused.
+            Err(e) if e.status().is_some_and(|s| s.as_u16() == 409) => {
+                match self.made_by_earlier_attempt(&client, &name, marker).await {
+                    Ok(Some(existing)) => existing,
+                    _ => return Err(create_failed("Cannot create the flavor", e)),
+                }
+            }
+            Err(e) => return Err(create_failed("Cannot create the flavor", e)),
+        };
         let region = region_of(&client, planned);
-        let flavor = created.get("flavor").cloned().unwrap_or(Json::Null);
         let id = flavor
             .get("id")
             .and_then(Json::as_str)
@@ -184,6 +246,7 @@ impl ResourceType for Flavor {
             return Err(ApplyFailure {
                 error,
                 partial: self.value(&flavor, region).ok(),
+                may_exist: true,
             });
         }
         let now = self.fetch(&client, &id).await?.ok_or_else(|| {
@@ -195,11 +258,19 @@ impl ResourceType for Flavor {
         Ok(self.value(&now, region)?)
     }
 
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        marker: &Marker,
+    ) -> Result<Value, ApplyFailure> {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
-        let description = json_attr(planned, "description");
-        if description != json_attr(prior, "description") {
+        if json_attr(planned, "description") != json_attr(prior, "description") {
+            let description = marker::described(
+                planned.get_attr("description").and_then(Value::as_str),
+                marker,
+            );
             client
                 .put_json::<Json>(
                     Service::Compute,
@@ -264,6 +335,28 @@ impl ResourceType for Flavor {
             .transpose()
     }
 
+    async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
+        let client = client(&self.session).await?;
+        Ok(self
+            .list(&client)
+            .await?
+            .iter()
+            .filter_map(|f| {
+                let found = f
+                    .get("description")
+                    .and_then(marker::from_description_json)?;
+                let id = f.get("id")?.as_str()?.to_string();
+                (found.lineage == lineage).then(|| MarkedObject {
+                    marker: found,
+                    delete_command: format!("openstack flavor delete {id}"),
+                    id,
+                    name: f.get("name").and_then(Json::as_str).map(str::to_string),
+                    complete: true,
+                })
+            })
+            .collect())
+    }
+
     fn reads_in_bulk(&self) -> bool {
         true
     }
@@ -273,15 +366,9 @@ impl ResourceType for Flavor {
     /// one, to tell deleted from hidden.
     async fn read_all(&self, current: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let client = client(&self.session).await?;
-        let listed: Json = client
-            .get_json(Service::Compute, "/flavors/detail?is_public=None")
-            .await
-            .map_err(|e| failed("Cannot list flavors", e))?;
+        let listed = self.list(&client).await?;
         let by_id: HashMap<&str, &Json> = listed
-            .get("flavors")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
+            .iter()
             .filter_map(|f| f.get("id").and_then(Json::as_str).map(|id| (id, f)))
             .collect();
         let mut read = Vec::with_capacity(current.len());

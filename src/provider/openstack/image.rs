@@ -5,15 +5,17 @@
 //! hashes that check what Glance stored.
 
 use super::client::GLANCE_JSON_PATCH;
+use super::marker;
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, client, failed, get_if_exists, id_of, json_attr, poll, region_of, state_value,
-    str_attr, timeout,
+    SchemaBuilder, client, create_failed, failed, get_if_exists, id_of, json_attr, poll, region_of,
+    state_value, str_attr, timeout,
 };
 use super::{Client, Request, Service};
 use crate::lang::value::{PathStep, Type, Value};
 use crate::provider::{
-    ApplyFailure, AttrMode, PlannedState, ProviderError, ResourceType, Schema, plan_by_schema,
+    ApplyFailure, AttrMode, MarkedObject, Marker, PlannedState, ProviderError, ResourceType,
+    Schema, plan_by_schema,
 };
 use async_trait::async_trait;
 use md5::Md5;
@@ -78,6 +80,7 @@ pub(super) fn is_user_property(key: &str) -> bool {
     !IMAGE_FIELDS.contains(&key)
         && !SERVER_PROPERTIES.contains(&key)
         && !key.starts_with("os_glance")
+        && !marker::is_marker_key(key)
 }
 
 /// The user's properties of an image document, as strings.
@@ -517,8 +520,9 @@ impl Image {
         state_value(&self.schema, state_of(doc, kept))
     }
 
-    /// The POST /v2/images body for `planned`.
-    fn create_body(planned: &Value) -> Json {
+    /// The POST /v2/images body for `planned`, with the marker among
+    /// the properties.
+    fn create_body(planned: &Value, marker: &Marker) -> Json {
         let mut body = Map::new();
         for (attr, field) in [
             ("name", "name"),
@@ -543,6 +547,7 @@ impl Image {
         for (k, v) in string_map(&json_attr(planned, "properties")) {
             body.insert(k, v);
         }
+        marker::add_entries(&mut body, marker);
         Json::Object(body)
     }
 
@@ -679,18 +684,28 @@ impl ResourceType for Image {
         Ok(planned)
     }
 
-    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
-        let client = client(&self.session).await?;
+    async fn create(&self, planned: &Value, marker: &Marker) -> Result<Value, ApplyFailure> {
+        let client = client(&self.session)
+            .await
+            .map_err(ApplyFailure::nothing_created)?;
         // The file is opened before the image is made, so that a wrong
         // path leaves nothing behind.
         let file = match str_attr(planned, "local_file_path") {
             None => None,
-            Some(path) => Some(open_image_file(&path).await?),
+            Some(path) => Some(
+                open_image_file(&path)
+                    .await
+                    .map_err(ApplyFailure::nothing_created)?,
+            ),
         };
         let created: Json = client
-            .post_json(Service::Image, "/images", &Self::create_body(planned))
+            .post_json(
+                Service::Image,
+                "/images",
+                &Self::create_body(planned, marker),
+            )
             .await
-            .map_err(|e| ApplyFailure::from(failed("Cannot create the image", e)))?;
+            .map_err(|e| create_failed("Cannot create the image", e))?;
         let kept = Kept::from_value(planned, region_of(&client, planned));
         let id = created
             .get("id")
@@ -712,12 +727,23 @@ impl ResourceType for Image {
                     Ok(None) => None,
                     Err(_) => self.value(&created, &kept).ok(),
                 };
-                Err(ApplyFailure { error, partial })
+                Err(ApplyFailure {
+                    error,
+                    partial,
+                    may_exist: true,
+                })
             }
         }
     }
 
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
+    /// Properties other than the user's are left alone, the marker's
+    /// among them.
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        _marker: &Marker,
+    ) -> Result<Value, ApplyFailure> {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
         let ops = patch_ops(prior, planned);
@@ -792,6 +818,41 @@ impl ResourceType for Image {
             .await?
             .map(|doc| self.value(&doc, &kept))
             .transpose()
+    }
+
+    /// Glance filters lists by any property, so one list finds the
+    /// marked images; hidden images are left out of lists unless asked
+    /// for, hence a second one.
+    async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
+        let client = client(&self.session).await?;
+        let filter = format!(
+            "limit={LIST_LIMIT}&{}={}",
+            marker::LINEAGE_KEY,
+            query_value(lineage)
+        );
+        let mut docs = list_images(&client, &filter).await?;
+        docs.extend(list_images(&client, &format!("{filter}&os_hidden=true")).await?);
+        let mut seen = std::collections::HashSet::new();
+        Ok(docs
+            .iter()
+            .filter_map(|doc| {
+                let found = marker::from_entries(doc.as_object()?)?;
+                let id = doc.get("id")?.as_str()?.to_string();
+                let status = doc.get("status").and_then(Json::as_str).unwrap_or_default();
+                let gone = matches!(status, "deleted" | "pending_delete");
+                (found.lineage == lineage && !gone && seen.insert(id.clone())).then(|| {
+                    MarkedObject {
+                        marker: found,
+                        delete_command: format!("openstack image delete {id}"),
+                        id,
+                        name: doc.get("name").and_then(Json::as_str).map(str::to_string),
+                        // Queued, saving or killed: its data never arrived
+                        // whole.
+                        complete: status == "active",
+                    }
+                })
+            })
+            .collect())
     }
 
     fn reads_in_bulk(&self) -> bool {

@@ -15,19 +15,20 @@
 //! Terraform provider does, so cloud-init secrets do not end up in the
 //! state; plans compare hashes.
 
+use super::marker;
 use super::provider::Session;
 use super::server_actions::{
     POWER_STATES, change_password, change_security_groups, power_state_of, resize, set_power_state,
 };
 use super::types::{
-    SchemaBuilder, apply_failed, client, failed, get_if_exists, id_of, json_attr, keep_timeouts,
-    poll, region_of, state_value, str_attr, timeout,
+    SchemaBuilder, apply_failed, client, create_failed, failed, get_if_exists, id_of, json_attr,
+    keep_timeouts, poll, region_of, state_value, str_attr, timeout,
 };
 use super::{Client, Request, Service};
 use crate::lang::value::{Type, Value};
 use crate::provider::{
-    ApplyFailure, AttrMode, AttributeSchema, BlockSchema, Nesting, PlannedState, ProviderError,
-    ResourceType, Schema, plan_by_schema,
+    ApplyFailure, AttrMode, AttributeSchema, BlockSchema, MarkedObject, Marker, Nesting,
+    PlannedState, ProviderError, ResourceType, Schema, plan_by_schema,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -52,6 +53,10 @@ const NETWORK_SETTABLE: [&str; 4] = ["uuid", "name", "port", "fixed_ip_v4"];
 pub struct Instance {
     schema: Schema,
     session: Arc<Session>,
+    /// The project's servers as `find_marked` listed them, for the bulk
+    /// refresh that follows it before planning: the two would otherwise
+    /// list the same pages back to back. Taken by the first `read_all`.
+    listed: std::sync::Mutex<Option<HashMap<String, Json>>>,
 }
 
 fn network_schema() -> Schema {
@@ -122,7 +127,11 @@ impl Instance {
             "admin_pass".into(),
             AttributeSchema::new(Type::String, AttrMode::Optional).sensitive(),
         );
-        Instance { schema, session }
+        Instance {
+            schema,
+            session,
+            listed: std::sync::Mutex::default(),
+        }
     }
 
     fn network_type(&self) -> Type {
@@ -295,7 +304,14 @@ fn string_list(v: Option<&Json>) -> Vec<String> {
 /// network mode, timeouts) comes from `prior`: the planned value at
 /// create, the previous state afterwards.
 fn state_of(server: &Json, ports: &[&Json], prior: &Value, region: Json) -> Json {
-    let metadata = server.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    // The marker's entries are stackform's, not the user's.
+    let metadata = Json::Object(
+        server
+            .get("metadata")
+            .and_then(Json::as_object)
+            .map(marker::without_entries)
+            .unwrap_or_default(),
+    );
     let metadata_empty = metadata.as_object().is_none_or(Map::is_empty);
     let tags = string_list(server.get("tags"));
     // Optional maps and sets stay null while neither the configuration
@@ -358,9 +374,33 @@ fn state_of(server: &Json, ports: &[&Json], prior: &Value, region: Json) -> Json
     state
 }
 
+/// Whether Nova is deleting `server` (its delete was accepted) or has
+/// soft-deleted it: it is on its way out, never a live server.
+fn is_going(server: &Json) -> bool {
+    let status = server.get("status").and_then(Json::as_str);
+    let task = server.get("OS-EXT-STS:task_state").and_then(Json::as_str);
+    matches!(status, Some("DELETED" | "SOFT_DELETED")) || task == Some("deleting")
+}
+
 impl Instance {
     fn value(&self, state: Json) -> Result<Value, ProviderError> {
         state_value(&self.schema, state)
+    }
+
+    /// Waits until a server whose delete Nova accepted is gone (or
+    /// soft-deleted): a destroy that was interrupted after sending the
+    /// delete is finished, and the server is never read as live.
+    async fn finish_deleting(&self, client: &Client, current: &Value) -> Result<(), ProviderError> {
+        let id = id_of(current)?;
+        let limit = timeout(current, "delete", DEFAULT_TIMEOUT)?;
+        poll(&format!("Server {id}'s deletion"), limit, || async {
+            let gone = match self.fetch(client, &id).await? {
+                None => true,
+                Some(server) => server.get("status").and_then(Json::as_str) == Some("SOFT_DELETED"),
+            };
+            Ok(gone.then_some(()))
+        })
+        .await
     }
 
     /// `GET /servers/{id}`; `None` when it is gone.
@@ -514,8 +554,13 @@ impl Instance {
         Ok(Json::Array(nics))
     }
 
-    /// The body of `POST /servers`.
-    async fn create_body(&self, client: &Client, planned: &Value) -> Result<Json, ProviderError> {
+    /// The body of `POST /servers`, the marker among the metadata.
+    async fn create_body(
+        &self,
+        client: &Client,
+        planned: &Value,
+        marker: &Marker,
+    ) -> Result<Json, ProviderError> {
         let image_id = match (
             str_attr(planned, "image_id"),
             str_attr(planned, "image_name"),
@@ -552,7 +597,6 @@ impl Instance {
             ("availability_zone", "availability_zone"),
             ("config_drive", "config_drive"),
             ("admin_pass", "adminPass"),
-            ("metadata", "metadata"),
             ("tags", "tags"),
         ];
         for (attr, field) in optional {
@@ -561,6 +605,12 @@ impl Instance {
                 server.insert(field.into(), v);
             }
         }
+        let mut metadata = match json_attr(planned, "metadata") {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        };
+        marker::add_entries(&mut metadata, marker);
+        server.insert("metadata".into(), Json::Object(metadata));
         let groups = json_attr(planned, "security_groups");
         if let Json::Array(names) = groups {
             server.insert(
@@ -846,14 +896,20 @@ impl ResourceType for Instance {
         Ok(planned)
     }
 
-    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
-        let client = client(&self.session).await?;
-        let limit = timeout(planned, "create", DEFAULT_TIMEOUT)?;
-        let body = self.create_body(&client, planned).await?;
+    async fn create(&self, planned: &Value, marker: &Marker) -> Result<Value, ApplyFailure> {
+        let client = client(&self.session)
+            .await
+            .map_err(ApplyFailure::nothing_created)?;
+        let limit =
+            timeout(planned, "create", DEFAULT_TIMEOUT).map_err(ApplyFailure::nothing_created)?;
+        let body = self
+            .create_body(&client, planned, marker)
+            .await
+            .map_err(ApplyFailure::nothing_created)?;
         let response = client
             .send(Request::new(Service::Compute, Method::POST, "/servers").json(&body))
             .await
-            .map_err(|e| apply_failed("Cannot create the server", e))?;
+            .map_err(|e| create_failed("Cannot create the server", e))?;
         let create_request = response.request_id.clone();
         let created: Json = response.json().map_err(|e| {
             ProviderError::new(
@@ -914,6 +970,7 @@ impl ResourceType for Instance {
                         ),
                     ),
                     partial: partial(None),
+                    may_exist: true,
                 });
             }
         };
@@ -921,6 +978,7 @@ impl ResourceType for Instance {
             return Err(ApplyFailure {
                 error: build_failed(&server, &id, &create_request),
                 partial: partial(Some(&server)),
+                may_exist: true,
             });
         }
         let power_state = str_attr(planned, "power_state").unwrap_or_else(|| "active".into());
@@ -942,6 +1000,7 @@ impl ResourceType for Instance {
                     return Err(ApplyFailure {
                         error,
                         partial: partial(Some(&server)),
+                        may_exist: true,
                     });
                 }
             }
@@ -954,11 +1013,19 @@ impl ResourceType for Instance {
             Err(error) => Err(ApplyFailure {
                 error,
                 partial: partial(Some(&server)),
+                may_exist: true,
             }),
         }
     }
 
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
+    /// Metadata keys the configuration never had are left alone, the
+    /// marker's among them.
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        _marker: &Marker,
+    ) -> Result<Value, ApplyFailure> {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
         let limit = timeout(planned, "update", DEFAULT_TIMEOUT)?;
@@ -1084,6 +1151,10 @@ impl ResourceType for Instance {
         let Some(server) = self.fetch(&client, &id).await? else {
             return Ok(None);
         };
+        if is_going(&server) {
+            self.finish_deleting(&client, current).await?;
+            return Ok(None);
+        }
         self.current(&client, &server, current, json_attr(current, "region"))
             .await
             .map(Some)
@@ -1129,6 +1200,35 @@ impl ResourceType for Instance {
             .map(Some)
     }
 
+    /// Nova cannot filter lists by metadata: the project's servers are
+    /// listed (a page at a time, as refresh lists them) and their metadata
+    /// read here.
+    async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
+        let client = client(&self.session).await?;
+        let listed = self.list_servers(&client).await?;
+        let found: Vec<MarkedObject> = listed
+            .values()
+            .filter(|s| !is_going(s))
+            .filter_map(|s| {
+                let marker = marker::from_entries(s.get("metadata")?.as_object()?)?;
+                let id = s.get("id")?.as_str()?.to_string();
+                let status = s.get("status").and_then(Json::as_str);
+                (marker.lineage == lineage).then(|| MarkedObject {
+                    marker,
+                    delete_command: format!("openstack server delete {id}"),
+                    id,
+                    name: s.get("name").and_then(Json::as_str).map(str::to_string),
+                    // Still building, or failed to build.
+                    complete: !matches!(status, Some("BUILD" | "ERROR")),
+                })
+            })
+            .collect();
+        *self.listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(listed);
+        let mut found = found;
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+
     fn reads_in_bulk(&self) -> bool {
         true
     }
@@ -1139,13 +1239,24 @@ impl ResourceType for Instance {
     /// from another project's).
     async fn read_all(&self, current: &[Value]) -> Result<Vec<Option<Value>>, ProviderError> {
         let client = client(&self.session).await?;
-        let mut listed = self.list_servers(&client).await?;
+        let cached = self.listed.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut listed = match cached {
+            Some(listed) => listed,
+            None => self.list_servers(&client).await?,
+        };
         let mut servers = Vec::with_capacity(current.len());
         for c in current {
             let id = id_of(c)?;
             let server = match listed.remove(&id) {
                 Some(s) => Some(s),
                 None => self.fetch(&client, &id).await?,
+            };
+            let server = match server {
+                Some(s) if is_going(&s) => {
+                    self.finish_deleting(&client, c).await?;
+                    None
+                }
+                other => other,
             };
             servers.push(server);
         }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod flavor;
 pub mod image;
 pub mod instance;
+pub mod marker;
 pub mod network;
 pub mod neutron;
 pub mod provider;

@@ -3,20 +3,22 @@
 //! `value_specs` replace it. Tags are replaced all at once through
 //! `/networks/{id}/tags`.
 
+use super::marker;
 use super::neutron::{
-    add_value_specs, delete_retrying_conflicts, import_basis, managed_tags, null_as_empty,
-    put_tags, read_all_by_ids,
+    self, add_value_specs, check_description, delete_retrying_conflicts, import_basis,
+    managed_tags, marked_description, null_as_empty, put_tags, read_all_by_ids,
 };
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, get_if_exists, id_of, json_attr, keep_timeouts, poll,
-    state_value, timeout,
+    SchemaBuilder, apply_failed, client, create_failed, get_if_exists, id_of, json_attr,
+    keep_timeouts, poll, state_value, timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
 use crate::provider::{
-    ApplyFailure, AttrMode, PlannedState, ProviderError, ResourceType, Schema, plan_by_schema,
+    ApplyFailure, AttrMode, MarkedObject, Marker, PlannedState, ProviderError, ResourceType,
+    Schema, plan_by_schema,
 };
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
@@ -102,6 +104,10 @@ impl Network {
             );
         }
         state.insert(
+            "description".into(),
+            marker::user_description(network.get("description"), json!("")),
+        );
+        state.insert(
             "availability_zone_hints".into(),
             network
                 .get("availability_zone_hints")
@@ -165,6 +171,7 @@ impl ResourceType for Network {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
+        check_description(config)?;
         let mut planned = plan_by_schema(&self.schema, prior, config);
         if planned.requires_replace.is_empty() {
             planned.planned = null_as_empty(planned.planned, prior, &["name", "description"]);
@@ -172,9 +179,12 @@ impl ResourceType for Network {
         Ok(planned)
     }
 
-    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
-        let client = client(&self.session).await?;
-        let limit = timeout(planned, "create", DEFAULT_TIMEOUT)?;
+    async fn create(&self, planned: &Value, marker: &Marker) -> Result<Value, ApplyFailure> {
+        let client = client(&self.session)
+            .await
+            .map_err(ApplyFailure::nothing_created)?;
+        let limit =
+            timeout(planned, "create", DEFAULT_TIMEOUT).map_err(ApplyFailure::nothing_created)?;
         let mut body = Map::new();
         for (attr, field) in UPDATABLE {
             let v = json_attr(planned, attr);
@@ -182,6 +192,7 @@ impl ResourceType for Network {
                 body.insert((*field).into(), v);
             }
         }
+        body.insert("description".into(), marked_description(planned, marker));
         for attr in ["availability_zone_hints", "tenant_id"] {
             let v = json_attr(planned, attr);
             if !v.is_null() {
@@ -192,7 +203,7 @@ impl ResourceType for Network {
         let created: Json = client
             .post_json(Service::Network, "/networks", &json!({ "network": body }))
             .await
-            .map_err(|e| apply_failed("Cannot create the network", e))?;
+            .map_err(|e| create_failed("Cannot create the network", e))?;
         let network = created.get("network").cloned().unwrap_or(Json::Null);
         let id = network
             .get("id")
@@ -205,6 +216,7 @@ impl ResourceType for Network {
         let partial = |error: ProviderError| ApplyFailure {
             error,
             partial: self.value(&network, planned, region.clone()).ok(),
+            may_exist: true,
         };
         self.wait_built(&client, &id, limit)
             .await
@@ -225,7 +237,12 @@ impl ResourceType for Network {
         Ok(self.value(&now, planned, region)?)
     }
 
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        marker: &Marker,
+    ) -> Result<Value, ApplyFailure> {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
         let mut body = Map::new();
@@ -234,7 +251,8 @@ impl ResourceType for Network {
             if after != json_attr(prior, attr) {
                 // Unset name and description mean empty ones.
                 let after = match (after, *attr) {
-                    (Json::Null, "name" | "description") => json!(""),
+                    (_, "description") => marked_description(planned, marker),
+                    (Json::Null, "name") => json!(""),
                     (Json::Null, _) => continue,
                     (v, _) => v,
                 };
@@ -301,6 +319,11 @@ impl ResourceType for Network {
         };
         let known = import_basis(&self.schema, &network)?;
         Ok(Some(self.value(&network, &known, region)?))
+    }
+
+    async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
+        let client = client(&self.session).await?;
+        neutron::find_marked(&client, "networks", lineage, "network").await
     }
 
     fn reads_in_bulk(&self) -> bool {

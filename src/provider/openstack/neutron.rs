@@ -2,10 +2,11 @@
 //! (filters, lookups by many ids, following `next` links), tags,
 //! `value_specs`, and the planning adjustments Neutron's defaults need.
 
+use super::marker;
 use super::types::{failed, id_of, poll, state_value};
 use super::{Client, Service};
 use crate::lang::value::Value;
-use crate::provider::{ProviderError, Schema};
+use crate::provider::{MarkedObject, Marker, ProviderError, Schema};
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -131,6 +132,67 @@ pub fn imported_tags(actual: &Json) -> Json {
         Json::Array(t) if !t.is_empty() => actual.clone(),
         _ => Json::Null,
     }
+}
+
+/// Neutron keeps descriptions of at most this many characters.
+pub const DESCRIPTION_LIMIT: usize = 255;
+
+/// Refuses a configured description the marker would push past
+/// Neutron's limit, while planning.
+pub fn check_description(config: &Value) -> Result<(), ProviderError> {
+    marker::check_description_room(
+        config.get_attr("description").and_then(Value::as_str),
+        DESCRIPTION_LIMIT,
+        "Neutron",
+    )
+}
+
+/// The description to send for `value`'s: the user's text, then the
+/// marker. Neutron refuses `tags` in the create call of networks and
+/// subnets, so the description is the one field that carries the
+/// marker atomically with the create.
+pub fn marked_description(value: &Value, marker: &Marker) -> Json {
+    Json::String(marker::described(
+        value.get_attr("description").and_then(Value::as_str),
+        marker,
+    ))
+}
+
+/// The members of `collection` whose description carries a marker of
+/// `lineage`, from one list of the few fields needed (and its pages);
+/// `cli_noun` is the OpenStack CLI's name for them (`network`).
+pub async fn find_marked(
+    client: &Client,
+    collection: &str,
+    lineage: &str,
+    cli_noun: &str,
+) -> Result<Vec<MarkedObject>, ProviderError> {
+    let fields = query(&[
+        ("fields", "id".into()),
+        ("fields", "name".into()),
+        ("fields", "description".into()),
+        ("fields", "status".into()),
+    ]);
+    let items = list(client, collection, &fields).await?;
+    Ok(items
+        .iter()
+        .filter_map(|item| {
+            let found = marker::from_description_json(item.get("description")?)?;
+            let id = item.get("id")?.as_str()?.to_string();
+            (found.lineage == lineage).then(|| MarkedObject {
+                marker: found,
+                delete_command: format!("openstack {cli_noun} delete {id}"),
+                id,
+                name: item
+                    .get("name")
+                    .and_then(Json::as_str)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string),
+                // A network in ERROR never became usable; BUILD passes.
+                complete: item.get("status").and_then(Json::as_str) != Some("ERROR"),
+            })
+        })
+        .collect())
 }
 
 /// Adds `value_specs` (raw extra body keys) to a request body; keys the

@@ -5,21 +5,23 @@
 //! Neutron would store `10.0.0.0/24` and every later plan would show a
 //! difference.
 
+use super::marker;
 use super::neutron::{
-    add_value_specs, delete_retrying_conflicts, import_basis, managed_tags, null_as_empty,
-    put_tags, read_all_by_ids, with_attr, with_defaults,
+    self, add_value_specs, check_description, delete_retrying_conflicts, import_basis,
+    managed_tags, marked_description, null_as_empty, put_tags, read_all_by_ids, with_attr,
+    with_defaults,
 };
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, get_if_exists, id_of, json_attr, keep_timeouts, poll,
-    state_value, str_attr, timeout,
+    SchemaBuilder, apply_failed, client, create_failed, get_if_exists, id_of, json_attr,
+    keep_timeouts, poll, state_value, str_attr, timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
 use crate::provider::{
-    ApplyFailure, AttrMode, BlockSchema, Nesting, PlannedState, ProviderError, ResourceType,
-    Schema, plan_by_schema,
+    ApplyFailure, AttrMode, BlockSchema, MarkedObject, Marker, Nesting, PlannedState,
+    ProviderError, ResourceType, Schema, plan_by_schema,
 };
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
@@ -123,7 +125,7 @@ impl Subnet {
             "cidr": field("cidr"),
             "ip_version": field("ip_version"),
             "name": field("name"),
-            "description": field("description"),
+            "description": marker::user_description(subnet.get("description"), json!("")),
             "gateway_ip": field("gateway_ip"),
             "no_gateway": no_gateway,
             "enable_dhcp": field("enable_dhcp"),
@@ -238,6 +240,7 @@ impl ResourceType for Subnet {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
         check_cidr(config)?;
+        check_description(config)?;
         let no_gateway = config.get_attr("no_gateway").and_then(Value::as_bool) == Some(true);
         if no_gateway && str_attr(config, "gateway_ip").is_some() {
             return Err(ProviderError::new(
@@ -294,16 +297,19 @@ impl ResourceType for Subnet {
         Ok(planned)
     }
 
-    async fn create(&self, planned: &Value) -> Result<Value, ApplyFailure> {
-        let client = client(&self.session).await?;
-        let limit = timeout(planned, "create", DEFAULT_TIMEOUT)?;
+    async fn create(&self, planned: &Value, marker: &Marker) -> Result<Value, ApplyFailure> {
+        let client = client(&self.session)
+            .await
+            .map_err(ApplyFailure::nothing_created)?;
+        let limit =
+            timeout(planned, "create", DEFAULT_TIMEOUT).map_err(ApplyFailure::nothing_created)?;
         let mut body = Map::new();
+        body.insert("description".into(), marked_description(planned, marker));
         for attr in [
             "network_id",
             "cidr",
             "ip_version",
             "name",
-            "description",
             "enable_dhcp",
             "dns_nameservers",
             "ipv6_address_mode",
@@ -332,7 +338,7 @@ impl ResourceType for Subnet {
         let created: Json = client
             .post_json(Service::Network, "/subnets", &json!({ "subnet": body }))
             .await
-            .map_err(|e| apply_failed("Cannot create the subnet", e))?;
+            .map_err(|e| create_failed("Cannot create the subnet", e))?;
         let subnet = created.get("subnet").cloned().unwrap_or(Json::Null);
         let id = subnet
             .get("id")
@@ -343,6 +349,7 @@ impl ResourceType for Subnet {
         let partial = |error: ProviderError| ApplyFailure {
             error,
             partial: self.value(&subnet, planned, region.clone()).ok(),
+            may_exist: true,
         };
         let tags = json_attr(planned, "tags");
         if !is_empty_list(&tags) {
@@ -359,21 +366,27 @@ impl ResourceType for Subnet {
         Ok(self.value(&now, planned, region)?)
     }
 
-    async fn update(&self, prior: &Value, planned: &Value) -> Result<Value, ApplyFailure> {
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        marker: &Marker,
+    ) -> Result<Value, ApplyFailure> {
         let client = client(&self.session).await?;
         let id = id_of(prior)?;
         let mut body = Map::new();
         let changed = |attr: &str| json_attr(planned, attr) != json_attr(prior, attr);
-        for attr in ["name", "description"] {
-            if changed(attr) {
-                body.insert(
-                    attr.into(),
-                    match json_attr(planned, attr) {
-                        Json::Null => json!(""),
-                        v => v,
-                    },
-                );
-            }
+        if changed("name") {
+            body.insert(
+                "name".into(),
+                match json_attr(planned, "name") {
+                    Json::Null => json!(""),
+                    v => v,
+                },
+            );
+        }
+        if changed("description") {
+            body.insert("description".into(), marked_description(planned, marker));
         }
         if changed("enable_dhcp") {
             body.insert("enable_dhcp".into(), json_attr(planned, "enable_dhcp"));
@@ -464,6 +477,11 @@ impl ResourceType for Subnet {
         };
         let known = import_basis(&self.schema, &subnet)?;
         Ok(Some(self.value(&subnet, &known, region)?))
+    }
+
+    async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
+        let client = client(&self.session).await?;
+        neutron::find_marked(&client, "subnets", lineage, "subnet").await
     }
 
     fn reads_in_bulk(&self) -> bool {

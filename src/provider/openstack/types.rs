@@ -196,6 +196,18 @@ pub fn apply_failed(what: &str, e: OpenStackError) -> ApplyFailure {
     ApplyFailure::from(failed(what, e))
 }
 
+/// A create call that failed. A 4xx answer means the cloud refused it and
+/// created nothing; anything else (a 5xx, a timeout, a lost connection)
+/// may have created the object, whose marker the next run looks for.
+pub fn create_failed(what: &str, e: OpenStackError) -> ApplyFailure {
+    let refused = e.status().is_some_and(|s| s.is_client_error());
+    ApplyFailure {
+        error: failed(what, e),
+        partial: None,
+        may_exist: !refused,
+    }
+}
+
 /// The client, for a type's operation.
 pub async fn client(session: &Arc<Session>) -> Result<Arc<Client>, ProviderError> {
     session.client().await
