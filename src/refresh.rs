@@ -22,7 +22,7 @@
 use crate::addr::ResourceAddr;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::value::Value;
-use crate::provider::{MarkedObject, Providers, ResourceType};
+use crate::provider::{MarkedAddress, MarkedObject, Providers, ResourceType};
 use crate::state::{Intent, State};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -47,6 +47,10 @@ pub struct Adopted {
 pub struct Stray {
     pub type_name: String,
     pub object: MarkedObject,
+    /// The address its marker names, when the marker spells it or its
+    /// digest matches an address the state or an intent had (a marker
+    /// in a description carries only the digest).
+    pub addr: Option<ResourceAddr>,
 }
 
 /// What reconciling found.
@@ -204,14 +208,30 @@ pub async fn reconcile(req: ReconcileRequest<'_>) -> Result<Reconciliation, Diag
         return Err(diags);
     }
     if req.find_strays {
+        let known: Vec<&str> = req
+            .state
+            .resources
+            .iter()
+            .map(|r| r.address.as_str())
+            .chain(req.state.intents.iter().map(|i| i.address.as_str()))
+            .collect();
         for (type_name, objects) in found {
             for object in objects {
-                if !accounted.contains(&object.id) {
-                    out.strays.push(Stray {
-                        type_name: type_name.to_string(),
-                        object,
-                    });
+                if accounted.contains(&object.id) {
+                    continue;
                 }
+                let addr = match &object.marker.address {
+                    MarkedAddress::Exact(text) => text.parse().ok(),
+                    digest => known
+                        .iter()
+                        .find(|a| digest.names(a))
+                        .and_then(|a| a.parse().ok()),
+                };
+                out.strays.push(Stray {
+                    type_name: type_name.to_string(),
+                    object,
+                    addr,
+                });
             }
         }
     }

@@ -163,6 +163,9 @@ struct Ctx {
     results: Mutex<HashMap<ResourceAddr, Value>>,
     /// Steps of finished visits, recorded when the walker settles them.
     pending: Mutex<HashMap<NodeIndex, Vec<Step>>>,
+    /// Every step recorded so far, in the journal's order (taken with
+    /// the recorder held): the final state replays them.
+    recorded: Mutex<Vec<Step>>,
     recorder: Mutex<Box<dyn Recorder>>,
     hooks: Arc<dyn ApplyHooks>,
     done: Mutex<Counts>,
@@ -195,6 +198,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         expansions: Mutex::default(),
         results: Mutex::default(),
         pending: Mutex::default(),
+        recorded: Mutex::default(),
         recorder: Mutex::new(req.recorder),
         hooks: req.hooks.clone(),
         done: Mutex::default(),
@@ -204,14 +208,15 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
     // objects `moved` blocks moved are recorded at their new addresses
     // (so a run cut short leaves no object recorded twice), and objects
     // `removed` blocks forget leave it.
-    let mut recorded: Vec<Step> = state_only_steps(&plan, &req.base);
-    if !recorded.is_empty() {
-        lock(&ctx.recorder).record(&recorded).map_err(|e| {
+    let state_only: Vec<Step> = state_only_steps(&plan, &req.base);
+    if !state_only.is_empty() {
+        lock(&ctx.recorder).record(&state_only).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Failed to record the state",
                 format!("The state journal could not be written: {e}. Nothing was changed."),
             ))
         })?;
+        lock(&ctx.recorded).extend(state_only);
     }
     let settle_ctx = ctx.clone();
     let visit_ctx = ctx.clone();
@@ -236,7 +241,8 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
             if steps.is_empty() {
                 return Ok(());
             }
-            lock(&settle_ctx.recorder).record(&steps).map_err(|e| {
+            let mut recorder = lock(&settle_ctx.recorder);
+            recorder.record(&steps).map_err(|e| {
                 Diagnostic::error(
                     "Failed to record the state",
                     format!(
@@ -244,7 +250,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
                     ),
                 )
             })?;
-            recorded.extend(steps);
+            lock(&settle_ctx.recorded).extend(steps);
             Ok(())
         },
     )
@@ -288,6 +294,7 @@ pub async fn apply(req: ApplyRequest) -> Result<ApplyResult, Diagnostics> {
         }
     }
 
+    let recorded = std::mem::take(&mut *lock(&ctx.recorded));
     let (state, state_changed) = final_state(&ctx, req.base, recorded, &mut failures);
     let counts = *lock(&ctx.done);
     let mut warnings = std::mem::take(&mut *lock(&ctx.warnings));
@@ -797,8 +804,9 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
             .to_string(),
             token: marker.token.clone(),
         };
-        lock(&ctx.recorder)
-            .record(&[Step::Intent(intent)])
+        let mut recorder = lock(&ctx.recorder);
+        recorder
+            .record(&[Step::Intent(intent.clone())])
             .map_err(|e| {
                 Diagnostic::error(
                     "Failed to record the state",
@@ -806,6 +814,8 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
                 )
                 .with_address(addr.to_string())
             })?;
+        lock(&ctx.recorded).push(Step::Intent(intent));
+        drop(recorder);
     }
     let started = Instant::now();
     let call = async {

@@ -870,9 +870,10 @@ async fn adopt_strays(
     let mut out = Vec::new();
     for stray in req.strays {
         let object = &stray.object;
-        let addr = match &object.marker.address {
-            MarkedAddress::Exact(text) => text.parse::<ResourceAddr>().ok(),
-            MarkedAddress::Digest(digest) => declared
+        let addr = match (&stray.addr, &object.marker.address) {
+            (Some(addr), _) => Some(addr.clone()),
+            (None, MarkedAddress::Exact(_)) => None,
+            (None, MarkedAddress::Digest(digest)) => declared
                 .iter()
                 .chain(prior.keys())
                 .find(|a| address_digest(&a.to_string()) == *digest)

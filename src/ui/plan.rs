@@ -981,7 +981,7 @@ pub fn render_strays(plan: &Plan) -> String {
 fn shell_word(text: &str) -> String {
     if text
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._-[]/".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
     {
         text.to_string()
     } else {

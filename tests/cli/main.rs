@@ -3,6 +3,7 @@
 
 mod acceptance;
 mod bad_input;
+mod crash;
 mod examples;
 mod fmt;
 mod graph;
