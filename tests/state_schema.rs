@@ -79,6 +79,10 @@ fn the_examples_cover_what_the_format_holds() {
     assert!(resources().any(|r| !r.sensitive_paths.is_empty()));
     assert!(resources().any(|r| !r.dependencies.is_empty()));
     assert!(
+        states.iter().any(|s| !s.intents.is_empty()),
+        "a pending intent"
+    );
+    assert!(
         states
             .iter()
             .flat_map(|s| s.outputs.values())

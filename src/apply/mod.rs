@@ -1044,6 +1044,14 @@ fn final_state(
         .iter()
         .any(|s| matches!(s, Step::Put(_) | Step::Remove { .. }));
     let mut state = base;
+    // What refresh found gone is gone from the state too, whatever the
+    // plan does next (a destroy plans nothing for it; a create puts it
+    // back below).
+    for drift in &ctx.plan.drift {
+        if drift.after.is_none() && state.remove_resource(&drift.addr.to_string()).is_some() {
+            changed = true;
+        }
+    }
     for step in recorded {
         match step {
             Step::Put(r) => {

@@ -49,6 +49,13 @@ pub enum StateError {
     #[error("{}: the resource {address:?} appears more than once", path.display())]
     DuplicateAddress { path: PathBuf, address: String },
 
+    #[error("{}: the intent for {address:?} names no resource instance: {reason}", path.display())]
+    InvalidIntent {
+        path: PathBuf,
+        address: String,
+        reason: String,
+    },
+
     #[error(
         "{} belongs to another state: its lineage is {journal_lineage}, the snapshot's is {state_lineage}; \
          move one of them aside",

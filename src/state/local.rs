@@ -16,7 +16,7 @@ use super::error::StateError;
 use super::files::{StateFiles, read_if_exists, remove_if_exists, rename};
 use super::journal::{self, Journal, JournalFile};
 use super::lock::StateLock;
-use super::model::{FORMAT_VERSION, ResourceState, State};
+use super::model::{FORMAT_VERSION, State};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -212,7 +212,7 @@ impl LockedState {
         let shown = StateFiles::shown(&path);
         state.format_version = FORMAT_VERSION;
         state.tool_version = crate::VERSION.to_string();
-        sort_and_check(&mut state.resources, &shown)?;
+        sort_and_check(state, &shown)?;
 
         let current = read_if_exists(&path)?;
         let on_disk = match &current {
@@ -323,7 +323,7 @@ pub fn decode_snapshot(bytes: &[u8], shown: &Path) -> Result<State, StateError> 
             found: state.format_version.into(),
         });
     }
-    sort_and_check(&mut state.resources, shown)?;
+    sort_and_check(&mut state, shown)?;
     Ok(state)
 }
 
@@ -351,9 +351,31 @@ fn snapshot_id(bytes: &[u8], shown: &Path) -> Result<SnapshotId, StateError> {
     })
 }
 
-/// Sorts resources by address (as `State::put_resource` keeps them) and
-/// refuses inconsistent or duplicate addresses.
-fn sort_and_check(resources: &mut [ResourceState], shown: &Path) -> Result<(), StateError> {
+/// Sorts resources and intents by address (as `State::put_resource` and
+/// `put_intent` keep them) and refuses inconsistent or duplicate
+/// addresses, and intents for addresses that do not parse.
+fn sort_and_check(state: &mut State, shown: &Path) -> Result<(), StateError> {
+    state.intents.sort_by(|a, b| a.address.cmp(&b.address));
+    for intent in &state.intents {
+        if let Err(e) = intent.address.parse::<crate::addr::ResourceAddr>() {
+            return Err(StateError::InvalidIntent {
+                path: shown.to_path_buf(),
+                address: intent.address.clone(),
+                reason: e.reason,
+            });
+        }
+    }
+    if let Some(pair) = state
+        .intents
+        .windows(2)
+        .find(|p| p[0].address == p[1].address)
+    {
+        return Err(StateError::DuplicateAddress {
+            path: shown.to_path_buf(),
+            address: pair[0].address.clone(),
+        });
+    }
+    let resources = &mut state.resources;
     resources.sort_by(|a, b| a.address.cmp(&b.address));
     for resource in resources.iter() {
         if !resource.is_consistent() {
@@ -548,7 +570,7 @@ fn recover(files: &StateFiles) -> Result<Recovered, StateError> {
 pub(crate) mod tests {
     use super::*;
     use crate::state::journal::JournalEntry;
-    use crate::state::model::Intent;
+    use crate::state::model::{Intent, ResourceState};
     use crate::state::model::{Mode, OutputState, Status};
     use std::collections::BTreeMap;
     use std::fs;
@@ -1166,6 +1188,40 @@ pub(crate) mod tests {
         );
         let reread = backend.read_unlocked().unwrap().unwrap();
         assert_eq!(reread.intents, [intent("terraform_data.a")]);
+    }
+
+    #[test]
+    fn intents_with_a_bad_or_repeated_address_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let intent = |address: &str| Intent {
+            address: address.into(),
+            action: "create".into(),
+            token: "t".into(),
+        };
+        for (intents, message) in [
+            (
+                vec![intent("terraform_data.a"), intent("terraform_data.a")],
+                "the resource \"terraform_data.a\" appears more than once",
+            ),
+            (
+                vec![intent("not an address")],
+                "the intent for \"not an address\" names no resource instance",
+            ),
+        ] {
+            let state = State {
+                intents,
+                ..State::new()
+            };
+            let bytes = encode_snapshot(&state).unwrap();
+            let err = decode_snapshot(&bytes, Path::new("state/default.json")).unwrap_err();
+            assert!(err.to_string().contains(message), "{err}");
+            let mut state = state;
+            let mut locked = locked(&dir);
+            locked.read().unwrap();
+            let err = locked.write(&mut state).unwrap_err();
+            assert!(err.to_string().contains(message), "{err}");
+            assert!(!backend(&dir).state_path().exists());
+        }
     }
 
     #[test]

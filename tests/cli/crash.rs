@@ -201,6 +201,10 @@ impl Harness {
     }
 
     fn with_config(config: &str) -> Harness {
+        Harness::build(config, |_| {})
+    }
+
+    fn build(config: &str, tune: impl FnOnce(&mut stackform::devcloud::Options)) -> Harness {
         let ws = Workspace::new();
         // The cloud serves while stackform runs: its own threads.
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -212,6 +216,7 @@ impl Harness {
         options.latency = Duration::from_millis(5);
         options.build_time = Duration::from_millis(300);
         options.delete_time = Duration::from_millis(150);
+        tune(&mut options);
         let outside = rt.block_on(Outside::start_with(options));
         for i in 0..IMAGES {
             // Bytes of no known disk format: they inspect as raw.
@@ -794,4 +799,123 @@ fn a_flavor_name_taken_by_an_earlier_attempt_of_the_same_resource_is_taken_over(
         .code(1)
         .stderr_has("Cannot create the flavor")
         .stderr_has("already exists");
+}
+
+const ONE_SERVER: &str = r#"
+resource "openstack_images_image_v2" "img" {
+  name             = "crash-img-0"
+  container_format = "bare"
+  disk_format      = "raw"
+  local_file_path  = "disk0.raw"
+}
+
+resource "openstack_networking_network_v2" "net" {
+  name = "crash-net-0"
+}
+
+resource "openstack_networking_subnet_v2" "sub" {
+  name       = "crash-sub-0"
+  network_id = openstack_networking_network_v2.net.id
+  cidr       = "10.70.0.0/24"
+}
+
+resource "openstack_compute_instance_v2" "vm" {
+  name      = "crash-vm-0"
+  image_id  = openstack_images_image_v2.img.id
+  flavor_id = "1"
+  network {
+    uuid = openstack_networking_subnet_v2.sub.network_id
+  }
+}
+"#;
+
+#[test]
+fn a_server_nova_is_deleting_is_read_as_gone_never_as_live() {
+    // Deleted servers linger 3 s, as Nova's do while their host cleans up.
+    let h = Harness::build(ONE_SERVER, |o| o.delete_time = Duration::from_secs(3));
+    h.run(&["apply", "-auto-approve", "-input=false"]).ok();
+    kill_when_held(
+        &h,
+        "DELETE",
+        "/compute/v2.1/servers/*",
+        &["destroy", "-auto-approve", "-input=false"],
+    );
+    // The server still lists, task `deleting`: refresh waits it out and
+    // plans it anew rather than taking it for the live one.
+    h.run(&["plan", "-detailed-exitcode", "-input=false"])
+        .code(2)
+        .stdout_has("# openstack_compute_instance_v2.vm has been deleted")
+        .stdout_has("# openstack_compute_instance_v2.vm will be created");
+    h.run(&["apply", "-auto-approve", "-input=false"]).ok();
+    h.check_only(&["crash-img-0", "crash-net-0", "crash-sub-0", "crash-vm-0"]);
+    // A destroy killed the same way resumes cleanly.
+    kill_when_held(
+        &h,
+        "DELETE",
+        "/compute/v2.1/servers/*",
+        &["destroy", "-auto-approve", "-input=false"],
+    );
+    h.run(&["destroy", "-auto-approve", "-input=false"])
+        .ok()
+        .stdout_has("# openstack_compute_instance_v2.vm has been deleted");
+    h.check_only(&[]);
+}
+
+#[test]
+fn an_apply_whose_creates_all_fail_without_making_anything_writes_nothing() {
+    let h = Harness::with_config(TWO_NETWORKS);
+    h.run(&["apply", "-auto-approve", "-input=false"]).ok();
+    let state = h.ws.read("state/default.json").expect("state");
+    let backup = h.ws.read("state/default.json.backup");
+    let (status, body) = h.call(
+        "POST",
+        "/devcloud/faults",
+        Some(serde_json::json!({"method": "POST", "path": "/network/v2.0/networks", "status": 400, "message": "Invalid input for operation."})),
+    );
+    assert_eq!(status, 201, "{body}");
+    h.ws.file("main.tf", &TWO_NETWORKS.replace("count = 2", "count = 3"));
+    h.run(&["apply", "-auto-approve", "-input=false"])
+        .code(1)
+        .stderr_has("Cannot create the network");
+    assert_eq!(
+        h.ws.read("state/default.json"),
+        Some(state),
+        "serial untouched"
+    );
+    assert_eq!(
+        h.ws.read("state/default.json.backup"),
+        backup,
+        "backup untouched"
+    );
+    assert!(h.ws.read("state/default.journal").is_none());
+}
+
+#[test]
+fn a_saved_plan_is_refused_while_an_interrupted_create_is_unresolved() {
+    let h = Harness::with_config(TWO_NETWORKS);
+    h.run(&["apply", "-auto-approve", "-input=false"]).ok();
+    h.ws.file("main.tf", &TWO_NETWORKS.replace("count = 2", "count = 3"));
+    kill_when_held(
+        &h,
+        "POST",
+        "/network/v2.0/networks",
+        &["apply", "-auto-approve", "-input=false"],
+    );
+    // Without the lock, planning resolves the intent in memory only.
+    h.run(&["plan", "-lock=false", "-input=false", "-out=p.plan"])
+        .ok()
+        .stderr_has("The interrupted run had created openstack_networking_network_v2.net[2]");
+    h.run(&["apply", "-input=false", "p.plan"])
+        .code(1)
+        .stderr_has("Saved plan is stale")
+        .stderr_has("creates whose outcome the state does not know yet");
+    h.run(&["apply", "-auto-approve", "-input=false"])
+        .ok()
+        .stderr_has("The interrupted run had created openstack_networking_network_v2.net[2]");
+    h.check_only(&[
+        "crash-net-0",
+        "crash-net-1",
+        "crash-net-2",
+        "crash-flavor-0",
+    ]);
 }

@@ -8,6 +8,7 @@ mod examples;
 mod fmt;
 mod graph;
 mod language;
+mod markers;
 mod modules;
 mod openstack;
 mod openstack_image;
