@@ -8,7 +8,7 @@
 //! inside partly unknown arguments, because what is known (a length, the
 //! keys of an object) is worth keeping for the plan.
 
-use super::{FuncContext, FuncError, FuncSpec, Marks, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::convert::{convert, unify};
 use crate::lang::number::Number;
 use crate::lang::value::{Type, Value};
@@ -182,10 +182,10 @@ fn element(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
             return Ok(Value::Unknown(elem));
         }
         other => {
-            return Err(FuncError::new(format!(
+            return Err(FuncError::new(Message::text(format!(
                 "cannot read elements from {}",
                 other.type_of().friendly_name()
-            )));
+            ))));
         }
     };
     if !a[1].is_known() {
@@ -290,7 +290,7 @@ fn lookup(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
             (None, Some(d)) => Ok(d.clone()),
             (None, None) => Err(FuncError::arg(
                 0,
-                format!("the given object has no attribute {key:?}"),
+                Message::text("the given object has no attribute ").quoted(1, &key),
             )),
         },
         Value::Map(elem, entries) => {
@@ -304,7 +304,9 @@ fn lookup(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
             match (entries.get(&key), default) {
                 (Some(v), _) => Ok(v.clone()),
                 (None, Some(d)) => Ok(d),
-                (None, None) => Err(FuncError::new(format!("lookup failed to find key {key:?}"))),
+                (None, None) => Err(FuncError::new(
+                    Message::text("lookup failed to find key ").quoted(1, &key),
+                )),
             }
         }
         _ => Err(FuncError::arg(
@@ -321,10 +323,10 @@ fn merge(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     for v in a {
         let ty = v.type_of();
         if !matches!(ty, Type::Map(_) | Type::Object(_) | Type::Dynamic) {
-            return Err(FuncError::new(format!(
+            return Err(FuncError::new(Message::text(format!(
                 "arguments must be maps or objects, got {:?}",
                 ty.friendly_name()
-            )));
+            ))));
         }
     }
     let types: Vec<Type> = a.iter().map(Value::type_of).collect();
@@ -360,10 +362,10 @@ fn concat(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         if !matches!(v.type_of(), Type::List(_) | Type::Tuple(_) | Type::Dynamic) {
             return Err(FuncError::arg(
                 i,
-                format!(
+                Message::text(format!(
                     "all arguments must be lists or tuples; got {}",
                     v.type_of().friendly_name()
-                ),
+                )),
             ));
         }
     }
@@ -722,10 +724,10 @@ fn reverse(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         Value::Unknown(_) => Ok(Value::unknown()),
         other => Err(FuncError::arg(
             0,
-            format!(
+            Message::text(format!(
                 "can only reverse list or tuple values, not {}",
                 other.type_of().friendly_name()
-            ),
+            )),
         )),
     }
 }
@@ -1173,11 +1175,11 @@ fn convert_to(v: &Value, want: &Type) -> Result<Value, FuncError> {
     let cannot = || {
         FuncError::arg(
             0,
-            format!(
+            Message::text(format!(
                 "cannot convert {} to {}",
                 from.friendly_name(),
                 args::constraint_name(want)
-            ),
+            )),
         )
     };
     if want.is_primitive() {
@@ -1192,15 +1194,15 @@ fn convert_to(v: &Value, want: &Type) -> Result<Value, FuncError> {
             _ => Err(match (v.as_str(), want) {
                 (Some(s), Type::Number) => FuncError::arg(
                     0,
-                    format!(
-                        "cannot convert {s:?} to number; given string must be a decimal representation of a number"
+                    Message::text("cannot convert ").quoted(0, s).then(
+                        " to number; given string must be a decimal representation of a number",
                     ),
                 ),
                 (Some(s), Type::Bool) => FuncError::arg(
                     0,
-                    format!(
-                        "cannot convert {s:?} to bool; only the strings \"true\" or \"false\" are allowed"
-                    ),
+                    Message::text("cannot convert ")
+                        .quoted(0, s)
+                        .then(" to bool; only the strings \"true\" or \"false\" are allowed"),
                 ),
                 _ => cannot(),
             }),

@@ -2,7 +2,7 @@
 //! `uuid`.
 
 use super::yaml::yaml_text;
-use super::{FuncContext, FuncError, FuncSpec, Marks, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::number::Number;
 use crate::lang::value::{Type, Value};
 use base64::Engine;
@@ -400,9 +400,9 @@ fn base64encode(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 string_function!(BASE64DECODE, "base64decode", "str", base64decode);
 fn base64decode(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     let s = args::string(a, 0)?;
-    let bytes = BASE64
-        .decode(&s)
-        .map_err(|_| FuncError::new(format!("failed to decode base64 data {s:?}")))?;
+    let bytes = BASE64.decode(&s).map_err(|_| {
+        FuncError::new(Message::text("failed to decode base64 data ").quoted(0, &s))
+    })?;
     String::from_utf8(bytes).map(Value::string).map_err(|_| {
         FuncError::new("the result of decoding the provided string is not valid UTF-8")
     })
@@ -588,9 +588,9 @@ fn encoding_arg(a: &[Value], i: usize) -> Result<TextEncoding, FuncError> {
     TextEncoding::named(&name).ok_or_else(|| {
         FuncError::arg(
             i,
-            format!(
-                "{name:?} is not a supported IANA encoding name or alias in this Terraform version"
-            ),
+            Message::default()
+                .quoted(i, &name)
+                .then(" is not a supported IANA encoding name or alias in this Terraform version"),
         )
     })
 }
@@ -609,10 +609,8 @@ fn textencodebase64(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError
     let bytes = encoding.encode(&s).ok_or_else(|| {
         FuncError::arg(
             0,
-            format!(
-                "the given string contains characters that cannot be represented in {}",
-                encoding.name()
-            ),
+            Message::text("the given string contains characters that cannot be represented in ")
+                .value(1, encoding.name(), &Type::String),
         )
     })?;
     Ok(Value::string(BASE64.encode(bytes)))
@@ -638,15 +636,17 @@ fn textdecodebase64(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError
         };
         FuncError::arg(
             0,
-            format!("the given value is has an invalid base64 symbol at offset {offset}"),
+            Message::text("the given value is has an invalid base64 symbol")
+                .detail(0, format!(" at offset {offset}")),
         )
     })?;
     encoding.decode(&bytes).map(Value::string).ok_or_else(|| {
         FuncError::arg(
             0,
-            format!(
-                "the given string contains symbols that are not defined for {}",
-                encoding.name()
+            Message::text("the given string contains symbols that are not defined for ").value(
+                1,
+                encoding.name(),
+                &Type::String,
             ),
         )
     })

@@ -8,7 +8,7 @@
 //! and `..` is resolved lexically.
 
 use super::encoding::hex_digest;
-use super::{FuncContext, FuncError, FuncSpec, Marks, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::eval::eval_template_source;
 use crate::lang::value::{Type, Value};
 use base64::Engine;
@@ -66,8 +66,8 @@ fn expand_home(path: &str) -> Result<String, String> {
 /// Where a path argument of a file function points.
 fn resolve(ctx: &FuncContext<'_>, a: &[Value], i: usize) -> Result<(PathBuf, String), FuncError> {
     let given = args::string(a, i)?;
-    let expanded =
-        expand_home(&given).map_err(|e| FuncError::arg(i, format!("failed to expand ~: {e}")))?;
+    let expanded = expand_home(&given)
+        .map_err(|e| FuncError::arg(i, Message::text(format!("failed to expand ~: {e}"))))?;
     let path = Path::new(&expanded);
     let full = if path.is_absolute() {
         path.to_path_buf()
@@ -84,23 +84,29 @@ fn read(ctx: &FuncContext<'_>, a: &[Value], i: usize) -> Result<(Vec<u8>, String
         Ok(bytes) => Ok((bytes, given)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FuncError::arg(
             i,
-            format!(
-                "no file exists at {given:?}; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource"
+            Message::text("no file exists at ").quoted(i, &given).then(
+                "; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource",
             ),
         )),
         Err(_) if path.is_dir() => Err(FuncError::arg(
             i,
-            format!("failed to read file: read {given}: is a directory"),
+            Message::text("failed to read file: read ")
+                .value(i, given, &Type::String)
+                .then(": is a directory"),
         )),
-        Err(e) => Err(FuncError::arg(i, format!("failed to read file: {e}"))),
+        // An I/O error's text names no path.
+        Err(e) => Err(FuncError::arg(
+            i,
+            Message::text(format!("failed to read file: {e}")),
+        )),
     }
 }
 
 fn read_text(ctx: &FuncContext<'_>, a: &[Value], i: usize) -> Result<(String, String), FuncError> {
     let (bytes, given) = read(ctx, a, i)?;
     String::from_utf8(bytes).map(|s| (s, given.clone())).map_err(|_| {
-        FuncError::new(format!(
-            "contents of {given:?} are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents or the other file functions (e.g. filemd5, filesha256) to obtain file hashing results instead"
+        FuncError::new(Message::text("contents of ").quoted(i, &given).then(
+            " are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents or the other file functions (e.g. filemd5, filesha256) to obtain file hashing results instead",
         ))
     })
 }
@@ -139,12 +145,22 @@ fn fileexists(ctx: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     let (path, given) = resolve(ctx, a, 0)?;
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
-        Ok(meta) if meta.is_dir() => Err(FuncError::new(format!(
-            "{given:?} is a directory, not a file"
-        ))),
-        Ok(_) => Err(FuncError::new(format!("{given:?} is not a regular file"))),
+        Ok(meta) if meta.is_dir() => Err(FuncError::new(
+            Message::default()
+                .quoted(0, &given)
+                .then(" is a directory, not a file"),
+        )),
+        Ok(_) => Err(FuncError::new(
+            Message::default()
+                .quoted(0, &given)
+                .then(" is not a regular file"),
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
-        Err(e) => Err(FuncError::new(format!("failed to stat {given:?}: {e}"))),
+        Err(e) => Err(FuncError::new(
+            Message::text("failed to stat ")
+                .quoted(0, &given)
+                .then(format!(": {e}")),
+        )),
     }
 }
 
@@ -163,13 +179,16 @@ impl Drop for TemplateGuard {
     }
 }
 
-function!(
-    TEMPLATEFILE,
-    "templatefile",
-    ["path", "vars"],
-    Type::String,
-    templatefile
-);
+/// Its arguments keep their marks, so that the template sees which
+/// variables are sensitive and its messages leave their values out.
+static TEMPLATEFILE: FuncSpec = FuncSpec {
+    name: "templatefile",
+    params: &["path", "vars"],
+    allow_unknown: false,
+    returns: Type::String,
+    marks: Marks::Keep,
+    imp: templatefile,
+};
 /// Renders the template file with `vars` as its only variables.
 fn templatefile(ctx: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     if IN_TEMPLATE.with(Cell::get) {
@@ -187,27 +206,44 @@ fn templatefile(ctx: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> 
         if !is_identifier(name) {
             return Err(FuncError::arg(
                 1,
-                format!(
-                    "invalid template variable name {name:?}: must start with a letter, followed by zero or more letters, digits, and underscores"
+                Message::text("invalid template variable name ").quoted(1, name).then(
+                    ": must start with a letter, followed by zero or more letters, digits, and underscores",
                 ),
             ));
         }
     }
     let (source, given) = read_text(ctx, a, 0)?;
-    let vars: BTreeMap<String, Value> = entries.clone();
+    // A mark on the whole map marks each variable in the template.
+    let vars_marked = a[1].is_sensitive();
+    let vars: BTreeMap<String, Value> = entries
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().marked_if(vars_marked)))
+        .collect();
     if let Some((name, span)) = first_missing_variable(&source, &vars) {
+        // The name is the template's own text, not a value.
         return Err(FuncError::arg(
             1,
-            format!(
-                "vars map does not contain key {name:?}, referenced at {given}:{}",
-                position(&source, span)
-            ),
+            Message::text(format!(
+                "vars map does not contain key {name:?}, referenced at "
+            ))
+            .value(0, given, &Type::String)
+            .then(format!(":{}", position(&source, span))),
         ));
     }
     IN_TEMPLATE.with(|flag| flag.set(true));
     let _guard = TemplateGuard;
+    let marked = a.iter().any(Value::contains_sensitive);
+    // The evaluator's messages leave out what the marks say is sensitive,
+    // so they may follow the path.
     eval_template_source(&source, &vars, ctx.base_dir)
-        .map_err(|e| FuncError::new(format!("{given}: {e}")))
+        .map(|v| v.marked_if(marked))
+        .map_err(|e| {
+            FuncError::new(
+                Message::default()
+                    .value(0, given, &Type::String)
+                    .then(format!(": {e}")),
+            )
+        })
 }
 
 /// The first variable the template refers to that `vars` does not have

@@ -12,12 +12,14 @@ mod collections;
 mod encoding;
 mod filesystem;
 mod format;
+mod message;
 mod network;
 mod numeric;
 mod strings;
 mod yaml;
 
 use super::value::{Type, Value};
+pub use message::Message;
 use std::path::Path;
 
 /// What a function may know about where it runs.
@@ -29,30 +31,74 @@ pub struct FuncContext<'a> {
 
 /// A failed call. `arg` names the argument at fault (0-based) when there
 /// is one, so the message can say which.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct FuncError {
     pub arg: Option<usize>,
+    /// The message with every value in it shown; `call` replaces it with
+    /// [`Message::shown`] when an argument is sensitive.
     pub message: String,
     /// The diagnostic's summary when it is not the usual "Invalid
     /// function argument" / "Error in function call".
     pub summary: Option<&'static str>,
+    pieces: Message,
 }
 
+impl PartialEq for FuncError {
+    /// Errors are equal when they read the same.
+    fn eq(&self, other: &FuncError) -> bool {
+        self.arg == other.arg && self.message == other.message && self.summary == other.summary
+    }
+}
+
+impl Eq for FuncError {}
+
 impl FuncError {
-    pub fn new(message: impl Into<String>) -> FuncError {
+    pub fn new(message: impl Into<Message>) -> FuncError {
+        let pieces = message.into();
         FuncError {
             summary: None,
             arg: None,
-            message: message.into(),
+            message: pieces.to_string(),
+            pieces,
         }
     }
 
-    pub fn arg(index: usize, message: impl Into<String>) -> FuncError {
+    pub fn arg(index: usize, message: impl Into<Message>) -> FuncError {
         FuncError {
-            summary: None,
             arg: Some(index),
-            message: message.into(),
+            ..FuncError::new(message)
         }
+    }
+
+    fn with_summary(summary: &'static str, message: impl Into<Message>) -> FuncError {
+        FuncError {
+            summary: Some(summary),
+            ..FuncError::new(message)
+        }
+    }
+
+    /// The error as it may be shown when the arguments flagged in
+    /// `sensitive` are: their values left out, the argument named.
+    fn without_secrets(mut self, spec: &FuncSpec, args: &[Value], sensitive: &[bool]) -> FuncError {
+        if !sensitive.iter().any(|s| *s) {
+            return self;
+        }
+        self.message = self.pieces.shown(sensitive).unwrap_or_else(|| {
+            let at_fault = self.arg.and_then(|i| {
+                let ty = args.get(i)?.type_of();
+                Some((sensitive.get(i).copied().unwrap_or(false), ty))
+            });
+            let named: Vec<(&str, Type)> = args
+                .iter()
+                .zip(sensitive)
+                .enumerate()
+                .filter(|(_, (_, s))| **s)
+                .map(|(i, (a, _))| (spec.param_name(i), a.type_of()))
+                .collect();
+            message::withheld(at_fault.as_ref().map(|(s, t)| (*s, t)), &named)
+        });
+        self.pieces = Message::text(self.message.clone());
+        self
     }
 }
 
@@ -144,35 +190,33 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 pub fn call(spec: &FuncSpec, ctx: &FuncContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
     let min = spec.min_args();
     if args.len() < min {
-        return Err(FuncError {
-            summary: Some("Not enough function arguments"),
-            arg: None,
-            message: format!(
+        return Err(FuncError::with_summary(
+            "Not enough function arguments",
+            Message::text(format!(
                 "Function \"{}\" expects {} argument(s). Missing value for \"{}\".",
                 spec.name,
                 min,
                 spec.param_name(args.len())
-            ),
-        });
+            )),
+        ));
     }
     if !spec.variadic() && args.len() > spec.params.len() {
-        return Err(FuncError {
-            summary: Some("Too many function arguments"),
-            arg: None,
-            message: format!(
+        return Err(FuncError::with_summary(
+            "Too many function arguments",
+            Message::text(format!(
                 "Function \"{}\" expects only {} argument(s).",
                 spec.name,
                 spec.params.len()
-            ),
-        });
+            )),
+        ));
     }
     if !spec.allow_unknown && args.iter().any(|a| !a.is_wholly_known()) {
-        let sensitive = spec.marks != Marks::Keep && args.iter().any(Value::contains_sensitive);
+        let sensitive = args.iter().any(Value::contains_sensitive);
         return Ok(Value::Unknown(spec.returns.clone()).marked_if(sensitive));
     }
     let mut sensitive = false;
     let plain: Vec<Value> = match spec.marks {
-        Marks::Keep => return (spec.imp)(ctx, args),
+        Marks::Keep => args.to_vec(),
         Marks::Nested => args
             .iter()
             .map(|a| {
@@ -190,13 +234,18 @@ pub fn call(spec: &FuncSpec, ctx: &FuncContext<'_>, args: &[Value]) -> Result<Va
             })
             .collect(),
     };
-    (spec.imp)(ctx, &plain).map(|v| v.marked_if(sensitive))
+    (spec.imp)(ctx, &plain)
+        .map(|v| v.marked_if(sensitive))
+        .map_err(|e| {
+            let marked: Vec<bool> = args.iter().map(Value::contains_sensitive).collect();
+            e.without_secrets(spec, args, &marked)
+        })
 }
 
 /// Argument accessors shared by the implementations: each converts the
 /// argument as Terraform would and names it in the error.
 pub(crate) mod args {
-    use super::FuncError;
+    use super::{FuncError, Message};
     use crate::lang::convert::convert;
     use crate::lang::number::Number;
     use crate::lang::value::{Type, Value};
@@ -234,7 +283,7 @@ pub(crate) mod args {
         if v.is_null() {
             return Err(FuncError::arg(i, "argument must not be null"));
         }
-        to_primitive(v, want).map_err(|e| FuncError::arg(i, e))
+        to_primitive(v, want).map_err(|e| FuncError::arg(i, Message::text(e)))
     }
 
     pub fn string(args: &[Value], i: usize) -> Result<String, FuncError> {
@@ -274,14 +323,18 @@ pub(crate) mod args {
         let Some(items) = v.as_seq() else {
             return Err(FuncError::arg(
                 i,
-                format!("{} required", constraint_name(&Type::list(elem.clone()))),
+                Message::text(format!(
+                    "{} required",
+                    constraint_name(&Type::list(elem.clone()))
+                )),
             ));
         };
         items
             .iter()
             .enumerate()
             .map(|(n, item)| {
-                to_primitive(item, elem).map_err(|e| FuncError::arg(i, format!("element {n}: {e}")))
+                to_primitive(item, elem)
+                    .map_err(|e| FuncError::arg(i, Message::text(format!("element {n}: {e}"))))
             })
             .collect()
     }
@@ -299,16 +352,22 @@ pub(crate) mod args {
                 _ => v.as_seq().is_some(),
             };
             if !e.path.is_empty() {
-                FuncError::arg(i, e.to_string())
+                FuncError::arg(i, Message::conversion(i, &e))
             } else if kind_matches {
                 let kind = if matches!(want, Type::Map(_)) {
                     "map"
                 } else {
                     "list"
                 };
-                FuncError::arg(i, format!("all {kind} elements must have the same type"))
+                FuncError::arg(
+                    i,
+                    Message::text(format!("all {kind} elements must have the same type")),
+                )
             } else {
-                FuncError::arg(i, format!("{} required", constraint_name(want)))
+                FuncError::arg(
+                    i,
+                    Message::text(format!("{} required", constraint_name(want))),
+                )
             }
         })
     }
@@ -354,5 +413,231 @@ pub(crate) mod testing {
             },
             args,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::call_named;
+    use super::*;
+    use crate::lang::number::Number;
+    use std::collections::BTreeMap;
+
+    /// Arguments that make functions fail, built around a secret `word`.
+    /// Two words with the same shape (case, digits, length) give two sets
+    /// of arguments that fail in the same ways.
+    fn secret_shapes(word: &str, number: i64) -> Vec<Value> {
+        let string = |s: String| Value::from(s).mark_sensitive();
+        let entries = |v: Value| BTreeMap::from([(word.to_string(), v)]);
+        vec![
+            string(word.to_string()),
+            string(format!("{word}(")),
+            string(format!("10.0.0.0/{word}")),
+            string(format!("{{\"{word}\": tru}}")),
+            string(format!("%{word}")),
+            string(format!("{word}/missing.tpl")),
+            string(format!("{word}==")),
+            Value::from(number).mark_sensitive(),
+            Value::number(Number::parse(&format!("{number}.5")).unwrap_or_default())
+                .mark_sensitive(),
+            Value::tuple(vec![word.into(), "x".into()]).mark_sensitive(),
+            Value::list(Type::String, vec![word.into(), "x".into()]).mark_sensitive(),
+            Value::set(Type::String, vec![word.into()]).mark_sensitive(),
+            Value::map(Type::String, entries(word.into())).mark_sensitive(),
+            Value::object(entries(Value::from(number))).mark_sensitive(),
+            // Sensitive inside, not as a whole.
+            Value::tuple(vec![Value::from(word).mark_sensitive(), 1.into()]),
+            Value::object(BTreeMap::from([(
+                "k".to_string(),
+                Value::from(word).mark_sensitive(),
+            )])),
+        ]
+    }
+
+    fn plain_arguments() -> Vec<Value> {
+        vec![
+            Value::from("x"),
+            Value::from("10.0.0.0/24"),
+            Value::from(2),
+            Value::from(-1),
+            Value::Bool(true),
+            Value::NULL,
+            Value::tuple(vec![]),
+            Value::list(Type::String, vec!["a".into(), "b".into()]),
+            Value::map(Type::String, BTreeMap::from([("a".into(), "b".into())])),
+            Value::object(BTreeMap::from([("a".into(), 1.into())])),
+        ]
+    }
+
+    /// Every way to call `spec` with one to three arguments of which at
+    /// least one comes from `secret` (index into the shapes) and the rest
+    /// from `plain`; with three arguments only one is secret, to keep the
+    /// count down.
+    fn argument_lists(spec: &FuncSpec, shapes: usize, plain: usize) -> Vec<Vec<(bool, usize)>> {
+        let min = spec.min_args();
+        let max = if spec.variadic() {
+            (min + 1).min(3)
+        } else {
+            spec.params.len().min(3)
+        };
+        let mut lists = Vec::new();
+        for n in min.max(1)..=max {
+            let mut list: Vec<Vec<(bool, usize)>> = vec![Vec::new()];
+            for _ in 0..n {
+                list = list
+                    .into_iter()
+                    .flat_map(|prefix| {
+                        let secrets = (0..shapes).map(|i| (true, i));
+                        let plains = (0..plain).map(|i| (false, i));
+                        secrets.chain(plains).map(move |arg| {
+                            let mut next = prefix.clone();
+                            next.push(arg);
+                            next
+                        })
+                    })
+                    .filter(|l| n < 3 || l.iter().filter(|(s, _)| *s).count() <= 1)
+                    .collect();
+            }
+            lists.extend(list.into_iter().filter(|l| l.iter().any(|(s, _)| *s)));
+        }
+        lists
+    }
+
+    /// No function's error says anything about the content of a
+    /// sensitive argument: the same call with a secret of the same shape
+    /// but other letters and digits fails with the very same message, and
+    /// the message holds neither secret.
+    #[test]
+    fn no_error_message_depends_on_a_sensitive_argument() {
+        let (word_a, number_a) = ("Kpqz7Rvtm", 7351);
+        let (word_b, number_b) = ("Wxyn3Hlsj", 4862);
+        let shapes_a = secret_shapes(word_a, number_a);
+        let shapes_b = secret_shapes(word_b, number_b);
+        let plain = plain_arguments();
+        let mut checked = 0;
+        for name in names() {
+            let Some(spec) = lookup(name) else { continue };
+            for list in argument_lists(spec, shapes_a.len(), plain.len()) {
+                let pick = |shapes: &[Value]| -> Vec<Value> {
+                    list.iter()
+                        .map(|&(secret, i)| {
+                            if secret {
+                                shapes[i].clone()
+                            } else {
+                                plain[i].clone()
+                            }
+                        })
+                        .collect()
+                };
+                let (Err(a), Err(b)) = (
+                    call_named(name, &pick(&shapes_a)),
+                    call_named(name, &pick(&shapes_b)),
+                ) else {
+                    continue;
+                };
+                checked += 1;
+                for secret in [word_a, word_b, "7351", "4862"] {
+                    assert!(
+                        !a.message.contains(secret) && !b.message.contains(secret),
+                        "{name}{:?}: {}",
+                        pick(&shapes_a),
+                        a.message
+                    );
+                }
+                assert_eq!(a, b, "{name}{:?}", pick(&shapes_a));
+            }
+        }
+        assert!(checked > 1000, "only {checked} failing calls");
+    }
+
+    #[track_caller]
+    fn message(name: &str, args: &[Value]) -> String {
+        match call_named(name, args) {
+            Err(e) => e.message,
+            Ok(v) => panic!("{name} succeeded with {v:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sensitive_argument_is_described_by_its_type() {
+        let secret = || Value::from("hunter2").mark_sensitive();
+        assert_eq!(
+            message("tonumber", &[secret()]),
+            "cannot convert this sensitive string to number; given string must be a decimal representation of a number"
+        );
+        assert_eq!(
+            message("tonumber", &[Value::from("hunter2")]),
+            "cannot convert \"hunter2\" to number; given string must be a decimal representation of a number"
+        );
+        assert_eq!(
+            message("tobool", &[secret()]),
+            "cannot convert this sensitive string to bool; only the strings \"true\" or \"false\" are allowed"
+        );
+        assert_eq!(
+            message("parseint", &[secret(), 10.into()]),
+            "cannot parse this sensitive string as a base 10 integer"
+        );
+        assert_eq!(
+            message("base64decode", &[secret()]),
+            "failed to decode base64 data this sensitive string"
+        );
+        assert_eq!(
+            message("cidrhost", &[secret(), 1.into()]),
+            "invalid CIDR expression: invalid CIDR address: this sensitive string"
+        );
+        assert_eq!(
+            message(
+                "lookup",
+                &[
+                    Value::map(Type::String, BTreeMap::from([("a".into(), "b".into())])),
+                    secret()
+                ]
+            ),
+            "lookup failed to find key this sensitive string"
+        );
+        // The key is not the secret: it is shown.
+        let secret_map = Value::map(Type::String, BTreeMap::from([("a".into(), "pw".into())]));
+        assert_eq!(
+            message("lookup", &[secret_map.mark_sensitive(), "zz".into()]),
+            "lookup failed to find key \"zz\""
+        );
+        assert_eq!(
+            message("regex", &[Value::from("(x").mark_sensitive(), "x".into()]),
+            "invalid regexp pattern"
+        );
+        assert_eq!(
+            message("file", &[secret()]),
+            "no file exists at this sensitive string; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource"
+        );
+    }
+
+    #[test]
+    fn a_message_that_could_quote_a_secret_is_withheld() {
+        let e = call_named("jsondecode", &[Value::from("{hunter2").mark_sensitive()])
+            .expect_err("invalid JSON");
+        assert_eq!(e.arg, None);
+        assert_eq!(
+            e.message,
+            "the details are not shown, as they could reveal the sensitive string given for \"str\""
+        );
+        let e = call_named(
+            "cidrhost",
+            &[
+                Value::from("10.0.0.0/24"),
+                Value::from(9999).mark_sensitive(),
+            ],
+        )
+        .expect_err("too big");
+        assert_eq!(
+            e.message,
+            "the details are not shown, as they could reveal the sensitive number given for \"hostnum\""
+        );
+        // Without a sensitive argument the message is the function's.
+        let e = call_named("cidrhost", &[Value::from("10.0.0.0/24"), 9999.into()])
+            .expect_err("too big");
+        assert_eq!(
+            e.message,
+            "prefix of 24 does not accommodate a host numbered 9999"
+        );
     }
 }

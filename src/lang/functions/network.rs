@@ -6,7 +6,7 @@
 //! leading zeros (`010` is ten), IPv6 addresses print in their shortest
 //! form (RFC 5952), and an IPv4-mapped IPv6 address prints as IPv4.
 
-use super::{FuncContext, FuncError, FuncSpec, Marks, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::number::Number;
 use crate::lang::value::{Type, Value};
 use std::net::Ipv6Addr;
@@ -153,7 +153,11 @@ fn prefix_arg(a: &[Value], as_argument: bool) -> Result<(Cidr, String), FuncErro
     match Cidr::parse(&text) {
         Some(cidr) => Ok((cidr, text)),
         None => {
-            let message = format!("invalid CIDR expression: invalid CIDR address: {text}");
+            let message = Message::text("invalid CIDR expression: invalid CIDR address: ").value(
+                0,
+                text,
+                &Type::String,
+            );
             Err(if as_argument {
                 FuncError::arg(0, message)
             } else {
@@ -253,9 +257,9 @@ static CIDRNETMASK: FuncSpec = FuncSpec {
 fn cidrnetmask(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     let (base, text) = prefix_arg(a, false)?;
     if base.bits != 32 {
-        return Err(FuncError::new(format!(
-            "IPv6 addresses cannot have a netmask: {text}"
-        )));
+        return Err(FuncError::new(
+            Message::text("IPv6 addresses cannot have a netmask: ").value(0, text, &Type::String),
+        ));
     }
     Ok(Value::string(ipv4_text(base.mask() as u32)))
 }

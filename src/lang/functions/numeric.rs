@@ -4,7 +4,7 @@
 //! `pow` and `log` compute in binary floating point, as Terraform does,
 //! so `log(1000, 10)` is 2.9999999999999996 here too.
 
-use super::{FuncContext, FuncError, FuncSpec, Marks, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::number::{Number, NumberError};
 use crate::lang::value::{Type, Value};
 
@@ -110,10 +110,10 @@ fn parseint(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         other => {
             return Err(FuncError::arg(
                 0,
-                format!(
+                Message::text(format!(
                     "first argument must be a string, not {}",
                     other.type_of().friendly_name()
-                ),
+                )),
             ));
         }
     };
@@ -126,7 +126,16 @@ fn parseint(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
             "base must be a whole number between 2 and 62 inclusive",
         ));
     }
-    let cannot = || FuncError::arg(0, format!("cannot parse {text:?} as a base {base} integer"));
+    let cannot = || {
+        FuncError::arg(
+            0,
+            Message::text("cannot parse ")
+                .quoted(0, &text)
+                .then(" as a base ")
+                .value(1, base.to_string(), &Type::Number)
+                .then(" integer"),
+        )
+    };
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),

@@ -6,7 +6,7 @@
 //! here.
 
 use super::format::{FormatError, format};
-use super::{FuncContext, FuncError, FuncSpec, Marks, args};
+use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::value::{Type, Value};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -385,8 +385,11 @@ fn replace(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         .filter(|_| substr.len() > 1);
     match pattern {
         Some(pattern) => {
-            let re = compile(pattern)
-                .map_err(|e| FuncError::new(format!("error parsing regexp: {e}: `{pattern}`")))?;
+            let re = compile(pattern).map_err(|e| {
+                FuncError::new(
+                    Message::text("error parsing regexp").detail(1, format!(": {e}: `{pattern}`")),
+                )
+            })?;
             Ok(Value::string(re.replace_all(&s, replacement.as_str())))
         }
         None => Ok(Value::string(s.replace(&*substr, &replacement))),
@@ -532,9 +535,13 @@ fn pattern_arg(
         return Ok(Err(Value::Unknown(Type::Dynamic)));
     }
     let pattern = args::string(a, 0)?;
-    let re = compile(&pattern)
-        .map_err(|e| FuncError::arg(0, format!("invalid regexp pattern: {e} in {pattern}")))?;
-    let shape = Shape::of(&re).map_err(|e| FuncError::arg(0, e))?;
+    let re = compile(&pattern).map_err(|e| {
+        FuncError::arg(
+            0,
+            Message::text("invalid regexp pattern").detail(0, format!(": {e} in {pattern}")),
+        )
+    })?;
+    let shape = Shape::of(&re).map_err(|e| FuncError::arg(0, Message::text(e)))?;
     if !a[1].is_wholly_known() {
         return Ok(Err(Value::Unknown(wrap(shape.result_type()))));
     }
