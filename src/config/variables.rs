@@ -275,6 +275,7 @@ fn interpret(var: &Variable, raw: Raw) -> Result<Value, String> {
 
 fn convert_to(var: &Variable, value: &Value) -> Result<Value, String> {
     match &var.constraint {
+        Some(c) if var.sensitive => c.convert(value).map_err(|e| e.describe_sensitive()),
         Some(c) => c.convert(value).map_err(|e| e.to_string()),
         None => Ok(value.clone()),
     }

@@ -30,6 +30,16 @@ impl ConvertError {
     }
 
     pub fn describe(&self) -> String {
+        self.describe_path(true)
+    }
+
+    /// As [`describe`](Self::describe), for a sensitive value: map keys
+    /// are part of the value, so the place does not name them.
+    pub fn describe_sensitive(&self) -> String {
+        self.describe_path(false)
+    }
+
+    fn describe_path(&self, with_keys: bool) -> String {
         if self.path.is_empty() {
             self.message.clone()
         } else {
@@ -39,6 +49,8 @@ impl ConvertError {
                 match step {
                     PathStep::Attr(a) if first => out.push_str(&format!("attribute {a:?}")),
                     PathStep::Attr(a) => out.push_str(&format!(".{a}")),
+                    PathStep::Key(_) if first && !with_keys => out.push_str("an element"),
+                    PathStep::Key(_) if !with_keys => out.push_str("[…]"),
                     PathStep::Key(k) if first => out.push_str(&format!("element {k:?}")),
                     PathStep::Index(i) if first => out.push_str(&format!("element {i}")),
                     other => out.push_str(&path_to_string(std::slice::from_ref(other))),
@@ -549,6 +561,31 @@ impl std::fmt::Display for Constraint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sensitive_value_s_place_does_not_name_its_keys() {
+        let want = Type::map(Type::Object(
+            [("a".to_string(), Type::map(Type::Number))].into(),
+        ));
+        let inner = Value::map(Type::String, [("k2".to_string(), "x".into())].into());
+        let value = Value::map(
+            Type::Dynamic,
+            [(
+                "k1".to_string(),
+                Value::object([("a".to_string(), inner)].into()),
+            )]
+            .into(),
+        );
+        let err = convert(&value, &want).unwrap_err();
+        assert_eq!(
+            err.describe(),
+            "element \"k1\".a[\"k2\"]: a number is required"
+        );
+        assert_eq!(
+            err.describe_sensitive(),
+            "an element.a[…]: a number is required"
+        );
+    }
 
     #[test]
     fn primitives_convert_as_in_terraform() {

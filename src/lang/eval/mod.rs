@@ -316,9 +316,11 @@ impl<'s> Evaluator<'s> {
             Value::Null(_) => Value::tuple(Vec::new()),
             Value::List(..) | Value::Tuple(_) | Value::Set(..) => {
                 let items = inner.as_seq().unwrap_or(&[]);
+                // The elements of a sensitive collection are sensitive
+                // while they are worked on, so no message shows them.
                 let mapped = items
                     .iter()
-                    .map(|item| self.traverse(item.clone(), each, span.clone()))
+                    .map(|item| self.traverse(item.clone().marked_if(marked), each, span.clone()))
                     .collect::<Result<Vec<_>>>()?;
                 match inner {
                     Value::List(..) | Value::Set(..) => {
@@ -342,7 +344,11 @@ impl<'s> Evaluator<'s> {
                 }
             }
             // A splat on a single value treats it as a one-element tuple.
-            other => Value::tuple(vec![self.traverse(other.clone(), each, span)?]),
+            other => Value::tuple(vec![self.traverse(
+                other.clone().marked_if(marked),
+                each,
+                span,
+            )?]),
         };
         Ok(result.marked_if(marked))
     }
@@ -644,7 +650,7 @@ impl<'s> Evaluator<'s> {
         if !collection.is_known() {
             return Ok(Value::unknown().marked_if(marked));
         }
-        let pairs = iteration_pairs(collection).ok_or_else(|| {
+        let pairs = iteration_pairs(collection, marked).ok_or_else(|| {
             let detail = if collection.is_null() {
                 "A null value cannot be used as the collection in a 'for' expression.".to_string()
             } else {
@@ -728,8 +734,8 @@ impl<'s> Evaluator<'s> {
             None => tuple.push(self.eval(&f.value_expr)?),
             Some(key_expr) => {
                 let key = self.eval(key_expr)?;
-                let (key, m) = key.unmark();
-                *marked |= m;
+                let (key, key_marked) = key.unmark();
+                *marked |= key_marked;
                 if !key.is_known() {
                     *unknown = true;
                     return Ok(());
@@ -751,12 +757,16 @@ impl<'s> Evaluator<'s> {
                 } else {
                     match object.entry(key) {
                         std::collections::btree_map::Entry::Occupied(e) => {
+                            let which = if key_marked {
+                                "the same sensitive key".to_string()
+                            } else {
+                                format!("the key {:?}", e.key())
+                            };
                             return Err(EvalError::new(
                                 key_expr.span(),
                                 "Duplicate object key",
                                 format!(
-                                    "Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.",
-                                    e.key()
+                                    "Two different items produced {which} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key."
                                 ),
                             ));
                         }
@@ -865,7 +875,7 @@ impl<'s> Evaluator<'s> {
                             out.unknown = true;
                             continue;
                         }
-                        let pairs = iteration_pairs(collection).ok_or_else(|| {
+                        let pairs = iteration_pairs(collection, m).ok_or_else(|| {
                             EvalError::new(
                                 d.for_expr.collection_expr.span(),
                                 "Iteration over non-iterable value",
@@ -963,9 +973,11 @@ fn strips_after(element: &Element) -> bool {
 
 /// The (key, value) pairs a `for` iterates: index and element for lists
 /// and tuples, the element twice for sets, key and value for maps and
-/// objects. `None` for anything else.
-fn iteration_pairs(collection: &Value) -> Option<Vec<(Value, Value)>> {
-    match collection {
+/// objects. `None` for anything else. The pairs of a `marked` (sensitive)
+/// collection are marked: what the loop computes from them is sensitive
+/// too, and no error about them may show them.
+fn iteration_pairs(collection: &Value, marked: bool) -> Option<Vec<(Value, Value)>> {
+    let pairs = match collection {
         Value::List(_, items) | Value::Tuple(items) => Some(
             items
                 .iter()
@@ -981,7 +993,16 @@ fn iteration_pairs(collection: &Value) -> Option<Vec<(Value, Value)>> {
                 .collect(),
         ),
         _ => None,
+    }?;
+    if !marked {
+        return Some(pairs);
     }
+    Some(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.mark_sensitive(), v.mark_sensitive()))
+            .collect(),
+    )
 }
 
 fn op_symbol(op: BinaryOperator) -> &'static str {
@@ -1114,7 +1135,8 @@ pub fn index(value: &Value, key: &Value, span: Option<Range<usize>>) -> Result<V
             let entries = inner.as_entries().expect("map or object");
             match entries.get(&k) {
                 Some(v) => v.clone(),
-                None if matches!(inner, Value::Object(_)) => {
+                // A sensitive key is not named.
+                None if matches!(inner, Value::Object(_)) && !key_marked => {
                     return Err(EvalError::new(
                         span,
                         "Invalid index",
@@ -1429,6 +1451,112 @@ pub(crate) mod tests {
             !eval("[for s in var.names : s]")
                 .unwrap()
                 .contains_sensitive()
+        );
+    }
+
+    /// A scope whose variables are all sensitive and built around a
+    /// secret word, for checking that no error shows them.
+    fn secret_scope(word: &str) -> TestScope {
+        let list = Value::list(Type::String, vec![word.into(), word.into()]);
+        let map = Value::map(Type::String, [(word.to_string(), Value::from(word))].into());
+        let object = Value::object([("k".to_string(), Value::from(word))].into());
+        let vars = [
+            ("s", Value::from(word)),
+            ("sl", list),
+            ("sm", map),
+            ("so", object),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.mark_sensitive()))
+        .collect();
+        TestScope {
+            vars,
+            dir: PathBuf::from("."),
+        }
+    }
+
+    /// Expressions that fail on their sensitive operands, in every kind
+    /// of expression: no message says anything about the secret, so two
+    /// secrets of the same shape give the very same error.
+    #[test]
+    fn no_evaluation_error_depends_on_a_sensitive_value() {
+        let (word_a, word_b) = ("Kpqz7Rvtm", "Wxyn3Hlsj");
+        let (scope_a, scope_b) = (secret_scope(word_a), secret_scope(word_b));
+        let failing = [
+            "tonumber(var.s)",
+            "var.s + 1",
+            "!var.s",
+            "var.s ? 1 : 2",
+            "var.s[0]",
+            "var.s.attr",
+            "var.so[var.s]",
+            "var.sm[upper(var.s)]",
+            "var.sm[\"zz\"]",
+            "var.sm.zz",
+            "{ a = 1 }[var.s]",
+            "[for c in var.sl : tonumber(c)]",
+            "[for c in var.sl : c if c]",
+            "[for k, v in var.sm : tonumber(k)]",
+            "[for k, v in var.so : tonumber(v)]",
+            "{ for c in var.sl : c => 1 }",
+            "\"%{ for c in var.sl }${tonumber(c)}%{ endfor }\"",
+            "\"%{ if var.s }x%{ endif }\"",
+            "\"x${var.so}\"",
+            "var.sl[*].x",
+            "[for c in var.sl : c][*][var.s]",
+            "lookup(var.sm, upper(var.s))",
+            "element(var.sl, var.s)",
+            "jsondecode(var.s)",
+            "format(\"%d\", var.s)",
+            "try(tonumber(var.s), tobool(var.s))",
+            "cidrhost(var.s, 1)",
+            "regex(var.s, \"x\")",
+            "file(var.s)",
+            "base64decode(var.s)",
+        ];
+        for src in failing {
+            let expr: Expression = src.parse().unwrap_or_else(|e| panic!("{src}: {e}"));
+            let a = Evaluator::new(&scope_a).eval(&expr);
+            let b = Evaluator::new(&scope_b).eval(&expr);
+            let (Err(a), Err(b)) = (a, b) else {
+                panic!("{src} should fail");
+            };
+            for word in [word_a, word_b] {
+                assert!(!a.to_string().contains(word), "{src}: {a}");
+            }
+            assert_eq!(a, b, "{src}");
+        }
+    }
+
+    #[test]
+    fn elements_of_a_sensitive_collection_are_sensitive_while_iterated() {
+        let scope = secret_scope("pw");
+        let eval = |src: &str| {
+            let expr: Expression = src.parse().unwrap_or_else(|e| panic!("{src}: {e}"));
+            Evaluator::new(&scope)
+                .eval(&expr)
+                .unwrap_or_else(|e| panic!("{src}: {e}"))
+        };
+        // A nonsensitive() of the result reveals its structure only.
+        let v = eval("nonsensitive([for c in var.sl : upper(c)])");
+        assert!(!v.is_sensitive());
+        assert!(
+            v.as_seq()
+                .is_some_and(|s| s.iter().all(Value::is_sensitive))
+        );
+        let v = eval("nonsensitive(var.sl[*])");
+        assert!(
+            v.as_seq()
+                .is_some_and(|s| s.iter().all(Value::is_sensitive))
+        );
+        let v = eval("nonsensitive(\"%{ for c in var.sl }${c}%{ endfor }\")");
+        assert!(!v.is_sensitive(), "nonsensitive unmarks the text");
+        let e = Evaluator::new(&scope)
+            .eval(&"{ for c in var.sl : c => 1 }".parse().expect("expression"))
+            .expect_err("duplicate keys");
+        assert_eq!(
+            e.detail,
+            "Two different items produced the same sensitive key in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key."
         );
     }
 

@@ -85,7 +85,7 @@ impl Message {
     pub fn conversion(arg: usize, e: &ConvertError) -> Message {
         let names_keys = e.path.iter().any(|s| matches!(s, PathStep::Key(_)));
         if names_keys {
-            Message::default().detail_or(arg, e.describe(), e.message.clone())
+            Message::default().detail_or(arg, e.describe(), e.describe_sensitive())
         } else {
             Message::text(e.describe())
         }
