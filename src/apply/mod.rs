@@ -771,7 +771,10 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
         return Ok(());
     }
     let after = final_change.after.clone().unwrap_or(Value::NULL);
-    let (_, marks) = after.unmark_with_paths();
+    // The planned value cannot carry marks inside what is still unknown
+    // (terraform_data's output): the type says where they go once known.
+    let (_, mut marks) = after.unmark_with_paths();
+    marks.extend(rt.derived_sensitive_paths(&marks));
     let (planned_plain, _) = after.unmark_deep();
     let op = if is_create {
         Operation::Create
@@ -1116,6 +1119,16 @@ fn final_state(
         let scope = ctx.run.scope();
         match Evaluator::new(&scope).eval(&output.value.expr) {
             Ok(v) if v.is_null() => {}
+            // Known to be sensitive only now that apply made it known.
+            Ok(v) if v.contains_sensitive() && !output.sensitive => {
+                failures.push(Failure {
+                    address: format!("output.{name}"),
+                    diagnostic: crate::plan::modules::sensitive_output(&ctx.config, output),
+                });
+                if let Some(prev) = prior_outputs.get(&name) {
+                    outputs.insert(name, prev.clone());
+                }
+            }
             Ok(v) if v.is_wholly_known() => {
                 let (plain, _) = v.unmark_deep();
                 outputs.insert(
@@ -2010,6 +2023,51 @@ resource "terraform_data" "srv" {
 locals { joined = "%{ for s in terraform_data.srv[*].output }${s};%{ endfor }" }
 output "joined" { value = local.joined }
 "#;
+
+    #[tokio::test]
+    async fn terraform_data_output_is_as_sensitive_as_its_input_once_applied() {
+        let run = load(
+            r#"
+variable "pw" {
+  sensitive = true
+  default   = "hunter2"
+}
+resource "terraform_data" "d" {
+  input = { a = var.pw, b = "plain", n = { c = [var.pw, "x"] } }
+}
+output "whole" {
+  value     = terraform_data.d.output
+  sensitive = true
+}
+output "leak" { value = terraform_data.d.output.n.c[0] }
+output "plain" { value = terraform_data.d.output.b }
+"#,
+        );
+        let empty = State::new();
+        let p = plan_for(&run, &empty, PlanMode::Normal).await;
+        let (r, _, _) = apply_plan(&run, &empty, p).await;
+        let paths: Vec<String> = r
+            .state
+            .resource("terraform_data.d")
+            .map(|d| d.sensitive_paths.iter().map(|p| format!("{p:?}")).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            paths,
+            [
+                r#"[Name("input"), Name("a")]"#,
+                r#"[Name("input"), Name("n"), Name("c"), Index(0)]"#,
+                r#"[Name("output"), Name("a")]"#,
+                r#"[Name("output"), Name("n"), Name("c"), Index(0)]"#,
+            ]
+        );
+        // Known to be sensitive only after apply: refused then, as a plan
+        // would have refused it.
+        let failed: Vec<&str> = r.failures.iter().map(|f| f.address.as_str()).collect();
+        assert_eq!(failed, ["output.leak"]);
+        assert!(!r.state.outputs.contains_key("leak"));
+        assert_eq!(output(&r.state, "plain"), serde_json::json!("plain"));
+        assert!(r.state.outputs["whole"].sensitive);
+    }
 
     #[tokio::test]
     async fn create_then_no_changes_then_update_replace_and_destroy() {

@@ -523,6 +523,10 @@ pub fn decode_state(
         };
         match stored::decode(r, rt.schema()) {
             Ok(value) => {
+                // What the type computes from a sensitive attribute is
+                // sensitive too, also in a state recorded without saying so.
+                let (_, marks) = value.unmark_with_paths();
+                let value = value.mark_paths(&rt.derived_sensitive_paths(&marks));
                 out.insert(
                     addr,
                     PriorInstance {

@@ -197,6 +197,29 @@ mod tests {
         assert_eq!(attr(&created, "id").as_str().map(str::len), Some(36));
     }
 
+    #[test]
+    fn output_is_sensitive_where_input_is() {
+        let attr = |a: &str| PathStep::Attr(a.into());
+        let marks = [
+            vec![attr("input"), attr("a")],
+            vec![attr("input"), PathStep::Key("k".into()), PathStep::Index(2)],
+            vec![attr("input")],
+            vec![attr("triggers_replace")],
+        ];
+        assert_eq!(
+            TerraformData::new().derived_sensitive_paths(&marks),
+            [
+                vec![attr("output"), attr("a")],
+                vec![
+                    attr("output"),
+                    PathStep::Key("k".into()),
+                    PathStep::Index(2)
+                ],
+                vec![attr("output")],
+            ]
+        );
+    }
+
     #[tokio::test]
     async fn a_changed_input_updates_and_a_changed_trigger_replaces() {
         let td = TerraformData::new();
