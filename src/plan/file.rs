@@ -229,18 +229,30 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
     })
 }
 
+/// Writes a new file created 0600 beside `path` and renames it over
+/// `path`: an existing file's mode (which `open` would keep) never
+/// applies, no one can open the file before it is private, and a reader
+/// sees the old plan or the new one, never part of one.
 fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    let written = options.open(&temp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 /// Reads a plan file.
@@ -465,5 +477,29 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("disruption"), "{text}");
         assert_eq!(read(&path).unwrap().changes[0].disruption, None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_plan_file_becomes_private_and_no_temp_file_stays() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.plan");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"secret").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["old.plan"]);
+        // A path that cannot be replaced leaves nothing behind.
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(write_private(&sub, b"secret").is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
