@@ -689,6 +689,7 @@ async fn read_data_source(ctx: &Ctx, addr: &ResourceAddr) -> Result<(), Diagnost
             Ok(())
         }
         Err(e) => {
+            let e = e.without_secrets_of(&config_value);
             let d = Diagnostic::error(e.summary, e.detail).with_address(addr.to_string());
             ctx.hooks.failed(addr, Operation::Read, &d);
             let scoped = ctx
@@ -900,8 +901,8 @@ async fn create_or_update(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Resul
                     address: addr.to_string(),
                 });
             }
-            let d = Diagnostic::error(failure.error.summary, failure.error.detail)
-                .with_address(addr.to_string());
+            let e = failure.error.without_secrets_of(&after);
+            let d = Diagnostic::error(e.summary, e.detail).with_address(addr.to_string());
             ctx.hooks.failed(addr, op, &d);
             Err(d)
         }
@@ -944,8 +945,10 @@ async fn delete(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Result<(), Diag
             Ok(())
         }
         Err(failure) => {
-            let d = Diagnostic::error(failure.error.summary, failure.error.detail)
-                .with_address(addr.to_string());
+            let e = failure
+                .error
+                .without_secrets_of(change.before.as_ref().unwrap_or(&Value::NULL));
+            let d = Diagnostic::error(e.summary, e.detail).with_address(addr.to_string());
             ctx.hooks.failed(addr, Operation::Delete, &d);
             Err(d)
         }

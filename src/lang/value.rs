@@ -363,6 +363,60 @@ impl Value {
         }
     }
 
+    /// `text`, a message from code that saw this value without its marks
+    /// (a provider quoting what it was given), with the text of every
+    /// sensitive part of the value replaced by `(sensitive value)`, also
+    /// where it appears quoted with escapes. Values shorter than three
+    /// characters and booleans are left alone: replacing them would
+    /// garble the message and reveal next to nothing.
+    pub fn hide_secrets_in(&self, text: &str) -> String {
+        let mut secrets = Vec::new();
+        self.sensitive_texts(false, &mut secrets);
+        let mut forms: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.chars().count() >= 3)
+            .flat_map(|s| {
+                let debug = format!("{s:?}");
+                let json = serde_json::Value::from(s.as_str()).to_string();
+                let quoted = quote(s);
+                [debug, json, quoted]
+                    .into_iter()
+                    .map(|q| q[1..q.len() - 1].to_string())
+                    .chain([s.clone()])
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        let mut out = text.to_string();
+        for form in forms {
+            if out.contains(&form) {
+                out = out.replace(&form, "(sensitive value)");
+            }
+        }
+        out
+    }
+
+    /// The texts of the strings, numbers and map keys under a mark.
+    fn sensitive_texts(&self, marked: bool, out: &mut Vec<String>) {
+        match self {
+            Value::Sensitive(inner) => inner.sensitive_texts(true, out),
+            Value::String(s) if marked => out.push(s.to_string()),
+            Value::Number(n) if marked => out.push(n.to_string()),
+            Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                items.iter().for_each(|v| v.sensitive_texts(marked, out))
+            }
+            Value::Map(_, items) => {
+                if marked {
+                    out.extend(items.keys().cloned());
+                }
+                items.values().for_each(|v| v.sensitive_texts(marked, out))
+            }
+            Value::Object(items) => items.values().for_each(|v| v.sensitive_texts(marked, out)),
+            _ => {}
+        }
+    }
+
     /// The value with every mark removed, and whether there was any.
     pub fn unmark_deep(&self) -> (Value, bool) {
         if !self.contains_sensitive() {
@@ -900,6 +954,30 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn secrets_are_hidden_in_messages_about_the_value() {
+        let v = obj(&[
+            ("cidr", Value::from("10.9.8.0/33").mark_sensitive()),
+            ("name", Value::from("web")),
+            (
+                "meta",
+                Value::map(
+                    Type::String,
+                    [("k\"ey".to_string(), "v\"alue".into())].into(),
+                )
+                .mark_sensitive(),
+            ),
+            ("n", Value::from(4096).mark_sensitive()),
+            ("short", Value::from("ab").mark_sensitive()),
+        ]);
+        assert_eq!(
+            v.hide_secrets_in(r#"cidr = "10.9.8.0/33" on web: k"ey=v\"alue, 4096 MB, ab"#),
+            "cidr = \"(sensitive value)\" on web: (sensitive value)=(sensitive value), (sensitive value) MB, ab"
+        );
+        let plain = obj(&[("name", Value::from("web"))]);
+        assert_eq!(plain.hide_secrets_in("web"), "web");
     }
 
     #[test]

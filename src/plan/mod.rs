@@ -1100,6 +1100,7 @@ async fn refresh(
                 prior.remove(&addr);
             }
             Err(e) => {
+                let e = e.without_secrets_of(&p.value);
                 diags.push(Diagnostic::error(e.summary, e.detail).with_address(addr.to_string()))
             }
         }
@@ -1609,6 +1610,7 @@ impl<'a> Planner<'a> {
                     });
                 }
                 Err(e) => {
+                    let e = e.without_secrets_of(&config_value);
                     let d = Diagnostic::error(e.summary, e.detail)
                         .with_subject(subject)
                         .with_address(instance.to_string());
@@ -1963,9 +1965,10 @@ pub fn plan_instance(
         _ => config_plain,
     };
     let basis = if fresh { None } else { prior_plain.as_ref() };
-    let planned = rt
-        .plan(basis, &config_plain)
-        .map_err(|e| Diagnostic::error(e.summary, e.detail).with_address(addr.to_string()))?;
+    let planned = rt.plan(basis, &config_plain).map_err(|e| {
+        let e = e.without_secrets_of(config_value);
+        Diagnostic::error(e.summary, e.detail).with_address(addr.to_string())
+    })?;
     let mut marks = config_marks.clone();
     marks.extend(rt.derived_sensitive_paths(&config_marks));
     marks.extend(rt.schema().sensitive_paths());

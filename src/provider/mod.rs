@@ -142,6 +142,19 @@ impl ProviderError {
             detail: detail.into(),
         }
     }
+
+    /// The error without the sensitive parts of `value`, what the failed
+    /// operation was given: providers see values without marks, and
+    /// their messages (or the cloud's) may quote them.
+    pub fn without_secrets_of(self, value: &Value) -> ProviderError {
+        if !value.contains_sensitive() {
+            return self;
+        }
+        ProviderError {
+            summary: value.hide_secrets_in(&self.summary),
+            detail: value.hide_secrets_in(&self.detail),
+        }
+    }
 }
 
 /// A create or update that failed. When the object was created but did
