@@ -126,7 +126,13 @@ pub fn show(settings: &Settings, a: &ShowArgs, output: &mut Output) -> Result<i3
         let saved = super::workflow::read_saved_plan(settings, file)?;
         if a.json {
             let prior = read_state(settings).ok().flatten();
-            output.out(&ui::json::to_text(&ui::json::plan(&saved, prior.as_ref())));
+            // Undecodable values are shown without their sensitive parts.
+            let values = prior
+                .as_ref()
+                .and_then(|s| decoded_values(settings, s).ok())
+                .unwrap_or_default();
+            let prior = prior.as_ref().map(|s| (s, &values));
+            output.out(&ui::json::to_text(&ui::json::plan(&saved, prior)));
         } else if a.markdown {
             output.out(&ui::markdown::render(&saved));
         } else {

@@ -193,7 +193,7 @@ fn resource_change(c: &ResourceChange) -> J {
 }
 
 /// `show -json FILE`: the plan in Terraform's JSON plan shape.
-pub fn plan(plan: &Plan, prior: Option<&State>) -> J {
+pub fn plan(plan: &Plan, prior: Option<(&State, &BTreeMap<String, Value>)>) -> J {
     let variables: Map<String, J> = plan
         .variables
         .iter()
@@ -259,8 +259,8 @@ pub fn plan(plan: &Plan, prior: Option<&State>) -> J {
         out.insert("resource_drift".into(), J::Array(drift));
     }
     out.insert("output_changes".into(), J::Object(output_changes));
-    if let Some(prior) = prior {
-        out.insert("prior_state".into(), state(prior, &BTreeMap::new()));
+    if let Some((prior, values)) = prior {
+        out.insert("prior_state".into(), state(prior, values));
     }
     out.insert("errored".into(), json!(false));
     J::Object(out)
@@ -276,7 +276,7 @@ pub fn state(state: &State, values: &BTreeMap<String, Value>) -> J {
         let addr = r.addr();
         let (vals, sens) = match values.get(&r.address) {
             Some(v) => (plain(v), sensitive_mirror(Some(v))),
-            None => (J::Object(r.attributes.clone()), J::Object(Map::new())),
+            None => undecoded(r),
         };
         let mut m = Map::new();
         m.insert("address".into(), json!(r.address));
@@ -313,6 +313,20 @@ pub fn state(state: &State, values: &BTreeMap<String, Value>) -> J {
             "root_module": module_json(&ModuleInstance::root(), &mut by_module),
         }
     })
+}
+
+/// The values of a resource whose type could not decode them: the
+/// recorded attributes, each that holds a sensitive path left out whole.
+fn undecoded(r: &crate::state::ResourceState) -> (J, J) {
+    let mut values = r.attributes.clone();
+    let mut sensitive = Map::new();
+    for path in &r.sensitive_paths {
+        if let Some(crate::state::PathStepJson::Name(attr)) = path.first() {
+            values.insert(attr.clone(), J::Null);
+            sensitive.insert(attr.clone(), J::Bool(true));
+        }
+    }
+    (J::Object(values), J::Object(sensitive))
 }
 
 /// A module instance of the JSON state: its resources, and the module
@@ -368,6 +382,42 @@ mod tests {
             plain(&v),
             json!({"id": null, "input": null, "list": [1, null]})
         );
+    }
+
+    #[test]
+    fn recorded_values_that_cannot_be_decoded_leave_out_what_is_sensitive() {
+        use crate::state::{Mode, PathStepJson, ResourceState, State, Status};
+        let mut recorded = State::new();
+        recorded.put_resource(ResourceState {
+            address: "gone_type.x".into(),
+            module: String::new(),
+            mode: Mode::Managed,
+            type_name: "gone_type".into(),
+            name: "x".into(),
+            index: crate::addr::InstanceKey::None,
+            provider: "gone".into(),
+            id: Some("1".into()),
+            status: Status::Ok,
+            schema_version: 0,
+            attributes: [
+                ("id".to_string(), json!("1")),
+                (
+                    "auth".to_string(),
+                    json!({"user": "u", "password": "hunter2"}),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            sensitive_paths: vec![vec![
+                PathStepJson::Name("auth".into()),
+                PathStepJson::Name("password".into()),
+            ]],
+            dependencies: vec![],
+        });
+        let shown = state(&recorded, &BTreeMap::new());
+        let r = &shown["values"]["root_module"]["resources"][0];
+        assert_eq!(r["values"], json!({"id": "1", "auth": null}));
+        assert_eq!(r["sensitive_values"], json!({"auth": true}));
     }
 
     #[test]
