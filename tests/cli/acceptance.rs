@@ -95,13 +95,10 @@ impl Acc {
 
     #[track_caller]
     fn run(&self, args: &[&str]) -> Run {
-        Run::from(
-            self.ws
-                .command(args)
-                .env("OS_CLIENT_CONFIG_FILE", config_file())
-                .output()
-                .expect("run stackform"),
-        )
+        self.ws
+            .cmd(args)
+            .env("OS_CLIENT_CONFIG_FILE", config_file())
+            .run()
     }
 
     #[track_caller]

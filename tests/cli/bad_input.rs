@@ -244,18 +244,8 @@ fn a_second_run_waits_for_or_reports_the_lock() {
         .stderr_has("\"apply\"");
     assert_state_untouched(&ws, &state);
     // Declining releases the lock; the next run goes through.
-    if let Some(mut stdin) = first.stdin.take() {
-        use std::io::Write;
-        let _ = stdin.write_all(b"no\n");
-    }
-    let out = first.wait_with_output().expect("first run ends");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Apply cancelled."));
+    first.write_stdin("no\n");
+    first.finish().code(1).stderr_has("Apply cancelled.");
     ws.run(&["plan", "-lock-timeout=5s"]).ok();
     assert_state_untouched(&ws, &state);
 }

@@ -27,7 +27,7 @@ use super::openstack::Outside;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const IMAGES: usize = 2;
@@ -241,22 +241,20 @@ impl Harness {
         self.rt.block_on(self.outside().call(method, path, body))
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = self.ws.command(args);
-        cmd.env("OS_CLIENT_CONFIG_FILE", &self.clouds)
+    fn command(&self, args: &[&str]) -> super::Cmd<'_> {
+        self.ws
+            .cmd(args)
+            .env("OS_CLIENT_CONFIG_FILE", &self.clouds)
             .env("OS_CLOUD", "devcloud")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
     }
 
     #[track_caller]
     fn run(&self, args: &[&str]) -> super::Run {
-        super::Run::from(self.command(args).output().expect("run stackform"))
+        self.command(args).run()
     }
 
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args).spawn().expect("spawn stackform")
+    fn spawn(&self, args: &[&str]) -> super::Started<'_> {
+        self.command(args).start()
     }
 
     /// Runs `args` and kills it with SIGKILL after `delay` (unless it
@@ -288,7 +286,7 @@ impl Harness {
     /// Waits until devcloud holds a response; panics naming what ran
     /// when none comes.
     #[track_caller]
-    fn wait_held(&self, child: &mut Child, what: &str) {
+    fn wait_held(&self, child: &mut super::Started<'_>, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             let (_, holds) = self.call("GET", "/devcloud/holds", None);
@@ -582,9 +580,9 @@ fn an_interrupted_apply_finishes_what_is_in_flight_and_a_second_interrupt_abando
         "stackform waits for the create in flight"
     );
     h.release();
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let run = child.finish();
+    let stderr = run.stderr.clone();
+    assert_eq!(run.code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "waiting for 1 operation(s) in progress to finish:\n  creating {}",
@@ -614,9 +612,9 @@ fn an_interrupted_apply_finishes_what_is_in_flight_and_a_second_interrupt_abando
     while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let run = child.finish();
+    let stderr = run.stderr.clone();
+    assert_eq!(run.code, 1, "{stderr}");
     assert!(
         stderr.contains("Second interrupt: no longer waiting for 1 operation(s)."),
         "{stderr}"

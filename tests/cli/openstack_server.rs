@@ -466,11 +466,7 @@ fn refreshing_many_servers_takes_a_constant_number_of_requests() {
         ),
     );
     let clouds = ws.path().join("cloud/clouds.yaml");
-    let run = |args: &[&str]| {
-        let mut cmd = ws.command(args);
-        cmd.env("OS_CLIENT_CONFIG_FILE", &clouds);
-        super::Run::from(cmd.output().expect("run stackform"))
-    };
+    let run = |args: &[&str]| ws.cmd(args).env("OS_CLIENT_CONFIG_FILE", &clouds).run();
     run(&["apply", "-auto-approve"])
         .ok()
         .stdout_has(&format!("Apply complete! Resources: {SERVERS} added"));
@@ -642,18 +638,12 @@ fn tokens_expiring_mid_apply_are_renewed() {
         "resource \"openstack_compute_instance_v2\" \"slow\" {\n  name       = \"slow\"\n  image_name = \"cirros\"\n  flavor_id  = \"1\"\n  network {\n    name = \"private\"\n  }\n}\n",
     );
     let clouds_yaml = ws.path().join("remote/clouds.yaml");
-    let output = ws
-        .command(&["apply", "-auto-approve"])
+    ws.cmd(&["apply", "-auto-approve"])
         .env("OS_CLIENT_CONFIG_FILE", &clouds_yaml)
         .env("OS_CLOUD", "devcloud")
-        .output()
-        .expect("run stackform");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("Apply complete! Resources: 1 added"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added");
     let (_, counted) = rt.block_on(outside.call("GET", "/devcloud/requests", None));
     let tokens = counted["requests"]["POST /identity/v3/auth/tokens"]
         .as_u64()

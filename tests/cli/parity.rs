@@ -87,13 +87,13 @@ fn run_with_stackform(case: &Path, spec: &J) -> CaseRun {
             .iter()
             .map(|a| a.as_str().expect("arg"))
             .collect();
-        let mut cmd = ws.command(&args);
+        let mut cmd = ws.cmd(&args);
         if let Some(env) = step["env"].as_object() {
             for (k, v) in env {
-                cmd.env(k, v.as_str().unwrap_or_default());
+                cmd = cmd.env(k, v.as_str().unwrap_or_default());
             }
         }
-        let run = super::Run::from(cmd.output().expect("run stackform"));
+        let run = cmd.run();
         let what = format!("{name} step {}: stackform {}", i + 1, args.join(" "));
         assert_eq!(
             run.code, 0,
@@ -112,11 +112,7 @@ fn run_with_stackform(case: &Path, spec: &J) -> CaseRun {
             "{what}: expected {result:?}\n--- stdout\n{}",
             run.stdout
         );
-        let out = super::Run::from(
-            ws.command(&["output", "-json", "-show-sensitive"])
-                .output()
-                .expect("run output"),
-        );
+        let out = ws.run(&["output", "-json", "-show-sensitive"]);
         assert_eq!(out.code, 0, "{what}: output -json failed: {}", out.stderr);
         let got = normalized_json(&out.stdout);
         assert_eq!(

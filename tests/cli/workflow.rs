@@ -429,25 +429,19 @@ fn output_raw_prints_primitives_only() {
 #[test]
 fn tf_input_disables_prompts() {
     let ws = stack();
-    let run = super::Run::from(
-        ws.command(&["apply"])
-            .env("TF_INPUT", "0")
-            .output()
-            .unwrap(),
-    );
-    run.code(1).stderr_has("-auto-approve");
+    ws.cmd(&["apply"])
+        .env("TF_INPUT", "0")
+        .run()
+        .code(1)
+        .stderr_has("-auto-approve");
 }
 
 #[test]
 fn output_to_a_pipe_has_no_colour() {
     let ws = stack();
-    let out = ws
-        .command(&["plan"])
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(!out.stdout.contains(&0x1b), "escape codes in piped output");
+    let out = ws.cmd(&["plan"]).env_remove("NO_COLOR").run();
+    out.ok();
+    assert!(!out.stdout.contains('\x1b'), "escape codes in piped output");
 }
 
 #[test]
@@ -467,8 +461,8 @@ fn plan_without_lock_reads_a_locked_state() {
     ws.run(&["plan", "-lock=false"])
         .ok()
         .stdout_has("No changes.");
-    drop(holder.stdin.take());
-    let _ = holder.wait();
+    holder.close_stdin();
+    holder.finish();
 }
 
 /// Terraform's JSON plan format as a consumer written against its
