@@ -986,9 +986,12 @@ async fn with_progress<T>(
 
 /// The first place where a known part of `planned` differs from `now`.
 fn first_inconsistency(planned: &Value, now: &Value) -> Option<(Path, String, String)> {
-    fn walk(p: &Value, n: &Value, at: &mut Path) -> Option<(Path, String, String)> {
-        let (p, _) = p.unmark();
-        let (n, _) = n.unmark();
+    /// `marked`: whether a mark was met on the way down, so that the
+    /// values found are described as sensitive.
+    fn walk(p: &Value, n: &Value, at: &mut Path, marked: bool) -> Option<(Path, String, String)> {
+        let (p, p_marked) = p.unmark();
+        let (n, n_marked) = n.unmark();
+        let marked = marked || p_marked || n_marked;
         if !p.is_known() {
             return None;
         }
@@ -997,7 +1000,7 @@ fn first_inconsistency(planned: &Value, now: &Value) -> Option<(Path, String, St
                 for (k, pv) in pa.iter() {
                     let nv = na.get(k).cloned().unwrap_or(Value::NULL);
                     at.push(crate::lang::value::PathStep::Attr(k.clone()));
-                    if let Some(found) = walk(pv, &nv, at) {
+                    if let Some(found) = walk(pv, &nv, at, marked) {
                         return Some(found);
                     }
                     at.pop();
@@ -1009,7 +1012,7 @@ fn first_inconsistency(planned: &Value, now: &Value) -> Option<(Path, String, St
             {
                 for (i, (pv, nv)) in pi.iter().zip(ni.iter()).enumerate() {
                     at.push(crate::lang::value::PathStep::Index(i));
-                    if let Some(found) = walk(pv, nv, at) {
+                    if let Some(found) = walk(pv, nv, at, marked) {
                         return Some(found);
                     }
                     at.pop();
@@ -1017,13 +1020,13 @@ fn first_inconsistency(planned: &Value, now: &Value) -> Option<(Path, String, St
                 None
             }
             _ if p.is_wholly_known() && !p.same_as(n) => {
-                Some((at.clone(), describe(p), describe(n)))
+                Some((at.clone(), describe(p, marked), describe(n, marked)))
             }
             _ => None,
         }
     }
-    fn describe(v: &Value) -> String {
-        if v.contains_sensitive() {
+    fn describe(v: &Value, marked: bool) -> String {
+        if marked || v.contains_sensitive() {
             "(sensitive value)".into()
         } else if !v.is_wholly_known() {
             "(known after apply)".into()
@@ -1031,7 +1034,7 @@ fn first_inconsistency(planned: &Value, now: &Value) -> Option<(Path, String, St
             v.to_json().to_string()
         }
     }
-    walk(planned, now, &mut Vec::new())
+    walk(planned, now, &mut Vec::new(), false)
 }
 
 /// The state after the run: the base with every recorded step, the
@@ -2026,6 +2029,29 @@ resource "terraform_data" "srv" {
 locals { joined = "%{ for s in terraform_data.srv[*].output }${s};%{ endfor }" }
 output "joined" { value = local.joined }
 "#;
+
+    #[test]
+    fn an_inconsistent_final_plan_does_not_show_a_sensitive_value() {
+        let obj = |pw: &str| {
+            Value::object(
+                [
+                    ("name".to_string(), Value::from("web")),
+                    ("pw".to_string(), Value::from(pw).mark_sensitive()),
+                ]
+                .into(),
+            )
+        };
+        let (path, was, is) =
+            first_inconsistency(&obj("hunter2"), &obj("hunter3")).expect("an inconsistency");
+        assert_eq!(path, [crate::lang::value::PathStep::Attr("pw".into())]);
+        assert_eq!(
+            (was.as_str(), is.as_str()),
+            ("(sensitive value)", "(sensitive value)")
+        );
+        let plain = |n: &str| Value::object([("name".to_string(), Value::from(n))].into());
+        let (_, was, is) = first_inconsistency(&plain("a"), &plain("b")).expect("inconsistent");
+        assert_eq!((was.as_str(), is.as_str()), ("\"a\"", "\"b\""));
+    }
 
     #[tokio::test]
     async fn terraform_data_output_is_as_sensitive_as_its_input_once_applied() {
