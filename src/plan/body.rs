@@ -266,10 +266,15 @@ pub fn eval_body(
                 Ok(v) => match convert(&v, &attr.ty) {
                     Ok(v) => v,
                     Err(e) => {
+                        let why = if v.contains_sensitive() {
+                            e.describe_sensitive()
+                        } else {
+                            e.describe()
+                        };
                         diags.push(
                             Diagnostic::error(
                                 "Incorrect attribute value type",
-                                format!("Inappropriate value for attribute {name:?}: {e}."),
+                                format!("Inappropriate value for attribute {name:?}: {why}."),
                             )
                             .with_subject(config.range(file, a.value.span()))
                             .with_context(context),

@@ -125,7 +125,8 @@ fn errors_about_sensitive_values_name_them_without_showing_them() {
         .run()
         .ok();
 
-    // The place of a wrong element in a sensitive map names no key.
+    // The place of a wrong element in a sensitive map names no key,
+    // whether the map is a variable's value or an attribute's.
     ws.file(
         "main.tf",
         "variable \"m\" {\n  type      = map(number)\n  sensitive = true\n}\n",
@@ -136,6 +137,19 @@ fn errors_about_sensitive_values_name_them_without_showing_them() {
         .code(1)
         .stderr_has(
             "The value for var.m from an environment variable is not suitable for the variable declared at main.tf:1,1: an element: a number is required.",
+        );
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}variable \"m\" {{\n  type      = any\n  sensitive = true\n}}\n\nresource \"openstack_compute_flavor_v2\" \"f\" {{\n  name        = \"f\"\n  ram         = 64\n  vcpus       = 1\n  disk        = 1\n  extra_specs = var.m\n}}\n"
+        ),
+    );
+    ws.cmd(&["plan"])
+        .env("TF_VAR_m", format!("{{ \"{OTHER}\" = {{ a = 1 }} }}"))
+        .run()
+        .code(1)
+        .stderr_has(
+            "Inappropriate value for attribute \"extra_specs\": an element: string required.",
         );
 }
 
