@@ -792,7 +792,20 @@ impl Value {
                     })
                     .collect::<Result<_, String>>()?,
             )),
-            (ty, json) => Err(format!("expected {}, found {json}", ty.friendly_name())),
+            // Only the kind of what was found: the text may be a secret
+            // (a state's sensitive attribute).
+            (ty, json) => Err(format!(
+                "expected {}, found {}",
+                ty.friendly_name(),
+                match json {
+                    J::Null => "null",
+                    J::Bool(_) => "a bool",
+                    J::Number(_) => "a number",
+                    J::String(_) => "a string",
+                    J::Array(_) => "an array",
+                    J::Object(_) => "an object",
+                }
+            )),
         }
     }
 }
@@ -1054,6 +1067,16 @@ mod tests {
             v.to_json(),
             serde_json::json!({"l": [1, 2], "s": ["a", "b"]})
         );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_not_quoted() {
+        let err = Value::from_json_typed(
+            &serde_json::json!({"pw": "hunter2"}),
+            &Type::Object([("pw".to_string(), Type::Number)].into()),
+        )
+        .unwrap_err();
+        assert_eq!(err, "expected number, found a string");
     }
 
     #[test]

@@ -140,10 +140,15 @@ fn variable_value(
     let converted = match &var.constraint {
         Some(c) if !value.is_null() => c.convert(&value).map_err(|e| {
             let at = crate::config::variables::declared_at(config, var);
+            let why = if var.sensitive || value.contains_sensitive() {
+                e.describe_sensitive()
+            } else {
+                e.describe()
+            };
             Diagnostic::error(
                 "Invalid value for input variable",
                 format!(
-                    "The given value is not suitable for {}'s input variable {name:?}{at}: {e}.",
+                    "The given value is not suitable for {}'s input variable {name:?}{at}: {why}.",
                     module_path_string(&path)
                 ),
             )

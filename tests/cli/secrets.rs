@@ -151,6 +151,39 @@ fn errors_about_sensitive_values_name_them_without_showing_them() {
         .stderr_has(
             "Inappropriate value for attribute \"extra_specs\": an element: string required.",
         );
+    ws.file(
+        "main.tf",
+        "variable \"m\" {\n  type      = any\n  sensitive = true\n}\n\nmodule \"child\" {\n  source = \"./child\"\n  specs  = var.m\n}\n",
+    )
+    .file(
+        "child/main.tf",
+        "variable \"specs\" {\n  type = map(number)\n}\n",
+    );
+    ws.cmd(&["plan"])
+        .env("TF_VAR_m", &map)
+        .run()
+        .code(1)
+        .stderr_has("input variable \"specs\" declared at child/main.tf:1,1: an element: a number is required.");
+}
+
+/// A state record that does not fit its type is refused without quoting
+/// what it holds, which may be a secret.
+#[test]
+fn a_broken_state_record_is_not_quoted() {
+    let ws = Workspace::new();
+    ws.secret(SECRET);
+    ws.file("main.tf", "resource \"terraform_data\" \"d\" {}\n");
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&ws.read("state/default.json").expect("state")).expect("json");
+    state["resources"][0]["attributes"]["id"] = json!({ "password": SECRET });
+    ws.file(
+        "state/default.json",
+        &serde_json::to_string_pretty(&state).expect("json"),
+    );
+    ws.run(&["show"])
+        .code(1)
+        .stderr_has("The state record of terraform_data.d cannot be read: attribute \"id\": expected string, found an object.");
 }
 
 const DATA: &str = r#"
