@@ -24,7 +24,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::value::Value;
 use crate::provider::{MarkedAddress, MarkedObject, Providers, ResourceType};
 use crate::state::{Intent, State};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// An object a pending intent's create made, to be recorded at the
@@ -39,6 +39,17 @@ pub struct Adopted {
     /// Whether its create finished; one that did not is recorded as
     /// tainted.
     pub complete: bool,
+    /// The object the state recorded at the address before, which a
+    /// `create_before_destroy` replacement was to delete once the new one
+    /// existed: no longer recorded, and left for the user to delete.
+    pub displaced: Option<Displaced>,
+}
+
+/// An object whose record an adopted replacement took over.
+#[derive(Clone, Debug)]
+pub struct Displaced {
+    pub id: String,
+    pub delete_command: Option<String>,
 }
 
 /// An object carrying this state's lineage that the state does not
@@ -145,11 +156,11 @@ pub async fn reconcile(req: ReconcileRequest<'_>) -> Result<Reconciliation, Diag
         return Err(diags);
     }
 
-    let occupied: HashSet<&str> = req
+    let occupied: HashMap<&str, String> = req
         .state
         .resources
         .iter()
-        .map(|r| r.address.as_str())
+        .map(|r| (r.address.as_str(), r.id.clone().unwrap_or_default()))
         .collect();
     let mut accounted: HashSet<String> = req
         .state
@@ -168,13 +179,6 @@ pub async fn reconcile(req: ReconcileRequest<'_>) -> Result<Reconciliation, Diag
             out.dropped.push(intent.clone());
             continue;
         };
-        // The address holds another object (a create_before_destroy
-        // replacement was under way): the new one stays a stray for the
-        // plan to report, and the intent is done.
-        if occupied.contains(intent.address.as_str()) {
-            out.dropped.push(intent.clone());
-            continue;
-        }
         let Some(rt) = types.get(type_name) else {
             out.kept.push(intent.clone());
             continue;
@@ -182,12 +186,25 @@ pub async fn reconcile(req: ReconcileRequest<'_>) -> Result<Reconciliation, Diag
         match rt.import(&object.id).await {
             Ok(Some(value)) => {
                 accounted.insert(object.id.clone());
+                // The address still holds the object a create_before_destroy
+                // replacement was replacing: the new one, which the
+                // configuration asked for, takes its place, and the old
+                // one is handed to the user to delete.
+                let displaced = occupied.get(intent.address.as_str()).map(|id| Displaced {
+                    id: id.clone(),
+                    delete_command: rt.delete_command(id),
+                });
+                // No longer recorded: a stray if it carries a marker.
+                if let Some(old) = &displaced {
+                    accounted.remove(&old.id);
+                }
                 out.adopted.push(Adopted {
                     addr,
                     provider: rt.provider().to_string(),
                     id: object.id.clone(),
                     value,
                     complete: object.complete,
+                    displaced,
                 });
             }
             // Gone between the list and the read: nothing to adopt.

@@ -948,7 +948,22 @@ async fn delete(ctx: &Ctx, n: NodeIndex, addr: &ResourceAddr) -> Result<(), Diag
             let e = failure
                 .error
                 .without_secrets_of(change.before.as_ref().unwrap_or(&Value::NULL));
-            let d = Diagnostic::error(e.summary, e.detail).with_address(addr.to_string());
+            let mut detail = e.detail;
+            // The replacement already holds the address, so the state no
+            // longer records the old object: say which it is and how to
+            // delete it (stackform's own objects also show as strays in
+            // the next plan, by their marker).
+            if change.action == Action::CreateThenDelete
+                && let Some(id) = &id
+            {
+                detail.push_str(&format!(
+                    " The replacement of {addr} exists and is recorded; the old object {id} is no longer managed{}.",
+                    rt.delete_command(id)
+                        .map(|c| format!(": delete it with `{c}`"))
+                        .unwrap_or_default()
+                ));
+            }
+            let d = Diagnostic::error(e.summary, detail).with_address(addr.to_string());
             ctx.hooks.failed(addr, Operation::Delete, &d);
             Err(d)
         }

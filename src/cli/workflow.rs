@@ -168,11 +168,22 @@ async fn reconcile(
         );
         state.remove_intent(&record.address);
         state.put_resource(record);
-        let note = if adopted.complete {
-            "it is now recorded in the state"
+        let mut note = if adopted.complete {
+            "it is now recorded in the state".to_string()
         } else {
             "its create never finished, so it is recorded as tainted and the plan replaces it"
+                .to_string()
         };
+        if let Some(old) = &adopted.displaced {
+            note.push_str(&format!(
+                ". It replaces {}, which the state recorded there and which was to be deleted once the new one existed: stackform no longer manages it{}",
+                old.id,
+                old.delete_command
+                    .as_ref()
+                    .map(|c| format!("; delete it with `{c}`"))
+                    .unwrap_or_default()
+            ));
+        }
         output.err(&diagnostics::render(&Diagnostic::warning(
             "Recovered an interrupted create",
             format!(

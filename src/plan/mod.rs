@@ -215,8 +215,8 @@ pub struct StrayObject {
     pub adopted: bool,
     /// Why it is not adopted.
     pub reason: Option<String>,
-    /// The OpenStack CLI command that deletes it.
-    pub delete_command: String,
+    /// The command that deletes it, when its type names one.
+    pub delete_command: Option<String>,
 }
 
 /// The nested blocks of an object (recursively), by name.
@@ -890,7 +890,10 @@ async fn adopt_strays(
             addr: addr.clone(),
             adopted: false,
             reason: None,
-            delete_command: object.delete_command.clone(),
+            delete_command: req
+                .providers
+                .resource(&stray.type_name)
+                .and_then(|rt| rt.delete_command(&object.id)),
         };
         let rt = req.providers.resource(&stray.type_name);
         report.reason = match (&addr, rt) {

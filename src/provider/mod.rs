@@ -265,9 +265,6 @@ pub struct MarkedObject {
     /// data): one that did not is adopted as tainted, so the next plan
     /// replaces it.
     pub complete: bool,
-    /// The OpenStack CLI command that deletes it, for a user deciding
-    /// what to do with an object stackform will not adopt.
-    pub delete_command: String,
 }
 
 /// What a resource type proposes for a configuration.
@@ -336,6 +333,14 @@ pub trait ResourceType: Send + Sync {
                 self.type_name()
             ),
         ))
+    }
+
+    /// The command a user runs to delete object `id` of this type (the
+    /// OpenStack CLI's), for objects stackform reports but will not
+    /// delete itself.
+    fn delete_command(&self, id: &str) -> Option<String> {
+        let _ = id;
+        None
     }
 
     /// Every object of this type that carries a marker of `lineage`, in

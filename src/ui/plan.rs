@@ -965,9 +965,14 @@ pub fn render_strays(plan: &Plan) -> String {
                     .as_ref()
                     .map_or_else(|| "ADDRESS".to_string(), ToString::to_string);
                 out.push_str(&format!(
-                    "  {} {what} is not adopted: {reason}.\n      Delete it:  {}\n      Or manage it again: declare {address} and run\n                  stackform import {} {}\n",
-                    paint(style::WARNING, "!"),
-                    stray.delete_command,
+                    "  {} {what} is not adopted: {reason}.\n",
+                    paint(style::WARNING, "!")
+                ));
+                if let Some(command) = &stray.delete_command {
+                    out.push_str(&format!("      Delete it:  {command}\n"));
+                }
+                out.push_str(&format!(
+                    "      Or manage it again: declare {address} and run\n                  stackform import {} {}\n",
                     shell_word(&address),
                     stray.id
                 ));

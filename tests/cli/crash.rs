@@ -917,3 +917,82 @@ fn a_saved_plan_is_refused_while_an_interrupted_create_is_unresolved() {
         "crash-flavor-0",
     ]);
 }
+
+#[test]
+fn a_create_before_destroy_replacement_killed_after_the_create_keeps_the_new_object() {
+    let config = TWO_NETWORKS.replace(
+        "  name  = \"crash-net-${count.index}\"\n",
+        "  name  = \"crash-net-${count.index}\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
+    );
+    let h = Harness::with_config(&config);
+    h.run(&["apply", "-auto-approve", "-input=false"]).ok();
+    let old = super::openstack::state_attrs(&h.ws, "openstack_networking_network_v2.net[0]")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    kill_when_held(
+        &h,
+        "POST",
+        "/network/v2.0/networks",
+        &[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-replace=openstack_networking_network_v2.net[0]",
+        ],
+    );
+    let run = h.run(&["apply", "-auto-approve", "-input=false"]);
+    run.ok()
+        .stderr_has("The interrupted run had created openstack_networking_network_v2.net[0]")
+        .stderr_has(&format!("It replaces {old}, which the state recorded there"))
+        .stderr_has(&format!("delete it with `openstack network delete {old}`"))
+        // The old network carries this state's marker: every plan names it
+        // until it is gone.
+        .stdout_has(&format!("openstack_networking_network_v2 {old} (\"crash-net-0\") is not adopted: another object is recorded at openstack_networking_network_v2.net[0]."));
+    let new = super::openstack::state_attrs(&h.ws, "openstack_networking_network_v2.net[0]")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_ne!(new, old);
+    let (status, _) = h.call("DELETE", &format!("/network/v2.0/networks/{old}"), None);
+    assert_eq!(status, 204);
+    h.run(&["plan", "-detailed-exitcode", "-input=false"])
+        .code(0)
+        .stdout_has("No changes.");
+    h.check_only(&["crash-net-0", "crash-net-1", "crash-flavor-0"]);
+}
+
+#[test]
+fn an_old_object_a_create_before_destroy_replacement_fails_to_delete_is_named_not_forgotten() {
+    let config = TWO_NETWORKS.replace(
+        "  name  = \"crash-net-${count.index}\"\n",
+        "  name  = \"crash-net-${count.index}\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
+    );
+    let h = Harness::with_config(&config);
+    h.run(&["apply", "-auto-approve", "-input=false"]).ok();
+    let old = super::openstack::state_attrs(&h.ws, "openstack_networking_network_v2.net[0]")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, body) = h.call(
+        "POST",
+        "/devcloud/faults",
+        Some(serde_json::json!({"method": "DELETE", "path": "/network/v2.0/networks/*", "status": 400, "count": 1})),
+    );
+    assert_eq!(status, 201, "{body}");
+    h.run(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-replace=openstack_networking_network_v2.net[0]",
+    ])
+    .code(1)
+    .stderr_has(&format!(
+        "the old object {old} is no longer managed: delete it with `openstack network delete {old}`"
+    ));
+    h.run(&["plan", "-detailed-exitcode", "-input=false"])
+        .code(2)
+        .stdout_has(&format!(
+            "openstack_networking_network_v2 {old} (\"crash-net-0\") is not adopted"
+        ));
+}

@@ -335,6 +335,10 @@ impl ResourceType for Flavor {
             .transpose()
     }
 
+    fn delete_command(&self, id: &str) -> Option<String> {
+        Some(format!("openstack flavor delete {id}"))
+    }
+
     async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
         let client = client(&self.session).await?;
         Ok(self
@@ -348,7 +352,6 @@ impl ResourceType for Flavor {
                 let id = f.get("id")?.as_str()?.to_string();
                 (found.lineage == lineage).then(|| MarkedObject {
                     marker: found,
-                    delete_command: format!("openstack flavor delete {id}"),
                     id,
                     name: f.get("name").and_then(Json::as_str).map(str::to_string),
                     complete: true,

@@ -823,6 +823,10 @@ impl ResourceType for Image {
     /// Glance filters lists by any property, so one list finds the
     /// marked images; hidden images are left out of lists unless asked
     /// for, hence a second one.
+    fn delete_command(&self, id: &str) -> Option<String> {
+        Some(format!("openstack image delete {id}"))
+    }
+
     async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
         let client = client(&self.session).await?;
         let filter = format!(
@@ -843,7 +847,6 @@ impl ResourceType for Image {
                 (found.lineage == lineage && !gone && seen.insert(id.clone())).then(|| {
                     MarkedObject {
                         marker: found,
-                        delete_command: format!("openstack image delete {id}"),
                         id,
                         name: doc.get("name").and_then(Json::as_str).map(str::to_string),
                         // Queued, saving or killed: its data never arrived

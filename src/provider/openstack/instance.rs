@@ -1203,6 +1203,10 @@ impl ResourceType for Instance {
     /// Nova cannot filter lists by metadata: the project's servers are
     /// listed (a page at a time, as refresh lists them) and their metadata
     /// read here.
+    fn delete_command(&self, id: &str) -> Option<String> {
+        Some(format!("openstack server delete {id}"))
+    }
+
     async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
         let client = client(&self.session).await?;
         let listed = self.list_servers(&client).await?;
@@ -1215,7 +1219,6 @@ impl ResourceType for Instance {
                 let status = s.get("status").and_then(Json::as_str);
                 (marker.lineage == lineage).then(|| MarkedObject {
                     marker,
-                    delete_command: format!("openstack server delete {id}"),
                     id,
                     name: s.get("name").and_then(Json::as_str).map(str::to_string),
                     // Still building, or failed to build.

@@ -323,7 +323,11 @@ impl ResourceType for Network {
 
     async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
         let client = client(&self.session).await?;
-        neutron::find_marked(&client, "networks", lineage, "network").await
+        neutron::find_marked(&client, "networks", lineage).await
+    }
+
+    fn delete_command(&self, id: &str) -> Option<String> {
+        Some(format!("openstack network delete {id}"))
     }
 
     fn reads_in_bulk(&self) -> bool {

@@ -159,13 +159,11 @@ pub fn marked_description(value: &Value, marker: &Marker) -> Json {
 }
 
 /// The members of `collection` whose description carries a marker of
-/// `lineage`, from one list of the few fields needed (and its pages);
-/// `cli_noun` is the OpenStack CLI's name for them (`network`).
+/// `lineage`, from one list of the few fields needed (and its pages).
 pub async fn find_marked(
     client: &Client,
     collection: &str,
     lineage: &str,
-    cli_noun: &str,
 ) -> Result<Vec<MarkedObject>, ProviderError> {
     let fields = query(&[
         ("fields", "id".into()),
@@ -181,7 +179,6 @@ pub async fn find_marked(
             let id = item.get("id")?.as_str()?.to_string();
             (found.lineage == lineage).then(|| MarkedObject {
                 marker: found,
-                delete_command: format!("openstack {cli_noun} delete {id}"),
                 id,
                 name: item
                     .get("name")

@@ -481,7 +481,11 @@ impl ResourceType for Subnet {
 
     async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
         let client = client(&self.session).await?;
-        neutron::find_marked(&client, "subnets", lineage, "subnet").await
+        neutron::find_marked(&client, "subnets", lineage).await
+    }
+
+    fn delete_command(&self, id: &str) -> Option<String> {
+        Some(format!("openstack subnet delete {id}"))
     }
 
     fn reads_in_bulk(&self) -> bool {
