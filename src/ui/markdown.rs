@@ -286,6 +286,41 @@ pub fn render(plan: &Plan) -> String {
         out.push_str(&diff_block(&render_outputs(&outputs)));
         out.push('\n');
     }
+    if !plan.strays.is_empty() {
+        out.push_str("#### Objects stackform created that the state does not record\n\n");
+        out.push_str("A run stopped before recording them. They carry this state's marker.\n\n");
+        for stray in &plan.strays {
+            let name = stray
+                .name
+                .as_ref()
+                .map(|n| format!(" ({})", code_span(n, false)))
+                .unwrap_or_default();
+            let what = format!(
+                "{} {}{name}",
+                code_span(&stray.type_name, false),
+                code_span(&stray.id, false)
+            );
+            match (&stray.addr, stray.adopted) {
+                (Some(addr), true) => out.push_str(&format!(
+                    "- {what}: adopted as {}\n",
+                    code_span(&addr.to_string(), false)
+                )),
+                _ => {
+                    let reason = stray.reason.as_deref().unwrap_or("its address is unknown");
+                    let delete = stray
+                        .delete_command
+                        .as_ref()
+                        .map(|c| format!("; delete it with {}", code_span(c, false)))
+                        .unwrap_or_default();
+                    out.push_str(&format!(
+                        "- ⚠️ {what}: not adopted, {}{delete}\n",
+                        html(reason)
+                    ));
+                }
+            }
+        }
+        out.push('\n');
+    }
     if !plan.drift.is_empty() {
         out.push_str("#### Objects changed outside stackform\n\n");
         out.push_str("These changes were made outside stackform since the last apply; the plan above may undo or respond to them.\n\n");
@@ -528,6 +563,54 @@ mod tests {
         ```
 
         </details>
+        "#);
+    }
+
+    fn strays() -> Vec<crate::plan::StrayObject> {
+        vec![
+            crate::plan::StrayObject {
+                type_name: "openstack_compute_instance_v2".into(),
+                id: "5d8e0c1a".into(),
+                name: Some("web-3".into()),
+                addr: Some("openstack_compute_instance_v2.web[3]".parse().unwrap()),
+                adopted: true,
+                reason: None,
+                delete_command: Some("openstack server delete 5d8e0c1a".into()),
+            },
+            crate::plan::StrayObject {
+                type_name: "openstack_networking_network_v2".into(),
+                id: "77aa0b2c".into(),
+                name: Some("old-net".into()),
+                addr: Some(
+                    "openstack_networking_network_v2.old[\"a\"]"
+                        .parse()
+                        .unwrap(),
+                ),
+                adopted: false,
+                reason: Some(
+                    "the configuration does not declare openstack_networking_network_v2.old[\"a\"]"
+                        .into(),
+                ),
+                delete_command: Some("openstack network delete 77aa0b2c".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn objects_the_state_does_not_record_have_their_section() {
+        let mut p = plan(vec![]);
+        p.strays = strays();
+        insta::assert_snapshot!(render(&p), @r#"
+        ### stackform plan
+
+        **Plan:** 0 to add, 0 to change, 0 to destroy.
+
+        #### Objects stackform created that the state does not record
+
+        A run stopped before recording them. They carry this state's marker.
+
+        - `openstack_compute_instance_v2` `5d8e0c1a` (`web-3`): adopted as `openstack_compute_instance_v2.web[3]`
+        - ⚠️ `openstack_networking_network_v2` `77aa0b2c` (`old-net`): not adopted, the configuration does not declare openstack_networking_network_v2.old["a"]; delete it with `openstack network delete 77aa0b2c`
         "#);
     }
 
