@@ -508,6 +508,19 @@ fn state_only_steps(plan: &Plan, base: &State) -> Vec<Step> {
         });
         steps.push(Step::Put(moved));
     }
+    // What refresh found deleted leaves the state before anything else
+    // happens, so that a run killed later records no ghost (a destroy
+    // plans nothing for it; a create puts it back).
+    for drift in plan.drift.iter().filter(|d| d.after.is_none()) {
+        let address = drift.addr.to_string();
+        let recorded = base.resource(&address).is_some()
+            || steps
+                .iter()
+                .any(|s| matches!(s, Step::Put(r) if r.address == address));
+        if recorded {
+            steps.push(Step::Remove { address });
+        }
+    }
     steps
 }
 
@@ -1068,14 +1081,6 @@ fn final_state(
         .iter()
         .any(|s| matches!(s, Step::Put(_) | Step::Remove { .. }));
     let mut state = base;
-    // What refresh found gone is gone from the state too, whatever the
-    // plan does next (a destroy plans nothing for it; a create puts it
-    // back below).
-    for drift in &ctx.plan.drift {
-        if drift.after.is_none() && state.remove_resource(&drift.addr.to_string()).is_some() {
-            changed = true;
-        }
-    }
     for step in recorded {
         match step {
             Step::Put(r) => {

@@ -844,7 +844,19 @@ fn a_server_nova_is_deleting_is_read_as_gone_never_as_live() {
         .code(2)
         .stdout_has("# openstack_compute_instance_v2.vm has been deleted")
         .stdout_has("# openstack_compute_instance_v2.vm will be created");
-    h.run(&["apply", "-auto-approve", "-input=false"]).ok();
+    // An apply killed right after the new server's create: the record
+    // of the deleted one left the state before the create was sent, so
+    // the new server is adopted as the only one at its address.
+    kill_when_held(
+        &h,
+        "POST",
+        "/compute/v2.1/servers",
+        &["apply", "-auto-approve", "-input=false"],
+    );
+    h.run(&["apply", "-auto-approve", "-input=false"])
+        .ok()
+        .stderr_has("The interrupted run had created openstack_compute_instance_v2.vm")
+        .stderr_lacks("It replaces");
     h.check_only(&["crash-img-0", "crash-net-0", "crash-sub-0", "crash-vm-0"]);
     // A destroy killed the same way resumes cleanly.
     kill_when_held(
