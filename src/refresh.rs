@@ -183,6 +183,19 @@ pub async fn reconcile(req: ReconcileRequest<'_>) -> Result<Reconciliation, Diag
             out.kept.push(intent.clone());
             continue;
         };
+        let complete = match object.complete {
+            true => Ok(true),
+            false => rt.finish_create(&object.id).await,
+        };
+        let complete = match complete {
+            Ok(complete) => complete,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(e.summary, e.detail).with_address(intent.address.clone()),
+                );
+                continue;
+            }
+        };
         match rt.import(&object.id).await {
             Ok(Some(value)) => {
                 accounted.insert(object.id.clone());
@@ -203,7 +216,7 @@ pub async fn reconcile(req: ReconcileRequest<'_>) -> Result<Reconciliation, Diag
                     provider: rt.provider().to_string(),
                     id: object.id.clone(),
                     value,
-                    complete: object.complete,
+                    complete,
                     displaced,
                 });
             }

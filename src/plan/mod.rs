@@ -843,6 +843,16 @@ pub async fn plan(req: PlanRequest<'_>) -> Result<Plan, Diagnostics> {
     })
 }
 
+/// A stray's state as `import` reads it, once the cloud has finished its
+/// create where it does so on its own, and whether it is complete.
+async fn adopt(
+    rt: &dyn ResourceType,
+    object: &crate::provider::MarkedObject,
+) -> Result<Option<(Value, bool)>, ProviderError> {
+    let complete = object.complete || rt.finish_create(&object.id).await?;
+    Ok(rt.import(&object.id).await?.map(|value| (value, complete)))
+}
+
 /// Adopts the strays whose address the configuration declares and the
 /// prior state leaves free: each is read as `import` reads an object and
 /// joins the prior state (tainted when its create never finished, so it
@@ -914,13 +924,13 @@ async fn adopt_strays(
                 "this version of stackform does not know type {}",
                 stray.type_name
             )),
-            (Some(a), Some(rt)) => match rt.import(&object.id).await {
-                Ok(Some(value)) => {
+            (Some(a), Some(rt)) => match adopt(rt.as_ref(), object).await {
+                Ok(Some((value, complete))) => {
                     prior.insert(
                         a.clone(),
                         PriorInstance {
                             value,
-                            status: if object.complete {
+                            status: if complete {
                                 Status::Ok
                             } else {
                                 Status::Tainted

@@ -343,6 +343,16 @@ pub trait ResourceType: Send + Sync {
         None
     }
 
+    /// Waits for the create of object `id` to finish, when the cloud
+    /// finishes it on its own (a server building): a run killed during
+    /// the wait for it leaves the rest of the work to the cloud. Answers
+    /// whether the object is now complete; types whose objects need the
+    /// creator's help to finish (an image waiting for its data) say no.
+    async fn finish_create(&self, id: &str) -> Result<bool, ProviderError> {
+        let _ = id;
+        Ok(false)
+    }
+
     /// Every object of this type that carries a marker of `lineage`, in
     /// one list call (and its pages). Types whose objects live nowhere but
     /// in the state (`terraform_data`) find nothing.

@@ -1008,3 +1008,25 @@ fn an_old_object_a_create_before_destroy_replacement_fails_to_delete_is_named_no
             "openstack_networking_network_v2 {old} (\"crash-net-0\") is not adopted"
         ));
 }
+
+#[test]
+fn a_server_still_building_when_its_creator_died_is_waited_for_and_kept() {
+    // Builds take 3 s: the kill lands long before the server is ready.
+    let h = Harness::build(ONE_SERVER, |o| o.build_time = Duration::from_secs(3));
+    kill_when_held(
+        &h,
+        "POST",
+        "/compute/v2.1/servers",
+        &["apply", "-auto-approve", "-input=false"],
+    );
+    let (_, servers) = h.call("GET", "/compute/v2.1/servers/detail", None);
+    assert_eq!(servers["servers"][0]["status"], "BUILD", "{servers}");
+    // Nova finishes the build on its own: the next run waits for it, as
+    // the create would have, and keeps the server.
+    h.run(&["plan", "-detailed-exitcode", "-input=false"])
+        .code(0)
+        .stderr_has("The interrupted run had created openstack_compute_instance_v2.vm (id ")
+        .stderr_has("it is now recorded in the state.")
+        .stdout_has("No changes.");
+    h.check_only(&["crash-img-0", "crash-net-0", "crash-sub-0", "crash-vm-0"]);
+}

@@ -1207,6 +1207,27 @@ impl ResourceType for Instance {
         Some(format!("openstack server delete {id}"))
     }
 
+    /// Nova builds the server whoever waits: wait as the create would
+    /// have, and call it complete if it became usable.
+    async fn finish_create(&self, id: &str) -> Result<bool, ProviderError> {
+        let client = client(&self.session).await?;
+        // The listing find_marked kept for refresh shows the server still
+        // building: after waiting, it is out of date.
+        *self.listed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let status = poll(&format!("Server {id}'s build"), DEFAULT_TIMEOUT, || async {
+            Ok(match self.fetch(&client, id).await? {
+                // Gone: nothing to adopt.
+                None => Some(None),
+                Some(s) => match s.get("status").and_then(Json::as_str) {
+                    Some("BUILD") => None,
+                    other => Some(other.map(str::to_string)),
+                },
+            })
+        })
+        .await?;
+        Ok(status.is_some_and(|s| s != "ERROR"))
+    }
+
     async fn find_marked(&self, lineage: &str) -> Result<Vec<MarkedObject>, ProviderError> {
         let client = client(&self.session).await?;
         let listed = self.list_servers(&client).await?;
