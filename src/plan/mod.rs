@@ -198,6 +198,36 @@ pub struct Plan {
     pub strays: Vec<StrayObject>,
 }
 
+#[cfg(test)]
+impl StrayObject {
+    /// One adopted stray and one reported, for the renderers' tests.
+    pub(crate) fn samples() -> Vec<StrayObject> {
+        vec![
+            StrayObject {
+                type_name: "openstack_compute_instance_v2".into(),
+                id: "5d8e0c1a".into(),
+                name: Some("web-3".into()),
+                addr: "openstack_compute_instance_v2.web[3]".parse().ok(),
+                adopted: true,
+                reason: None,
+                delete_command: Some("openstack server delete 5d8e0c1a".into()),
+            },
+            StrayObject {
+                type_name: "openstack_networking_network_v2".into(),
+                id: "77aa0b2c".into(),
+                name: Some("old-net".into()),
+                addr: "openstack_networking_network_v2.old[\"a\"]".parse().ok(),
+                adopted: false,
+                reason: Some(
+                    "the configuration does not declare openstack_networking_network_v2.old[\"a\"]"
+                        .into(),
+                ),
+                delete_command: Some("openstack network delete 77aa0b2c".into()),
+            },
+        ]
+    }
+}
+
 /// An object in the cloud that carries this state's marker (stackform
 /// created it for this stack) but that the state does not record: a run
 /// stopped before recording it.

@@ -566,40 +566,10 @@ mod tests {
         "#);
     }
 
-    fn strays() -> Vec<crate::plan::StrayObject> {
-        vec![
-            crate::plan::StrayObject {
-                type_name: "openstack_compute_instance_v2".into(),
-                id: "5d8e0c1a".into(),
-                name: Some("web-3".into()),
-                addr: Some("openstack_compute_instance_v2.web[3]".parse().unwrap()),
-                adopted: true,
-                reason: None,
-                delete_command: Some("openstack server delete 5d8e0c1a".into()),
-            },
-            crate::plan::StrayObject {
-                type_name: "openstack_networking_network_v2".into(),
-                id: "77aa0b2c".into(),
-                name: Some("old-net".into()),
-                addr: Some(
-                    "openstack_networking_network_v2.old[\"a\"]"
-                        .parse()
-                        .unwrap(),
-                ),
-                adopted: false,
-                reason: Some(
-                    "the configuration does not declare openstack_networking_network_v2.old[\"a\"]"
-                        .into(),
-                ),
-                delete_command: Some("openstack network delete 77aa0b2c".into()),
-            },
-        ]
-    }
-
     #[test]
     fn objects_the_state_does_not_record_have_their_section() {
         let mut p = plan(vec![]);
-        p.strays = strays();
+        p.strays = crate::plan::StrayObject::samples();
         insta::assert_snapshot!(render(&p), @r#"
         ### stackform plan
 

@@ -930,12 +930,17 @@ fn a_saved_plan_is_refused_while_an_interrupted_create_is_unresolved() {
     ]);
 }
 
-#[test]
-fn a_create_before_destroy_replacement_killed_after_the_create_keeps_the_new_object() {
-    let config = TWO_NETWORKS.replace(
+/// The networks of `TWO_NETWORKS` with `create_before_destroy`.
+fn replaced_first_then_deleted() -> String {
+    TWO_NETWORKS.replace(
         "  name  = \"crash-net-${count.index}\"\n",
         "  name  = \"crash-net-${count.index}\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
-    );
+    )
+}
+
+#[test]
+fn a_create_before_destroy_replacement_killed_after_the_create_keeps_the_new_object() {
+    let config = replaced_first_then_deleted();
     let h = Harness::with_config(&config);
     h.run(&["apply", "-auto-approve", "-input=false"]).ok();
     let old = super::openstack::state_attrs(&h.ws, "openstack_networking_network_v2.net[0]")["id"]
@@ -976,10 +981,7 @@ fn a_create_before_destroy_replacement_killed_after_the_create_keeps_the_new_obj
 
 #[test]
 fn an_old_object_a_create_before_destroy_replacement_fails_to_delete_is_named_not_forgotten() {
-    let config = TWO_NETWORKS.replace(
-        "  name  = \"crash-net-${count.index}\"\n",
-        "  name  = \"crash-net-${count.index}\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
-    );
+    let config = replaced_first_then_deleted();
     let h = Harness::with_config(&config);
     h.run(&["apply", "-auto-approve", "-input=false"]).ok();
     let old = super::openstack::state_attrs(&h.ws, "openstack_networking_network_v2.net[0]")["id"]
