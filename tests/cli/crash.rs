@@ -682,6 +682,18 @@ fn kill_when_held(h: &Harness, method: &str, path: &str, args: &[&str]) {
     h.release();
 }
 
+/// Kills an apply that replaces `address` right after devcloud made the
+/// new network.
+fn kill_after_new_network(h: &Harness, address: &str) {
+    let replace = format!("-replace={address}");
+    kill_when_held(
+        h,
+        "POST",
+        "/network/v2.0/networks",
+        &["apply", "-auto-approve", "-input=false", &replace],
+    );
+}
+
 /// Takes the tokens out of the journal's intents, as a journal written
 /// before markers existed would have them: nothing resolves the intent,
 /// and what the create made is a stray.
@@ -708,17 +720,7 @@ fn objects_of_this_state_that_it_does_not_record_are_adopted_or_reported() {
     let h = Harness::with_config(TWO_NETWORKS);
     h.run(&["apply", "-auto-approve", "-input=false"]).ok();
     h.check_only(&["crash-net-0", "crash-net-1", "crash-flavor-0"]);
-    kill_when_held(
-        &h,
-        "POST",
-        "/network/v2.0/networks",
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-replace=openstack_networking_network_v2.net[1]",
-        ],
-    );
+    kill_after_new_network(&h, "openstack_networking_network_v2.net[1]");
     // The fold of the killed run's journal keeps the intent; without it
     // the new network is a stray, found by the lineage its marker names.
     strip_journal_tokens(&h);
@@ -739,17 +741,7 @@ fn objects_of_this_state_that_it_does_not_record_are_adopted_or_reported() {
     // A stray whose address the configuration no longer declares is
     // reported with the commands that delete or import it, every plan,
     // until someone decides.
-    kill_when_held(
-        &h,
-        "POST",
-        "/network/v2.0/networks",
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-replace=openstack_networking_network_v2.net[1]",
-        ],
-    );
+    kill_after_new_network(&h, "openstack_networking_network_v2.net[1]");
     strip_journal_tokens(&h);
     h.ws.file("main.tf", &TWO_NETWORKS.replace("count = 2", "count = 1"));
     let plan = h.run(&["plan", "-detailed-exitcode", "-input=false"]);
@@ -947,17 +939,7 @@ fn a_create_before_destroy_replacement_killed_after_the_create_keeps_the_new_obj
         .as_str()
         .expect("id")
         .to_string();
-    kill_when_held(
-        &h,
-        "POST",
-        "/network/v2.0/networks",
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-replace=openstack_networking_network_v2.net[0]",
-        ],
-    );
+    kill_after_new_network(&h, "openstack_networking_network_v2.net[0]");
     let run = h.run(&["apply", "-auto-approve", "-input=false"]);
     run.ok()
         .stderr_has("The interrupted run had created openstack_networking_network_v2.net[0]")
