@@ -15,6 +15,7 @@ mod openstack_image;
 mod openstack_network;
 mod openstack_server;
 mod parity;
+mod robustness;
 mod secrets;
 mod workflow;
 

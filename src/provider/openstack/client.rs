@@ -6,7 +6,7 @@
 use super::auth::{self, Token};
 use super::error::{ApiError, OpenStackError, service_message};
 use super::recorder;
-use super::retry::{self, Failure, RetryPolicy};
+use super::retry::{self, Failure, Repeat, RetryPolicy};
 use super::secret::Secret;
 use super::service::Service;
 use super::settings::{AuthMethod, CloudConfig};
@@ -271,6 +271,7 @@ impl Client {
                 "/auth/tokens",
                 &request_id,
                 &mut payload,
+                Repeat::Harmless,
                 || {
                     let mut b = http
                         .request(method.clone(), &url)
@@ -402,6 +403,7 @@ impl Client {
                     &path,
                     &request_id,
                     &mut payload,
+                    Repeat::ByMethod,
                     || self.build(&request, &base, &token, &request_id),
                 )
                 .await;
@@ -436,6 +438,7 @@ impl Client {
         path: &str,
         request_id: &str,
         payload: &mut Payload,
+        repeat: Repeat,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, OpenStackError> {
         let policy = &self.inner.retry;
@@ -443,7 +446,7 @@ impl Client {
         loop {
             let builder = payload.attach(build());
             let (failure, retry_after, outcome) = match builder.send().await {
-                Ok(response) if is_transient(response.status()) => (
+                Ok(response) if retry::is_transient(response.status(), repeat) => (
                     Failure::Status(response.status()),
                     retry_after(response.headers()),
                     Ok(response),
@@ -453,7 +456,7 @@ impl Client {
                 Err(e) => (Failure::Lost, None, Err(e)),
             };
             if retry >= policy.max_retries
-                || !retry::is_retryable(method, payload.replayable(), failure)
+                || !retry::is_retryable(method, payload.replayable(), repeat, failure)
             {
                 return match outcome {
                     Ok(response) => Ok(response),
@@ -608,16 +611,6 @@ fn decode<T: DeserializeOwned>(
         reason: e.to_string(),
         request_id: response.request_id.clone(),
     })
-}
-
-fn is_transient(status: StatusCode) -> bool {
-    matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT
-    )
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by OpenStack

@@ -5,7 +5,9 @@
 //! `base × 2^n`, capped), or after the `Retry-After` the service asked
 //! for. A request that may have changed something is not sent twice:
 //! POST and PATCH are retried only when the connection failed before the
-//! request left, or on 429 (the service refused to process it).
+//! request left, or on 429 (the service refused to process it). Asking
+//! Keystone for a token changes nothing whatever its method, so it is
+//! retried on every transient answer, 500 included.
 //! Streamed uploads are never retried.
 
 use reqwest::{Method, StatusCode};
@@ -49,6 +51,33 @@ impl RetryPolicy {
     }
 }
 
+/// What sending a request a second time could do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// What its method says: GET, HEAD, PUT, DELETE and OPTIONS are
+    /// idempotent, while POST and PATCH may create or change something
+    /// twice.
+    ByMethod,
+    /// Nothing, whatever the method: a token request (`POST
+    /// /v3/auth/tokens`) issues another token and changes nothing else.
+    Harmless,
+}
+
+/// Whether an answer with this status is worth waiting out. A 500 is
+/// only for harmless requests: Keystone answers it while its database or
+/// cache is briefly out of reach, but from another service it may follow
+/// a change half made.
+pub fn is_transient(status: StatusCode, repeat: Repeat) -> bool {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::GATEWAY_TIMEOUT => true,
+        StatusCode::INTERNAL_SERVER_ERROR => repeat == Repeat::Harmless,
+        _ => false,
+    }
+}
+
 /// Why an attempt did not succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
@@ -69,18 +98,16 @@ fn idempotent(method: &Method) -> bool {
 
 /// Whether an attempt that failed this way is worth repeating.
 /// `replayable` is false for streamed bodies.
-pub fn is_retryable(method: &Method, replayable: bool, failure: Failure) -> bool {
+pub fn is_retryable(method: &Method, replayable: bool, repeat: Repeat, failure: Failure) -> bool {
     if !replayable {
         return false;
     }
+    let safe = repeat == Repeat::Harmless || idempotent(method);
     match failure {
         Failure::Connect => true,
         Failure::Status(StatusCode::TOO_MANY_REQUESTS) => true,
-        Failure::Status(
-            StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT,
-        ) => idempotent(method),
-        Failure::Status(_) => false,
-        Failure::Lost => idempotent(method),
+        Failure::Status(status) => is_transient(status, repeat) && safe,
+        Failure::Lost => safe,
     }
 }
 
@@ -134,26 +161,53 @@ mod tests {
         );
     }
 
+    fn s(code: u16) -> Failure {
+        Failure::Status(StatusCode::from_u16(code).unwrap_or_default())
+    }
+
     #[test]
     fn what_is_retried() {
-        let s = |code: u16| Failure::Status(StatusCode::from_u16(code).unwrap_or_default());
+        let by_method = |m: &Method, f| is_retryable(m, true, Repeat::ByMethod, f);
         for m in [Method::GET, Method::PUT, Method::DELETE, Method::HEAD] {
             for code in [429, 502, 503, 504] {
-                assert!(is_retryable(&m, true, s(code)), "{m} {code}");
+                assert!(by_method(&m, s(code)), "{m} {code}");
             }
-            assert!(!is_retryable(&m, true, s(500)));
-            assert!(!is_retryable(&m, true, s(409)));
-            assert!(is_retryable(&m, true, Failure::Connect));
-            assert!(is_retryable(&m, true, Failure::Lost));
+            assert!(!by_method(&m, s(500)));
+            assert!(!by_method(&m, s(409)));
+            assert!(by_method(&m, Failure::Connect));
+            assert!(by_method(&m, Failure::Lost));
         }
         for m in [Method::POST, Method::PATCH] {
-            assert!(is_retryable(&m, true, Failure::Connect));
-            assert!(is_retryable(&m, true, s(429)));
-            assert!(!is_retryable(&m, true, s(503)));
-            assert!(!is_retryable(&m, true, s(502)));
-            assert!(!is_retryable(&m, true, Failure::Lost));
+            assert!(by_method(&m, Failure::Connect));
+            assert!(by_method(&m, s(429)));
+            assert!(!by_method(&m, s(503)));
+            assert!(!by_method(&m, s(502)));
+            assert!(!by_method(&m, Failure::Lost));
         }
-        assert!(!is_retryable(&Method::PUT, false, Failure::Connect));
-        assert!(!is_retryable(&Method::PUT, false, s(503)));
+        for repeat in [Repeat::ByMethod, Repeat::Harmless] {
+            assert!(!is_retryable(&Method::PUT, false, repeat, Failure::Connect));
+            assert!(!is_retryable(&Method::PUT, false, repeat, s(503)));
+        }
+    }
+
+    #[test]
+    fn a_token_request_is_retried_on_every_transient_answer() {
+        let token = |f| is_retryable(&Method::POST, true, Repeat::Harmless, f);
+        for code in [429, 500, 502, 503, 504] {
+            assert!(token(s(code)), "{code}");
+            assert!(is_transient(
+                StatusCode::from_u16(code).unwrap_or_default(),
+                Repeat::Harmless
+            ));
+        }
+        assert!(token(Failure::Connect));
+        assert!(token(Failure::Lost));
+        for code in [400, 401, 403, 404, 409, 501] {
+            assert!(!token(s(code)), "{code}");
+        }
+        assert!(!is_transient(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Repeat::ByMethod
+        ));
     }
 }
