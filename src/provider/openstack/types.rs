@@ -12,7 +12,7 @@ use crate::provider::{
 use serde_json::{Map, Value as Json};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Builds a schema attribute by attribute.
 #[derive(Default)]
@@ -160,28 +160,41 @@ fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// Polls `check` with backoff (0.25 s growing to 3 s) until it answers
-/// `Some`, or `limit` passes.
+/// `Some`, or `limit` passes. The time is tokio's, the clock `sleep` waits
+/// on, so that the wait is measured the way it is spent.
 pub async fn poll<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
 {
-    let started = Instant::now();
+    // None: a limit too far away to represent, which never passes.
+    let deadline = tokio::time::Instant::now().checked_add(limit);
     let mut delay = Duration::from_millis(250);
     loop {
         if let Some(done) = check().await? {
             return Ok(done);
         }
-        if started.elapsed() + delay > limit {
+        let now = tokio::time::Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
             return Err(ProviderError::new(
                 "Timed out",
                 format!(
-                    "{what} did not finish within {}s (see `timeouts {{}}`).",
-                    limit.as_secs()
+                    "{what} did not finish within {} (see `timeouts {{}}`).",
+                    humantime::format_duration(limit)
                 ),
             ));
         }
-        tokio::time::sleep(delay).await;
+        // A wait that would pass the deadline is cut short to end on it,
+        // so the last look is taken at the limit: the operation gets all
+        // the time it was given, and not a moment more.
+        let next = now.checked_add(delay);
+        let wake = match (next, deadline) {
+            (Some(n), Some(d)) => n.min(d),
+            (Some(n), None) => n,
+            (None, Some(d)) => d,
+            (None, None) => now,
+        };
+        tokio::time::sleep_until(wake).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(3));
     }
 }
@@ -238,5 +251,81 @@ pub async fn get_if_exists(
         Ok(body) => Ok(Some(body)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(failed(what, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// The times (since the start) at which `poll` looked, when the
+    /// operation never finishes within `limit`, and how long the whole
+    /// wait took.
+    async fn looks_until_timeout(limit: Duration) -> (Vec<Duration>, Duration, String) {
+        let started = tokio::time::Instant::now();
+        let looks = Mutex::new(Vec::new());
+        let result: Result<(), ProviderError> = poll("Server s1's build", limit, || {
+            looks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(started.elapsed());
+            async { Ok(None) }
+        })
+        .await;
+        let elapsed = started.elapsed();
+        let detail = result.err().map(|e| e.detail).unwrap_or_default();
+        (looks.into_inner().unwrap_or_default(), elapsed, detail)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_fires_at_its_limit_after_a_last_look_there() {
+        let limit = Duration::from_secs(6);
+        let (looks, elapsed, detail) = looks_until_timeout(limit).await;
+        assert_eq!(elapsed, limit, "gave up at {elapsed:?}");
+        assert_eq!(looks.last(), Some(&limit), "looked at {looks:?}");
+        assert_eq!(looks.first(), Some(&Duration::ZERO));
+        assert!(
+            looks
+                .windows(2)
+                .all(|w| w[1] - w[0] <= Duration::from_secs(3))
+        );
+        assert_eq!(
+            detail,
+            "Server s1's build did not finish within 6s (see `timeouts {}`)."
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_limit_is_waited_out_in_steps_of_at_most_three_seconds() {
+        let limit = Duration::from_secs(60);
+        let (looks, elapsed, _) = looks_until_timeout(limit).await;
+        assert_eq!(elapsed, limit);
+        assert_eq!(looks.last(), Some(&limit));
+        // Each wait is half again as long as the one before (tokio's
+        // timer rounds up to the millisecond).
+        assert_eq!(
+            looks[..4],
+            [
+                Duration::ZERO,
+                Duration::from_millis(250),
+                Duration::from_millis(625),
+                Duration::from_millis(1188)
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_finished_operation_returns_at_once() {
+        let started = tokio::time::Instant::now();
+        let mut calls = 0;
+        let done = poll("Network n1", Duration::from_secs(6), || {
+            calls += 1;
+            let finished = calls == 3;
+            async move { Ok(finished.then_some("ACTIVE")) }
+        })
+        .await;
+        assert_eq!(done.ok(), Some("ACTIVE"));
+        assert_eq!(started.elapsed(), Duration::from_millis(625));
     }
 }
