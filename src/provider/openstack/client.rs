@@ -63,6 +63,16 @@ impl Payload {
     }
 }
 
+/// The request an attempt belongs to, as errors name it.
+#[derive(Clone, Copy)]
+struct Attempted<'a> {
+    service: Service,
+    method: &'a Method,
+    /// As errors show it: without the query.
+    path: &'a str,
+    request_id: &'a str,
+}
+
 /// One logical request to a service.
 pub struct Request {
     service: Service,
@@ -266,10 +276,12 @@ impl Client {
         let http = &self.inner.http;
         let response = self
             .attempts(
-                Service::Identity,
-                &method,
-                "/auth/tokens",
-                &request_id,
+                Attempted {
+                    service: Service::Identity,
+                    method: &method,
+                    path: "/auth/tokens",
+                    request_id: &request_id,
+                },
                 &mut payload,
                 Repeat::Harmless,
                 || {
@@ -398,10 +410,12 @@ impl Client {
             let mut payload = std::mem::replace(&mut request.payload, Payload::Empty);
             let response = self
                 .attempts(
-                    request.service,
-                    &request.method,
-                    &path,
-                    &request_id,
+                    Attempted {
+                        service: request.service,
+                        method: &request.method,
+                        path: &path,
+                        request_id: &request_id,
+                    },
                     &mut payload,
                     Repeat::ByMethod,
                     || self.build(&request, &base, &token, &request_id),
@@ -433,14 +447,17 @@ impl Client {
     /// retrying, or the retries run out.
     async fn attempts(
         &self,
-        service: Service,
-        method: &Method,
-        path: &str,
-        request_id: &str,
+        request: Attempted<'_>,
         payload: &mut Payload,
         repeat: Repeat,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, OpenStackError> {
+        let Attempted {
+            service,
+            method,
+            path,
+            request_id,
+        } = request;
         let policy = &self.inner.retry;
         let mut retry = 0;
         loop {
