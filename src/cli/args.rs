@@ -3,10 +3,12 @@
 //! [`normalize`] rewrites a single-dash spelling of any known long flag
 //! to the two-dash one before clap sees it, so both spellings work.
 
+use crate::devcloud::limits;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -75,29 +77,71 @@ pub struct ServeArgs {
     /// Where the data and clouds.yaml live.
     #[arg(long, value_name = "DIR", default_value = ".stackform/devcloud")]
     pub data: PathBuf,
-    /// Seconds a new server stays in BUILD.
-    #[arg(long = "build-time", value_name = "SECONDS", default_value_t = 2.0)]
-    pub build_time: f64,
-    /// Seconds a deleted server stays visible before it is gone.
-    #[arg(long = "delete-time", value_name = "SECONDS", default_value_t = 1.0)]
-    pub delete_time: f64,
-    /// Milliseconds added to every request.
-    #[arg(long = "latency-ms", value_name = "MS", default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Seconds a token is valid.
-    #[arg(long = "token-ttl", value_name = "SECONDS", default_value_t = 3600)]
-    pub token_ttl: u64,
+    /// Seconds a new server stays in BUILD (0 to 3600).
+    #[arg(long = "build-time", value_name = "SECONDS", default_value = "2", value_parser = server_seconds)]
+    pub build_time: Duration,
+    /// Seconds a deleted server stays visible before it is gone (0 to 3600).
+    #[arg(long = "delete-time", value_name = "SECONDS", default_value = "1", value_parser = server_seconds)]
+    pub delete_time: Duration,
+    /// Milliseconds added to every request (0 to 60000).
+    #[arg(long = "latency-ms", value_name = "MS", default_value = "0", value_parser = cost_millis)]
+    pub latency_ms: Duration,
+    /// Seconds a token is valid (1 to 2592000, 30 days).
+    #[arg(long = "token-ttl", value_name = "SECONDS", default_value = "3600", value_parser = token_seconds)]
+    pub token_ttl: Duration,
     /// Milliseconds a password or application-credential authentication
-    /// takes (Keystone's bcrypt check; 600-800 on a real Keystone).
-    #[arg(long = "auth-ms", value_name = "MS", default_value_t = 0)]
-    pub auth_ms: u64,
+    /// takes (Keystone's bcrypt check; 600-800 on a real Keystone; 0 to 60000).
+    #[arg(long = "auth-ms", value_name = "MS", default_value = "0", value_parser = cost_millis)]
+    pub auth_ms: Duration,
     /// Milliseconds a token's first request to each service takes (its
-    /// validation with Keystone; ~1000 on the real services).
-    #[arg(long = "token-first-use-ms", value_name = "MS", default_value_t = 0)]
-    pub token_first_use_ms: u64,
+    /// validation with Keystone; ~1000 on the real services; 0 to 60000).
+    #[arg(long = "token-first-use-ms", value_name = "MS", default_value = "0", value_parser = cost_millis)]
+    pub token_first_use_ms: Duration,
     /// Do not log a line per request.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The most operations `-parallelism` lets run at once. Each holds a task
+/// and an HTTP connection; a thousand is past what any cloud's rate
+/// limits let through at once.
+pub const MAX_PARALLELISM: usize = 1000;
+
+/// The longest `-lock-timeout`: a day. A run that waits longer for
+/// another one is stuck, not patient.
+pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+fn parallelism(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=MAX_PARALLELISM).contains(n))
+        .ok_or_else(|| format!("must be a whole number from 1 to {MAX_PARALLELISM}"))
+}
+
+fn lock_timeout(text: &str) -> Result<Duration, String> {
+    super::parse_duration(text)
+        .filter(|d| *d <= MAX_LOCK_TIMEOUT)
+        .ok_or_else(|| "must be a duration from 0s to 24h, written like 30s, 2m or 1m30s".into())
+}
+
+/// `--build-time` and `--delete-time`: clap names the flag and the value,
+/// devcloud's limits say what is accepted.
+fn server_seconds(text: &str) -> Result<Duration, String> {
+    let seconds = text.trim().parse().unwrap_or(f64::NAN);
+    limits::server_time(seconds).map_err(|expected| format!("must be {expected}"))
+}
+
+fn token_seconds(text: &str) -> Result<Duration, String> {
+    let seconds = text.trim().parse().unwrap_or(f64::NAN);
+    limits::token_ttl(seconds).map_err(|expected| format!("must be {expected}"))
+}
+
+/// `--latency-ms`, `--auth-ms`, `--token-first-use-ms`; what is no whole
+/// number from 0 reads as `u64::MAX`, past the range.
+fn cost_millis(text: &str) -> Result<Duration, String> {
+    let millis = text.trim().parse().unwrap_or(u64::MAX);
+    limits::cost(millis).map_err(|expected| format!("must be {expected}"))
 }
 
 /// A boolean flag that Terraform writes as `-flag` or `-flag=false`.
@@ -123,9 +167,9 @@ pub struct LockArgs {
     /// Lock the state for the run (-lock=false skips it; dangerous).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
     pub lock: String,
-    /// How long to wait for a lock held by another run (e.g. 30s, 2m).
-    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
-    pub lock_timeout: String,
+    /// How long to wait for a lock held by another run (e.g. 30s, 2m; at most 24h).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = lock_timeout)]
+    pub lock_timeout: Duration,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -134,8 +178,8 @@ pub struct RunArgs {
     pub vars: VarArgs,
     #[command(flatten)]
     pub lock: LockArgs,
-    /// At most N operations at once.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// At most N operations at once (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parallelism)]
     pub parallelism: usize,
     /// Read every managed object from the cloud before planning (-refresh=false skips it).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = bool_flag())]
@@ -433,7 +477,7 @@ mod tests {
             panic!()
         };
         assert_eq!(p.run.refresh, "false");
-        assert_eq!(p.run.lock.lock_timeout, "30s");
+        assert_eq!(p.run.lock.lock_timeout, Duration::from_secs(30));
         let Command::Plan(p) = parse(&["plan", "-input"]).command else {
             panic!()
         };
@@ -454,5 +498,70 @@ mod tests {
             out,
             ["stackform", "plan", "--var", "-x=1", "-bogus", "--", "-var"]
         );
+    }
+
+    /// The error clap gives for `args`, as printed (without its usage
+    /// lines).
+    fn refusal(args: &[&str]) -> String {
+        let argv: Vec<OsString> = std::iter::once("stackform")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        match Cli::try_parse_from(normalize(argv)) {
+            Ok(_) => panic!("{args:?} was accepted"),
+            Err(e) => e.to_string().lines().next().unwrap_or_default().to_string(),
+        }
+    }
+
+    #[test]
+    fn numeric_flags_name_their_range() {
+        assert_eq!(
+            refusal(&["plan", "-parallelism=0"]),
+            "error: invalid value '0' for '--parallelism <N>': must be a whole number from 1 to 1000"
+        );
+        assert_eq!(
+            refusal(&["apply", "-parallelism=18446744073709551616"]),
+            "error: invalid value '18446744073709551616' for '--parallelism <N>': must be a whole number from 1 to 1000"
+        );
+        assert_eq!(
+            refusal(&["plan", "-lock-timeout=25h"]),
+            "error: invalid value '25h' for '--lock-timeout <DURATION>': must be a duration from 0s to 24h, written like 30s, 2m or 1m30s"
+        );
+        assert_eq!(
+            refusal(&["devcloud", "serve", "--build-time=3601"]),
+            "error: invalid value '3601' for '--build-time <SECONDS>': must be a number of seconds from 0 to 3600"
+        );
+        assert_eq!(
+            refusal(&["devcloud", "serve", "--delete-time=NaN"]),
+            "error: invalid value 'NaN' for '--delete-time <SECONDS>': must be a number of seconds from 0 to 3600"
+        );
+        assert_eq!(
+            refusal(&["devcloud", "serve", "--token-ttl=0"]),
+            "error: invalid value '0' for '--token-ttl <SECONDS>': must be a number of seconds from 1 to 2592000"
+        );
+        for flag in ["--latency-ms", "--auth-ms", "--token-first-use-ms"] {
+            let value_name = "<MS>";
+            assert_eq!(
+                refusal(&["devcloud", "serve", &format!("{flag}=60001")]),
+                format!(
+                    "error: invalid value '60001' for '{flag} {value_name}': must be a whole number of milliseconds from 0 to 60000"
+                )
+            );
+        }
+        let Command::Devcloud(d) =
+            parse(&["devcloud", "serve", "--build-time=0.5", "--token-ttl=60"]).command
+        else {
+            panic!("devcloud expected")
+        };
+        let DevcloudCommand::Serve(s) = d.command;
+        assert_eq!(s.build_time, Duration::from_millis(500));
+        assert_eq!(s.delete_time, Duration::from_secs(1));
+        assert_eq!(s.token_ttl, Duration::from_secs(60));
+        let Command::Plan(p) = parse(&["plan", "-parallelism=1000", "-lock-timeout=24h"]).command
+        else {
+            panic!("plan expected")
+        };
+        assert_eq!(p.run.parallelism, 1000);
+        assert_eq!(p.run.lock.lock_timeout, MAX_LOCK_TIMEOUT);
     }
 }

@@ -8,16 +8,6 @@ use crate::ui::Output;
 use crate::ui::style::{self, paint};
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
-
-fn seconds(flag: &str, s: f64) -> Result<Duration, CliError> {
-    Duration::try_from_secs_f64(s).map_err(|_| {
-        CliError::message(
-            "Invalid duration",
-            format!("--{flag} must be a number of seconds ≥ 0, not {s}."),
-        )
-    })
-}
 
 pub async fn serve(
     settings: &Settings,
@@ -40,12 +30,12 @@ pub async fn serve(
     let options = Options {
         listen: a.listen,
         data_dir: data_dir.clone(),
-        build_time: seconds("build-time", a.build_time)?,
-        delete_time: seconds("delete-time", a.delete_time)?,
-        latency: Duration::from_millis(a.latency_ms),
-        token_ttl: Duration::from_secs(a.token_ttl),
-        auth_cost: Duration::from_millis(a.auth_ms),
-        token_first_use: Duration::from_millis(a.token_first_use_ms),
+        build_time: a.build_time,
+        delete_time: a.delete_time,
+        latency: a.latency_ms,
+        token_ttl: a.token_ttl,
+        auth_cost: a.auth_ms,
+        token_first_use: a.token_first_use_ms,
         log,
     };
     let stop = stop_signal();

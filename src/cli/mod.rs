@@ -176,7 +176,12 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     if text == "0" {
         return Some(Duration::ZERO);
     }
-    let mut total = Duration::ZERO;
+    if text.is_empty() {
+        return None;
+    }
+    // Summed as seconds in floating point: a number too large for a
+    // Duration is refused below instead of overflowing.
+    let mut seconds = 0.0_f64;
     let mut rest = text;
     while !rest.is_empty() {
         let digits = rest
@@ -192,7 +197,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        let seconds = match unit {
+        seconds += match unit {
             "ns" => number / 1e9,
             "us" | "µs" => number / 1e6,
             "ms" => number / 1e3,
@@ -201,9 +206,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             "h" => number * 3600.0,
             _ => return None,
         };
-        total += Duration::from_secs_f64(seconds);
     }
-    Some(total)
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 /// The variable inputs of a run: `TF_VAR_*` and the `-var`/`-var-file`
@@ -358,5 +362,14 @@ mod tests {
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("ten"), None);
         assert_eq!(parse_duration("5x"), None);
+    }
+
+    #[test]
+    fn durations_too_long_to_hold_are_refused_not_a_panic() {
+        assert_eq!(parse_duration("18446744073709551615s"), None);
+        assert_eq!(parse_duration("99999999999999999999h"), None);
+        assert_eq!(parse_duration(&format!("{}s", "9".repeat(400))), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("1.5.5s"), None);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::args::{ApplyArgs, DestroyArgs, ImportArgs, LockArgs, PlanArgs, RunArgs, VarArgs};
 use super::interrupt::{self, Tracked};
-use super::{CliError, Settings, display_path, parse_duration, prompt};
+use super::{CliError, Settings, display_path, prompt};
 use crate::addr::ResourceAddr;
 use crate::apply::{self, ApplyRequest, Recorder, Step};
 use crate::config::variables::{self, VarInputs};
@@ -24,7 +24,6 @@ use crate::ui::{self, Output, diagnostics};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// A configuration that loaded and validated.
 pub(super) struct Prepared {
@@ -82,18 +81,6 @@ fn resolve_vars_answered(
     }
 }
 
-fn lock_timeout(lock: &LockArgs) -> Result<Duration, CliError> {
-    parse_duration(&lock.lock_timeout).ok_or_else(|| {
-        CliError::message(
-            "Invalid -lock-timeout",
-            format!(
-                "{:?} is not a duration; write it like 30s, 2m or 1m30s.",
-                lock.lock_timeout
-            ),
-        )
-    })
-}
-
 /// Locks the state for the whole run and reads it (a new, empty state
 /// when there is none yet). Warnings about a previous run that died are
 /// shown.
@@ -104,7 +91,7 @@ fn lock_and_read(
     output: &mut Output,
 ) -> Result<(LockedState, State), CliError> {
     let backend = LocalBackend::new(&settings.dir, "default");
-    let mut locked = backend.lock(operation, lock_timeout(lock)?)?;
+    let mut locked = backend.lock(operation, lock.lock_timeout)?;
     let (state, warnings) = locked.read()?;
     for w in warnings {
         output.err(&diagnostics::render(&Diagnostic::warning(

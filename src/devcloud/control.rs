@@ -21,6 +21,7 @@
 //! It needs no token: devcloud listens on loopback only.
 
 use super::error::{ApiError, ApiResult, Service};
+use super::limits;
 use super::server::{App, FaultRule, HoldRule, ServerErrorRule};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -82,16 +83,22 @@ async fn settings(State(app): State<Arc<App>>) -> Json<Value> {
     Json(settings_doc(&app))
 }
 
-fn seconds(v: &Value, name: &str) -> ApiResult<Duration> {
-    v.as_f64()
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| bad(format!("{name} must be a number of seconds ≥ 0")))
+/// A setting in seconds, checked by `check`. Anything but a number reads
+/// as NaN, which no range holds, so it is refused in the same words.
+fn seconds(
+    name: &str,
+    v: &Value,
+    check: fn(f64) -> Result<Duration, limits::Expected>,
+) -> ApiResult<Duration> {
+    check(v.as_f64().unwrap_or(f64::NAN))
+        .map_err(|expected| bad(format!("{name} must be {expected}, not {v}")))
 }
 
-fn millis(v: &Value, name: &str) -> ApiResult<Duration> {
-    v.as_u64()
-        .map(Duration::from_millis)
-        .ok_or_else(|| bad(format!("{name} must be a whole number ≥ 0")))
+/// A setting in milliseconds. Anything but a whole number from 0 reads
+/// as `u64::MAX`, past every range.
+fn millis(name: &str, v: &Value) -> ApiResult<Duration> {
+    limits::cost(v.as_u64().unwrap_or(u64::MAX))
+        .map_err(|expected| bad(format!("{name} must be {expected}, not {v}")))
 }
 
 async fn change_settings(
@@ -105,12 +112,12 @@ async fn change_settings(
     let mut knobs = app.knobs();
     for (key, value) in obj {
         match key.as_str() {
-            "build_time" => knobs.build_time = seconds(value, key)?,
-            "delete_time" => knobs.delete_time = seconds(value, key)?,
-            "token_ttl" => knobs.token_ttl = seconds(value, key)?,
-            "latency_ms" => knobs.latency = millis(value, key)?,
-            "auth_ms" => knobs.auth_cost = millis(value, key)?,
-            "token_first_use_ms" => knobs.token_first_use = millis(value, key)?,
+            "build_time" => knobs.build_time = seconds(key, value, limits::server_time)?,
+            "delete_time" => knobs.delete_time = seconds(key, value, limits::server_time)?,
+            "token_ttl" => knobs.token_ttl = seconds(key, value, limits::token_ttl)?,
+            "latency_ms" => knobs.latency = millis(key, value)?,
+            "auth_ms" => knobs.auth_cost = millis(key, value)?,
+            "token_first_use_ms" => knobs.token_first_use = millis(key, value)?,
             other => return Err(bad(format!("unknown setting {other:?}"))),
         }
     }
@@ -141,14 +148,10 @@ async fn faults(State(app): State<Arc<App>>) -> Json<Value> {
 }
 
 async fn add_fault(State(app): State<Arc<App>>, body: axum::body::Bytes) -> ApiResult<Response> {
+    let raw = json_body(&body)?;
+    check_fault_numbers(&raw)?;
     let mut rule: FaultRule =
-        serde_json::from_slice(&body).map_err(|e| bad(format!("invalid fault rule: {e}")))?;
-    if StatusCode::from_u16(rule.status).is_err() || rule.status < 100 {
-        return Err(bad("status must be an HTTP status code"));
-    }
-    if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-        return Err(bad("probability must be between 0 and 1"));
-    }
+        serde_json::from_value(raw).map_err(|e| bad(format!("invalid fault rule: {e}")))?;
     rule.id = uuid::Uuid::new_v4().to_string();
     app.knobs
         .write()
@@ -157,6 +160,41 @@ async fn add_fault(State(app): State<Arc<App>>, body: axum::body::Bytes) -> ApiR
         .push(rule.clone());
     app.save_rules();
     Ok((StatusCode::CREATED, Json(json!({"fault": rule}))).into_response())
+}
+
+/// Refuses a fault rule whose numbers are out of range, naming the field
+/// and the value, before the rule is read (a negative count would only
+/// say "expected u64").
+fn check_fault_numbers(raw: &Value) -> ApiResult<()> {
+    // As for settings, anything but a whole number from 0 reads as
+    // `u64::MAX`, past every range.
+    let whole = |name: &str, range: &std::ops::RangeInclusive<u64>, what: &str| {
+        let v = raw.get(name).unwrap_or(&Value::Null);
+        limits::whole(v.as_u64().unwrap_or(u64::MAX), range, what)
+            .map(drop)
+            .map_err(|expected| bad(format!("{name} must be {expected}, not {v}")))
+    };
+    whole("status", &limits::FAULT_STATUS, "an HTTP error status")?;
+    for (name, range, what) in [
+        (
+            "retry_after",
+            &limits::FAULT_RETRY_AFTER,
+            "a whole number of seconds",
+        ),
+        ("count", &limits::FAULT_COUNT, "a whole number of requests"),
+    ] {
+        if raw.get(name).is_some_and(|v| !v.is_null()) {
+            whole(name, range, what)?;
+        }
+    }
+    if let Some(p) = raw.get("probability").filter(|v| !v.is_null())
+        && !p.as_f64().is_some_and(|p| (0.0..=1.0).contains(&p))
+    {
+        return Err(bad(format!(
+            "probability must be a number from 0 to 1, not {p}"
+        )));
+    }
+    Ok(())
 }
 
 async fn clear_faults(State(app): State<Arc<App>>) -> StatusCode {

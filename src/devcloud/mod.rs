@@ -17,6 +17,7 @@ pub mod error;
 pub mod identity;
 pub mod image;
 pub mod ipam;
+pub mod limits;
 pub mod model;
 pub mod network;
 pub mod server;

@@ -48,3 +48,57 @@ fn token_issue_is_retried_when_keystone_is_briefly_unavailable() {
         outside.stop().await;
     });
 }
+
+#[test]
+fn numeric_flags_out_of_range_are_refused_naming_the_flag_and_the_range() {
+    let ws = Workspace::new();
+    ws.file("main.tf", "resource \"terraform_data\" \"a\" {}\n");
+    let first_line = |args: &[&str]| {
+        let run = ws.run(args);
+        run.code(1).stderr_lacks("panicked");
+        run.stderr.lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(
+        first_line(&["apply", "-lock-timeout=18446744073709551615s"]),
+        "error: invalid value '18446744073709551615s' for '--lock-timeout <DURATION>': must be a duration from 0s to 24h, written like 30s, 2m or 1m30s"
+    );
+    assert_eq!(
+        first_line(&["plan", "-parallelism=0"]),
+        "error: invalid value '0' for '--parallelism <N>': must be a whole number from 1 to 1000"
+    );
+    assert_eq!(
+        first_line(&["destroy", "-parallelism=99999999999999999999"]),
+        "error: invalid value '99999999999999999999' for '--parallelism <N>': must be a whole number from 1 to 1000"
+    );
+    assert_eq!(
+        first_line(&["devcloud", "serve", "--token-ttl", "18446744073709551615"]),
+        "error: invalid value '18446744073709551615' for '--token-ttl <SECONDS>': must be a number of seconds from 1 to 2592000"
+    );
+    assert_eq!(
+        first_line(&["devcloud", "serve", "--build-time=1e9"]),
+        "error: invalid value '1e9' for '--build-time <SECONDS>': must be a number of seconds from 0 to 3600"
+    );
+    assert_eq!(
+        first_line(&["devcloud", "serve", "--latency-ms=18446744073709551616"]),
+        "error: invalid value '18446744073709551616' for '--latency-ms <MS>': must be a whole number of milliseconds from 0 to 60000"
+    );
+    assert!(ws.read("state/default.json").is_none(), "nothing ran");
+}
+
+#[test]
+fn a_timeout_out_of_range_stops_the_plan_at_the_resource() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nresource \"openstack_networking_network_v2\" \"net\" {{\n  name = \"n\"\n  timeouts {{\n    create = \"18446744073709551615s\"\n  }}\n}}\n"
+        ),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("Error: Invalid timeout")
+        .stderr_has("timeouts.create = \"18446744073709551615s\" is not a duration from 1s to 168h; write it like 30s, 10m or 1h30m.")
+        .stderr_has("openstack_networking_network_v2.net")
+        .stderr_lacks("panicked");
+    assert!(ws.read("state/default.json").is_none());
+}

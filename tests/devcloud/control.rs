@@ -329,3 +329,87 @@ async fn a_held_response_waits_after_its_work_is_committed_until_released() {
     .expect(400);
     c.stop().await;
 }
+
+/// Every number the control API takes is range-checked: the message
+/// names the field, what it accepts and the value given, and nothing
+/// changes.
+#[tokio::test]
+async fn settings_and_fault_rules_out_of_range_are_refused_by_name() {
+    let c = Cloud::start().await;
+    let refused = |body: serde_json::Value, path: &'static str, method: &'static str| {
+        let c = &c;
+        async move {
+            let r = c.call(method, path, None, Some(body)).await;
+            r.expect(400);
+            r.json["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let settings = |body| refused(body, "/devcloud/settings", "PUT");
+    assert_eq!(
+        settings(json!({"token_ttl": 18446744073709551615u64})).await,
+        "token_ttl must be a number of seconds from 1 to 2592000, not 18446744073709551615"
+    );
+    assert_eq!(
+        settings(json!({"token_ttl": 0})).await,
+        "token_ttl must be a number of seconds from 1 to 2592000, not 0"
+    );
+    assert_eq!(
+        settings(json!({"build_time": 1e300})).await,
+        "build_time must be a number of seconds from 0 to 3600, not 1e+300"
+    );
+    assert_eq!(
+        settings(json!({"delete_time": "soon"})).await,
+        "delete_time must be a number of seconds from 0 to 3600, not \"soon\""
+    );
+    for field in ["latency_ms", "auth_ms", "token_first_use_ms"] {
+        assert_eq!(
+            settings(json!({field: 60001})).await,
+            format!("{field} must be a whole number of milliseconds from 0 to 60000, not 60001")
+        );
+    }
+    assert_eq!(
+        settings(json!({"latency_ms": -1})).await,
+        "latency_ms must be a whole number of milliseconds from 0 to 60000, not -1"
+    );
+    let r = c.call("GET", "/devcloud/settings", None, None).await;
+    assert_eq!(r.json["token_ttl"], 3600, "nothing changed: {}", r.text);
+    assert_eq!(r.json["latency_ms"], 0);
+
+    let fault = |extra: serde_json::Value| {
+        let mut rule = json!({"path": "/compute/*", "status": 503});
+        if let (Some(rule), Some(extra)) = (rule.as_object_mut(), extra.as_object()) {
+            rule.extend(extra.clone());
+        }
+        refused(rule, "/devcloud/faults", "POST")
+    };
+    assert_eq!(
+        fault(json!({"status": 200})).await,
+        "status must be an HTTP error status from 400 to 599, not 200"
+    );
+    assert_eq!(
+        fault(json!({"status": 70000})).await,
+        "status must be an HTTP error status from 400 to 599, not 70000"
+    );
+    assert_eq!(
+        fault(json!({"count": 0})).await,
+        "count must be a whole number of requests from 1 to 1000000, not 0"
+    );
+    assert_eq!(
+        fault(json!({"count": -3})).await,
+        "count must be a whole number of requests from 1 to 1000000, not -3"
+    );
+    assert_eq!(
+        fault(json!({"retry_after": 18446744073709551615u64})).await,
+        "retry_after must be a whole number of seconds from 0 to 3600, not 18446744073709551615"
+    );
+    assert_eq!(
+        fault(json!({"probability": 2})).await,
+        "probability must be a number from 0 to 1, not 2"
+    );
+    let r = c.call("GET", "/devcloud/faults", None, None).await;
+    assert_eq!(r.json["faults"], json!([]), "no rule was added");
+    c.stop().await;
+}

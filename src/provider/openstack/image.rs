@@ -8,8 +8,8 @@ use super::client::GLANCE_JSON_PATCH;
 use super::marker;
 use super::provider::Session;
 use super::types::{
-    SchemaBuilder, client, create_failed, failed, get_if_exists, id_of, json_attr, poll, region_of,
-    state_value, str_attr, timeout,
+    SchemaBuilder, check_timeouts, client, create_failed, failed, get_if_exists, id_of, json_attr,
+    poll, region_of, state_value, str_attr, timeout,
 };
 use super::{Client, Request, Service};
 use crate::lang::value::{PathStep, Type, Value};
@@ -27,6 +27,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
+
+/// The operations a `timeouts {}` block may time.
+const TIMEOUTS: &[&str] = &["create"];
 
 /// Terraform's default for `timeouts { create }`.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -278,7 +281,7 @@ impl Image {
             .attr("schema", Type::String, AttrMode::Computed)
             .attr("created_at", Type::String, AttrMode::Computed)
             .attr("updated_at", Type::String, AttrMode::Computed)
-            .timeouts(&["create"])
+            .timeouts(TIMEOUTS)
             .build();
         Image { schema, session }
     }
@@ -651,6 +654,7 @@ impl ResourceType for Image {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
+        check_timeouts(config, TIMEOUTS)?;
         let config = with_defaults(config);
         let Some(prior) = prior else {
             return Ok(plan_by_schema(&self.schema, None, &config));

@@ -21,7 +21,8 @@ use super::server_actions::{
     POWER_STATES, change_password, change_security_groups, power_state_of, resize, set_power_state,
 };
 use super::types::{
-    SchemaBuilder, apply_failed, client, create_failed, failed, get_if_exists, id_of, json_attr,
+    SchemaBuilder, apply_failed, check_timeouts, client, create_failed, failed, get_if_exists,
+    id_of, json_attr,
     keep_timeouts, poll, region_of, state_value, str_attr, timeout,
 };
 use super::{Client, Request, Service};
@@ -38,6 +39,9 @@ use sha1::Digest;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The operations a `timeouts {}` block may time.
+const TIMEOUTS: &[&str] = &["create", "update", "delete"];
 
 /// Nova's default for create, update and delete waits.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -112,7 +116,7 @@ impl Instance {
                     force_new: true,
                 },
             )
-            .timeouts(&["create", "update", "delete"])
+            .timeouts(TIMEOUTS)
             .build();
         // The text is only ever sent at create; the state holds its hash.
         // Sensitive so that a plan never prints a cloud-init script.
@@ -782,6 +786,7 @@ impl ResourceType for Instance {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
+        check_timeouts(config, TIMEOUTS)?;
         let configured_networks = seq(config, "network");
         if let Some(mode) = str_attr(config, "network_mode") {
             if mode != "auto" && mode != "none" {

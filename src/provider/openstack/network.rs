@@ -11,7 +11,8 @@ use super::neutron::{
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, create_failed, get_if_exists, id_of, json_attr,
+    SchemaBuilder, apply_failed, check_timeouts, client, create_failed, get_if_exists, id_of,
+    json_attr,
     keep_timeouts, poll, state_value, timeout,
 };
 use super::{Client, Service};
@@ -24,6 +25,9 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The operations a `timeouts {}` block may time.
+const TIMEOUTS: &[&str] = &["create", "delete"];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -70,7 +74,7 @@ impl Network {
             .attr("all_tags", Type::set(Type::String), AttrMode::Computed)
             .replacing("tenant_id", Type::String, AttrMode::OptionalComputed)
             .replacing("value_specs", Type::map(Type::String), AttrMode::Optional)
-            .timeouts(&["create", "delete"])
+            .timeouts(TIMEOUTS)
             .build();
         Network { schema, session }
     }
@@ -171,6 +175,7 @@ impl ResourceType for Network {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
+        check_timeouts(config, TIMEOUTS)?;
         check_description(config)?;
         let mut planned = plan_by_schema(&self.schema, prior, config);
         if planned.requires_replace.is_empty() {

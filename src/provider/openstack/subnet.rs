@@ -14,7 +14,8 @@ use super::neutron::{
 use super::provider::Session;
 use super::types::region_of;
 use super::types::{
-    SchemaBuilder, apply_failed, client, create_failed, get_if_exists, id_of, json_attr,
+    SchemaBuilder, apply_failed, check_timeouts, client, create_failed, get_if_exists, id_of,
+    json_attr,
     keep_timeouts, poll, state_value, str_attr, timeout,
 };
 use super::{Client, Service};
@@ -28,6 +29,9 @@ use serde_json::{Map, Value as Json, json};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The operations a `timeouts {}` block may time.
+const TIMEOUTS: &[&str] = &["create", "delete"];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -83,7 +87,7 @@ impl Subnet {
             .attr("all_tags", Type::set(Type::String), AttrMode::Computed)
             .replacing("tenant_id", Type::String, AttrMode::OptionalComputed)
             .replacing("value_specs", Type::map(Type::String), AttrMode::Optional)
-            .timeouts(&["create", "delete"])
+            .timeouts(TIMEOUTS)
             .build();
         Subnet { schema, session }
     }
@@ -239,6 +243,7 @@ impl ResourceType for Subnet {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> Result<PlannedState, ProviderError> {
+        check_timeouts(config, TIMEOUTS)?;
         check_cidr(config)?;
         check_description(config)?;
         let no_gateway = config.get_attr("no_gateway").and_then(Value::as_bool) == Some(true);

@@ -117,8 +117,13 @@ pub fn keep_timeouts(state: &mut Map<String, Json>, config: &Value) {
     state.insert("timeouts".into(), json_attr(config, "timeouts"));
 }
 
+/// The longest `timeouts {}` value: a week. Far beyond any operation a
+/// cloud finishes, and short enough that a deadline computed from it
+/// cannot overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How long an operation may take: the `timeouts` block's value for it
-/// (`30s`, `10m`, `1h30m`), or `default`.
+/// (`30s`, `10m`, `1h30m`, from 1s to 168h), or `default`.
 pub fn timeout(
     config: &Value,
     operation: &str,
@@ -131,14 +136,30 @@ pub fn timeout(
     else {
         return Ok(default);
     };
-    parse_duration(text).ok_or_else(|| {
-        ProviderError::new(
-            "Invalid timeout",
-            format!("timeouts.{operation} = {text:?} is not a duration; write it like 30s, 10m or 1h30m."),
-        )
-    })
+    parse_duration(text)
+        .filter(|d| *d <= MAX_TIMEOUT)
+        .ok_or_else(|| {
+            ProviderError::new(
+                "Invalid timeout",
+                format!(
+                    "timeouts.{operation} = {text:?} is not a duration from 1s to 168h; write it like 30s, 10m or 1h30m."
+                ),
+            )
+        })
 }
 
+/// Checks every `timeouts` value a type has, so that a bad one stops the
+/// plan rather than the apply.
+pub fn check_timeouts(config: &Value, operations: &[&str]) -> Result<(), ProviderError> {
+    for operation in operations {
+        timeout(config, operation, Duration::ZERO)?;
+    }
+    Ok(())
+}
+
+/// `1h30m`, `10m`, `45s`: whole numbers of hours, minutes and seconds,
+/// more than zero in all. `None` for anything else, sums too large to
+/// hold included.
 fn parse_duration(text: &str) -> Option<Duration> {
     let mut total = 0u64;
     let mut digits = String::new();
@@ -149,12 +170,13 @@ fn parse_duration(text: &str) -> Option<Duration> {
         }
         let n: u64 = digits.parse().ok()?;
         digits.clear();
-        total += n * match c {
+        let unit = match c {
             'h' => 3600,
             'm' => 60,
             's' => 1,
             _ => return None,
         };
+        total = total.checked_add(n.checked_mul(unit)?)?;
     }
     (digits.is_empty() && total > 0).then(|| Duration::from_secs(total))
 }
@@ -258,6 +280,48 @@ pub async fn get_if_exists(
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    fn with_timeouts(create: &str) -> Value {
+        Value::object(
+            [(
+                "timeouts".to_string(),
+                Value::object([("create".to_string(), Value::from(create))].into()),
+            )]
+            .into(),
+        )
+    }
+
+    #[test]
+    fn timeouts_are_durations_from_a_second_to_a_week() {
+        let create = |text: &str| timeout(&with_timeouts(text), "create", Duration::ZERO);
+        assert_eq!(create("1s").ok(), Some(Duration::from_secs(1)));
+        assert_eq!(create("1h30m").ok(), Some(Duration::from_secs(5400)));
+        assert_eq!(create("168h").ok(), Some(MAX_TIMEOUT));
+        assert_eq!(
+            timeout(&Value::NULL, "create", Duration::from_secs(9)).ok(),
+            Some(Duration::from_secs(9))
+        );
+        for wrong in [
+            "0s",
+            "169h",
+            "18446744073709551615s",
+            "9999999999999999999h",
+            "10",
+            "5d",
+            "",
+        ] {
+            let e = create(wrong).err().map(|e| e.detail);
+            assert_eq!(
+                e,
+                Some(format!(
+                    "timeouts.create = {wrong:?} is not a duration from 1s to 168h; write it like 30s, 10m or 1h30m."
+                )),
+                "{wrong}"
+            );
+        }
+        assert!(check_timeouts(&with_timeouts("200h"), &["create", "delete"]).is_err());
+        assert!(check_timeouts(&with_timeouts("20m"), &["create", "delete"]).is_ok());
+    }
 
     /// The times (since the start) at which `poll` looked, when the
     /// operation never finishes within `limit`, and how long the whole
