@@ -113,6 +113,14 @@ pub enum StateError {
         found: u64,
     },
 
+    #[error(
+        "{} is at serial {serial}, the highest a state can have, so no run can write it again; \
+         nothing was changed. stackform counts serials up by one per write and never gets \
+         there: restore the state from its .backup file or lower its serial by hand",
+        path.display()
+    )]
+    SerialExhausted { path: PathBuf, serial: u64 },
+
     #[error("{}", locked(path, holder.as_deref(), *waited))]
     Locked {
         /// The state file the lock protects.

@@ -154,6 +154,7 @@ impl LockedState {
     /// flight when the previous run stopped").
     pub fn read(&mut self) -> Result<(Option<State>, Vec<String>), StateError> {
         let recovered = recover(&self.session.files)?;
+        check_serial_room(&self.session.files, &recovered)?;
         self.session.set_on_disk(recovered.on_disk);
         // Writing the folded snapshot needs the read done; a failure
         // undoes it, so nothing is written on top of a half-finished read.
@@ -221,7 +222,13 @@ impl LockedState {
         };
         check_unchanged(&shown, known.as_ref(), on_disk.as_ref(), &state.lineage)?;
 
-        let serial = next_serial(known.as_ref().map_or(0, |id| id.serial));
+        let read_serial = known.as_ref().map_or(0, |id| id.serial);
+        let serial = read_serial
+            .checked_add(1)
+            .ok_or_else(|| StateError::SerialExhausted {
+                path: shown.clone(),
+                serial: read_serial,
+            })?;
         let previous_serial = std::mem::replace(&mut state.serial, serial);
         if let Err(e) = persist(files, state, current.as_deref()) {
             state.serial = previous_serial;
@@ -275,11 +282,32 @@ impl LockedState {
     }
 }
 
-/// The serial after `serial`. A hand-edited serial at the very top stays
-/// there rather than wrapping to 0 (or panicking): the checks compare
-/// serials for equality, so the state still works.
+/// The serial after `serial`, for what a read-only command shows. A
+/// serial at the very top stays there: locked runs refuse such a state
+/// before they change anything (see `check_serial_room`).
 fn next_serial(serial: u64) -> u64 {
     serial.saturating_add(1)
+}
+
+/// Refuses a state whose serial cannot count the writes a run may make:
+/// folding a journal left by a run that died, then the run's own write.
+/// Checked when the state is read, before anything is changed, so that
+/// an apply never does work it cannot record.
+fn check_serial_room(files: &StateFiles, recovered: &Recovered) -> Result<(), StateError> {
+    let Some(on_disk) = &recovered.on_disk else {
+        return Ok(());
+    };
+    let folding = match recovered.journal {
+        JournalFate::Fold { changes } if changes > 0 => 1,
+        _ => 0,
+    };
+    match on_disk.serial.checked_add(folding + 1) {
+        Some(_) => Ok(()),
+        None => Err(StateError::SerialExhausted {
+            path: StateFiles::shown(&files.snapshot()),
+            serial: on_disk.serial,
+        }),
+    }
 }
 
 /// The snapshot as stackform writes it: pretty-printed JSON with two-space
@@ -1569,17 +1597,86 @@ pub(crate) mod tests {
         );
     }
 
-    #[test]
-    fn the_serial_does_not_wrap() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A snapshot at `serial`, and optionally a journal continuing it
+    /// with one put, written as a crashed run would leave them.
+    fn snapshot_at(dir: &TempDir, serial: u64, journal: bool) -> State {
         let mut state = State::new();
-        state.serial = u64::MAX;
-        fs::create_dir(state_dir(&dir)).unwrap();
-        fs::write(backend(&dir).state_path(), encode_snapshot(&state).unwrap()).unwrap();
+        state.serial = serial;
+        fs::create_dir_all(state_dir(dir)).unwrap();
+        fs::write(backend(dir).state_path(), encode_snapshot(&state).unwrap()).unwrap();
+        if journal {
+            let header = format!(
+                "{{\"journal\":1,\"lineage\":\"{}\",\"base_serial\":{serial}}}\n",
+                state.lineage
+            );
+            let put =
+                serde_json::to_string(&JournalEntry::Put(resource("terraform_data.a"))).unwrap();
+            fs::write(
+                state_dir(dir).join("default.journal"),
+                format!("{header}{put}\n"),
+            )
+            .unwrap();
+        }
+        state
+    }
+
+    #[test]
+    fn a_serial_with_no_room_for_the_run_is_refused_before_anything_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        snapshot_at(&dir, u64::MAX, false);
+        let before = state_files(&dir);
+        let err = locked(&dir).read().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StateError::SerialExhausted {
+                    serial: u64::MAX,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "state/default.json is at serial 18446744073709551615, the highest a state can have, \
+             so no run can write it again; nothing was changed. stackform counts serials up by \
+             one per write and never gets there: restore the state from its .backup file or \
+             lower its serial by hand"
+        );
+        assert_eq!(state_files(&dir), before);
+        // Read-only commands still show it.
+        assert_eq!(
+            backend(&dir).read_unlocked().unwrap().map(|s| s.serial),
+            Some(u64::MAX)
+        );
+
+        // A journal to fold takes a write of its own: one below the top
+        // leaves no room for the run's write after it.
+        let dir = tempfile::tempdir().unwrap();
+        snapshot_at(&dir, u64::MAX - 1, true);
+        let before = state_files(&dir);
+        let err = locked(&dir).read().unwrap_err();
+        assert!(
+            matches!(err, StateError::SerialExhausted { serial, .. } if serial == u64::MAX - 1),
+            "{err:?}"
+        );
+        assert_eq!(state_files(&dir), before, "the journal is kept");
+    }
+
+    #[test]
+    fn the_last_serial_is_written_once_and_never_wraps() {
+        let dir = tempfile::tempdir().unwrap();
+        snapshot_at(&dir, u64::MAX - 1, false);
         let mut locked = locked(&dir);
         let mut state = locked.read().unwrap().0.unwrap();
         locked.write(&mut state).unwrap();
         assert_eq!(state.serial, u64::MAX);
+        let written = state_files(&dir);
+        state.put_resource(resource("terraform_data.a"));
+        let err = locked.write(&mut state).unwrap_err();
+        assert!(matches!(err, StateError::SerialExhausted { .. }), "{err:?}");
+        assert_eq!(state.serial, u64::MAX);
+        assert_eq!(state_files(&dir), written, "nothing was written");
     }
 
     #[test]

@@ -102,3 +102,25 @@ fn a_timeout_out_of_range_stops_the_plan_at_the_resource() {
         .stderr_lacks("panicked");
     assert!(ws.read("state/default.json").is_none());
 }
+
+#[test]
+fn a_state_at_the_last_serial_is_refused_before_anything_is_destroyed() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"a\" {}\nresource \"terraform_data\" \"b\" {}\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let state = String::from_utf8(ws.read("state/default.json").expect("state")).expect("utf-8");
+    let edited = state.replace("\"serial\": 1,", "\"serial\": 18446744073709551615,");
+    assert_ne!(edited, state);
+    ws.file("state/default.json", &edited);
+    ws.file("main.tf", "resource \"terraform_data\" \"a\" {}\n");
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("state/default.json is at serial 18446744073709551615, the highest a state can have, so no run can write it again; nothing was changed.")
+        .stdout_lacks("Destroying")
+        .stderr_lacks("a bug in stackform");
+    assert_eq!(ws.read("state/default.json"), Some(edited.into_bytes()));
+    assert!(ws.read("state/default.journal").is_none());
+}
