@@ -6,7 +6,9 @@
 //! orders what depends on what; `plan` compares the configuration with the
 //! `state` and asks each `provider` what would change; `apply` walks the
 //! plan in parallel and records every finished step; `ui` renders; `cli`
-//! wires the parts together. Nothing below `cli` prints.
+//! wires the parts together. Nothing below `cli` prints. `regular_file`
+//! is how every layer reads a file the user names: refusing devices,
+//! FIFOs and directories, and files too large to read whole.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -21,6 +23,7 @@ pub mod lang;
 pub mod plan;
 pub mod provider;
 pub mod refresh;
+pub mod regular_file;
 pub mod state;
 pub mod ui;
 pub mod validate;

@@ -6,6 +6,7 @@
 pub mod convert;
 pub mod eval;
 pub mod functions;
+pub mod limits;
 pub mod number;
 pub mod refs;
 pub mod typeexpr;

@@ -19,12 +19,16 @@ use std::path::Path as FsPath;
 const FORMAT: &str = "stackform-plan";
 const FORMAT_VERSION: u32 = 1;
 
+/// The largest plan file read: 256 MiB, as for the state, whose every
+/// value a plan may hold again.
+pub const MAX_PLAN_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     #[error("cannot read plan file {path}: {source}")]
     Read {
         path: String,
-        source: std::io::Error,
+        source: crate::regular_file::FileError,
     },
     #[error("cannot write plan file {path}: {source}")]
     Write {
@@ -258,9 +262,11 @@ fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
 /// Reads a plan file.
 pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
-        path: display.clone(),
-        source,
+    let text = crate::regular_file::read_text(path, MAX_PLAN_FILE_BYTES).map_err(|source| {
+        PlanFileError::Read {
+            path: display.clone(),
+            source,
+        }
     })?;
     let invalid = |reason: String| PlanFileError::Invalid {
         path: display.clone(),

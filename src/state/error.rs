@@ -21,6 +21,15 @@ pub enum StateError {
         source: io::Error,
     },
 
+    #[error("cannot {action} {}", path.display())]
+    File {
+        /// What was being done: `read`, `write`, `lock`.
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: crate::regular_file::FileError,
+    },
+
     #[error(
         "{} does not parse at line {line}, column {column}; it was left untouched",
         path.display()

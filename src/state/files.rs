@@ -7,12 +7,18 @@
 //! This module knows paths and bytes, not what is in them.
 
 use super::error::StateError;
+use crate::regular_file::{self, FileError};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// The directory under the working directory that holds the state files.
 pub const STATE_DIR: &str = "state";
+
+/// The largest snapshot or journal stackform reads: 256 MiB. A state of
+/// ten thousand servers is a few tens of MiB; decoding one this size
+/// already takes a gigabyte of memory.
+pub const MAX_STATE_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub(crate) struct StateFiles {
@@ -140,16 +146,40 @@ pub(crate) fn io_error(action: &'static str, path: &Path, source: io::Error) -> 
 }
 
 /// Options for a file only its owner may read: the state holds secrets.
+/// Opening never blocks (a FIFO in the way is refused, see
+/// `opened_regular`).
 pub(crate) fn private_file() -> OpenOptions {
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    regular_file::non_blocking(&mut options);
     options
+}
+
+/// Refuses a file that was opened where a regular file belongs but is
+/// something else (a FIFO, a device, a directory).
+/// `action` says what the file was opened for (`lock`, `write`).
+pub(crate) fn opened_regular(
+    file: &File,
+    action: &'static str,
+    path: &Path,
+) -> Result<(), StateError> {
+    regular_file::check_regular(file).map_err(|source| file_error(action, path, source))
+}
+
+pub(crate) fn file_error(action: &'static str, path: &Path, source: FileError) -> StateError {
+    StateError::File {
+        action,
+        path: StateFiles::shown(path),
+        source,
+    }
 }
 
 /// Creates or truncates `path` with mode 0600, writes `bytes` and fsyncs.
 /// On failure the half-written file is removed so it takes no space.
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<File, StateError> {
+    // Something other than a file in the way is not ours to remove.
+    regular_file::check_if_exists(path).map_err(|source| file_error("write", path, source))?;
     let result = (|| {
         let mut file = private_file()
             .write(true)
@@ -157,6 +187,13 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<File, StateError> {
             .truncate(true)
             .open(path)
             .map_err(|e| ("create", e))?;
+        if !file.metadata().map_err(|e| ("check", e))?.is_file() {
+            // Swapped for something else since the check above.
+            return Err((
+                "create a regular file at",
+                std::io::Error::other("not a regular file"),
+            ));
+        }
         // A leftover temp file from a crashed run keeps its old mode when
         // reopened; the state must not become readable through it.
         #[cfg(unix)]
@@ -179,12 +216,13 @@ pub(crate) fn rename(from: &Path, to: &Path) -> Result<(), StateError> {
     fs::rename(from, to).map_err(|source| io_error("rename a file over", to, source))
 }
 
-/// The contents of `path`, or None when it does not exist.
+/// The contents of `path`, or None when it does not exist. Anything but
+/// a regular file of at most `MAX_STATE_FILE_BYTES` is refused.
 pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
-    match fs::read(path) {
+    match regular_file::read(path, MAX_STATE_FILE_BYTES) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(io_error("read", path, source)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(source) => Err(file_error("read", path, source)),
     }
 }
 

@@ -13,6 +13,8 @@
 //! newer stackform) to look at.
 
 use super::error::StateError;
+#[cfg(test)]
+use super::files::MAX_STATE_FILE_BYTES;
 use super::files::{StateFiles, read_if_exists, remove_if_exists, rename};
 use super::journal::{self, Journal, JournalFile};
 use super::lock::StateLock;
@@ -1524,11 +1526,10 @@ pub(crate) mod tests {
         for in_the_way in ["default.json.tmp", "default.json.backup.tmp"] {
             block(&dir, in_the_way);
             let err = locked.write(&mut state).unwrap_err();
-            assert!(matches!(err, StateError::Io { .. }), "{err:?}");
-            assert!(
-                err.to_string()
-                    .starts_with("cannot create state/default.json"),
-                "{err}"
+            assert!(matches!(err, StateError::File { .. }), "{err:?}");
+            assert_eq!(
+                chain(&err),
+                format!("cannot write state/{in_the_way}: it is a directory, not a regular file")
             );
             assert_eq!(state.serial, 1);
             unblock(&dir, in_the_way);
@@ -1557,7 +1558,7 @@ pub(crate) mod tests {
         let before = state_files(&dir);
         let mut locked = backend.lock("apply", Duration::ZERO).unwrap();
         let err = locked.read().unwrap_err();
-        assert!(matches!(err, StateError::Io { .. }), "{err:?}");
+        assert!(matches!(err, StateError::File { .. }), "{err:?}");
         assert_eq!(state_files(&dir), before);
         // The failed read does not count as one.
         let err = locked.write(&mut State::new()).unwrap_err();
@@ -1677,6 +1678,101 @@ pub(crate) mod tests {
         assert!(matches!(err, StateError::SerialExhausted { .. }), "{err:?}");
         assert_eq!(state.serial, u64::MAX);
         assert_eq!(state_files(&dir), written, "nothing was written");
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.unwrap().success());
+    }
+
+    /// The error chain as the CLI prints it.
+    fn chain(e: &StateError) -> String {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn state_files_that_are_not_regular_files_are_refused_without_waiting() {
+        for (name, make) in [
+            ("default.json", "fifo"),
+            ("default.json", "dir"),
+            ("default.json", "device"),
+            ("default.journal", "fifo"),
+            ("default.journal", "device"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            fs::create_dir(state_dir(&dir)).unwrap();
+            if name != "default.json" {
+                write_new(&dir, State::new());
+            }
+            let path = state_dir(&dir).join(name);
+            let kind = match make {
+                "fifo" => {
+                    mkfifo(&path);
+                    "a FIFO"
+                }
+                "dir" => {
+                    fs::create_dir(&path).unwrap();
+                    "a directory"
+                }
+                _ => {
+                    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+                    "a character device"
+                }
+            };
+            let expected = format!("cannot read state/{name}: it is {kind}, not a regular file");
+            let err = backend(&dir).read_unlocked().unwrap_err();
+            assert_eq!(chain(&err), expected);
+            let err = locked(&dir).read().unwrap_err();
+            assert_eq!(chain(&err), expected);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_or_temp_file_that_is_a_fifo_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(state_dir(&dir)).unwrap();
+        mkfifo(&state_dir(&dir).join("default.lock"));
+        let err = backend(&dir).lock("plan", Duration::ZERO).unwrap_err();
+        assert_eq!(
+            chain(&err),
+            "cannot lock state/default.lock: it is a FIFO, not a regular file"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(state_dir(&dir)).unwrap();
+        mkfifo(&state_dir(&dir).join("default.json.tmp"));
+        let mut locked = locked(&dir);
+        locked.read().unwrap();
+        let err = locked.write(&mut State::new()).unwrap_err();
+        assert_eq!(
+            chain(&err),
+            "cannot write state/default.json.tmp: it is a FIFO, not a regular file"
+        );
+        assert!(!backend(&dir).state_path().exists());
+    }
+
+    #[test]
+    fn a_state_file_past_the_size_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(state_dir(&dir)).unwrap();
+        // Sparse: no disk space is used, and nothing is read.
+        let file = fs::File::create(backend(&dir).state_path()).unwrap();
+        file.set_len(MAX_STATE_FILE_BYTES + 1).unwrap();
+        let err = backend(&dir).read_unlocked().unwrap_err();
+        assert_eq!(
+            chain(&err),
+            "cannot read state/default.json: it is larger than 256 MiB, the most stackform reads of such a file"
+        );
     }
 
     #[test]

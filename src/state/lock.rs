@@ -10,7 +10,7 @@
 //! This module must not read or write the state itself.
 
 use super::error::StateError;
-use super::files::{StateFiles, io_error, private_file};
+use super::files::{StateFiles, io_error, opened_regular, private_file};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::fs::{File, TryLockError};
@@ -92,6 +92,7 @@ impl StateLock {
             .truncate(false)
             .open(lock_path)
             .map_err(|source| io_error("open", lock_path, source))?;
+        opened_regular(&file, "lock", lock_path)?;
         let started = Instant::now();
         // None: the timeout is too long to represent, so wait for ever.
         let deadline = started.checked_add(timeout);
@@ -142,12 +143,16 @@ impl Drop for StateLock {
     }
 }
 
+/// The most of a lock file read for the holder information, which is one
+/// short line: whatever else was written there is not read.
+const MAX_HOLDER_BYTES: u64 = 64 * 1024;
+
 /// The holder information in a lock file, if it is readable: the holder
 /// may be between truncating and writing it.
 fn read_holder(file: &mut File) -> Option<LockHolder> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
-    file.read_to_string(&mut text).ok()?;
+    file.take(MAX_HOLDER_BYTES).read_to_string(&mut text).ok()?;
     serde_json::from_str(text.trim_end()).ok()
 }
 

@@ -3,9 +3,41 @@
 //! names the flag, file or expression at fault; nothing panics, hangs or
 //! runs out of memory.
 
-use super::Workspace;
 use super::openstack::{Outside, PROVIDER, runtime, state_attrs};
+use super::{Run, Workspace};
 use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Runs `stackform` with `args` (and `env`), failing the test if it has
+/// not ended within a minute: what these tests guard against is a hang.
+/// For commands whose output is short (it is read once they end).
+#[track_caller]
+fn run_bounded(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = ws.cmd(args);
+    for (key, value) in env {
+        cmd = cmd.env(key, value);
+    }
+    let mut started = cmd.start();
+    started.close_stdin();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match started.try_wait() {
+            Ok(Some(_)) => return started.finish(),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // Dropping the command stops it.
+            _ => panic!("stackform {args:?} did not end within a minute"),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.expect("mkfifo").success());
+}
 
 #[test]
 fn token_issue_is_retried_when_keystone_is_briefly_unavailable() {
@@ -124,3 +156,113 @@ fn a_state_at_the_last_serial_is_refused_before_anything_is_destroyed() {
     assert_eq!(ws.read("state/default.json"), Some(edited.into_bytes()));
     assert!(ws.read("state/default.journal").is_none());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_device_or_fifo_given_as_a_plan_file_is_refused_at_once() {
+    let ws = Workspace::new();
+    ws.file("main.tf", "resource \"terraform_data\" \"a\" {}\n");
+    let started = Instant::now();
+    run_bounded(&ws, &["show", "/dev/zero"], &[])
+        .code(1)
+        .stderr_has("Error: Invalid plan file")
+        .stderr_has(
+            "cannot read plan file /dev/zero: it is a character device, not a regular file.",
+        );
+    mkfifo(&ws.path().join("p.plan"));
+    for command in ["show", "apply"] {
+        run_bounded(&ws, &[command, "p.plan"], &[])
+            .code(1)
+            .stderr_has("Error: Invalid plan file")
+            .stderr_has("p.plan: it is a FIFO, not a regular file.");
+    }
+    run_bounded(&ws, &["graph", "-type=plan", "-plan=/dev/zero"], &[])
+        .code(1)
+        .stderr_has("it is a character device, not a regular file.");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[cfg(unix)]
+#[test]
+fn state_files_that_are_not_regular_files_are_refused_at_once() {
+    let ws = Workspace::new();
+    ws.file("main.tf", "resource \"terraform_data\" \"a\" {}\n");
+    std::fs::create_dir(ws.path().join("state")).expect("state dir");
+    mkfifo(&ws.state_path());
+    for args in [
+        &["plan"][..],
+        &["show"],
+        &["output"],
+        &["apply", "-auto-approve"],
+    ] {
+        run_bounded(&ws, args, &[])
+            .code(1)
+            .stderr_has("cannot read state/default.json: it is a FIFO, not a regular file.");
+    }
+    std::fs::remove_file(ws.state_path()).expect("remove fifo");
+    ws.run(&["apply", "-auto-approve"]).ok();
+    mkfifo(&ws.path().join("state/default.journal"));
+    run_bounded(&ws, &["plan"], &[])
+        .code(1)
+        .stderr_has("cannot read state/default.journal: it is a FIFO, not a regular file.");
+    std::fs::remove_file(ws.path().join("state/default.journal")).expect("remove fifo");
+    std::fs::remove_file(ws.path().join("state/default.lock")).expect("remove lock");
+    std::os::unix::fs::symlink("/dev/zero", ws.path().join("state/default.lock")).expect("link");
+    run_bounded(&ws, &["plan"], &[]).code(1).stderr_has(
+        "cannot lock state/default.lock: it is a character device, not a regular file.",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn files_read_by_functions_and_clouds_yaml_must_be_regular_files() {
+    let ws = Workspace::new();
+    mkfifo(&ws.path().join("t.tpl"));
+    ws.file(
+        "main.tf",
+        "output \"zero\" {\n  value = file(\"/dev/zero\")\n}\noutput \"t\" {\n  value = templatefile(\"t.tpl\", {})\n}\n",
+    );
+    let run = run_bounded(&ws, &["plan"], &[]);
+    run.code(1)
+        .stderr_has("on main.tf:2:16, in output \"zero\":")
+        .stderr_has("Invalid value for \"path\" parameter: failed to read file \"/dev/zero\": it is a character device, not a regular file.")
+        .stderr_has("on main.tf:5:24, in output \"t\":")
+        .stderr_has("failed to read file \"t.tpl\": it is a FIFO, not a regular file.");
+
+    // A directory: the test harness itself reads the clouds.yaml a
+    // command is given, and would wait on a FIFO.
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path().join("clouds.yaml")).expect("mkdir");
+    ws.file(
+        "main.tf",
+        "provider \"openstack\" {\n  cloud = \"mine\"\n}\nresource \"openstack_networking_network_v2\" \"n\" {\n  name = \"n\"\n}\n",
+    );
+    let clouds = ws.path().join("clouds.yaml");
+    let clouds = clouds.to_str().expect("utf-8 path");
+    run_bounded(
+        &ws,
+        &["apply", "-auto-approve"],
+        &[("OS_CLIENT_CONFIG_FILE", clouds)],
+    )
+    .code(1)
+    .stderr_has("Invalid OpenStack provider configuration")
+    .stderr_has("clouds.yaml: it is a directory, not a regular file");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_image_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
+    let ws = Workspace::new();
+    mkfifo(&ws.path().join("disk.raw"));
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nresource \"openstack_images_image_v2\" \"img\" {{\n  name             = \"img\"\n  container_format = \"bare\"\n  disk_format      = \"raw\"\n  local_file_path  = \"disk.raw\"\n}}\n"
+        ),
+    );
+    run_bounded(&ws, &["apply", "-auto-approve"], &[])
+        .code(1)
+        .stderr_has("Cannot read local_file_path")
+        .stderr_has("disk.raw: it is a FIFO, not a regular file.");
+}
+

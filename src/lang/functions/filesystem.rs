@@ -10,7 +10,9 @@
 use super::encoding::hex_digest;
 use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::eval::eval_template_source;
+use crate::lang::limits;
 use crate::lang::value::{Type, Value};
+use crate::regular_file::{self, FileError};
 use base64::Engine;
 use hcl::edit::Span;
 use hcl::edit::expr::{Expression, ForExpr};
@@ -77,33 +79,45 @@ fn resolve(ctx: &FuncContext<'_>, a: &[Value], i: usize) -> Result<(PathBuf, Str
     Ok((full, given))
 }
 
-/// The bytes of the file at argument `i`, with Terraform's messages.
-fn read(ctx: &FuncContext<'_>, a: &[Value], i: usize) -> Result<(Vec<u8>, String), FuncError> {
+/// The bytes of the file at argument `i`, at most `limit` of them, with
+/// Terraform's messages. Anything but a regular file is refused before
+/// it is read: `file("/dev/zero")` would read for ever.
+fn read(
+    ctx: &FuncContext<'_>,
+    a: &[Value],
+    i: usize,
+    limit: u64,
+) -> Result<(Vec<u8>, String), FuncError> {
     let (path, given) = resolve(ctx, a, i)?;
-    match std::fs::read(&path) {
+    match regular_file::read(&path, limit) {
         Ok(bytes) => Ok((bytes, given)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FuncError::arg(
+        Err(e) if e.is_not_found() => Err(FuncError::arg(
             i,
             Message::text("no file exists at ").quoted(i, &given).then(
                 "; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource",
             ),
         )),
-        Err(_) if path.is_dir() => Err(FuncError::arg(
+        Err(FileError::NotRegular {
+            kind: "a directory",
+        }) => Err(FuncError::arg(
             i,
             Message::text("failed to read file: read ")
                 .value(i, given, &Type::String)
                 .then(": is a directory"),
         )),
-        // An I/O error's text names no path.
+        // Neither an I/O error's text nor the kind of file names the path:
+        // the path is shown as an argument, hidden when it is sensitive.
         Err(e) => Err(FuncError::arg(
             i,
-            Message::text(format!("failed to read file: {e}")),
+            Message::text("failed to read file ")
+                .quoted(i, &given)
+                .then(format!(": {e}")),
         )),
     }
 }
 
 fn read_text(ctx: &FuncContext<'_>, a: &[Value], i: usize) -> Result<(String, String), FuncError> {
-    let (bytes, given) = read(ctx, a, i)?;
+    let (bytes, given) = read(ctx, a, i, limits::MAX_FILE_BYTES)?;
     String::from_utf8(bytes).map(|s| (s, given.clone())).map_err(|_| {
         FuncError::new(Message::text("contents of ").quoted(i, &given).then(
             " are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents or the other file functions (e.g. filemd5, filesha256) to obtain file hashing results instead",
@@ -118,7 +132,7 @@ fn file(ctx: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 
 function!(FILEBASE64, "filebase64", ["path"], Type::String, filebase64);
 fn filebase64(ctx: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
-    let (bytes, _) = read(ctx, a, 0)?;
+    let (bytes, _) = read(ctx, a, 0, limits::MAX_BASE64_FILE_BYTES)?;
     Ok(Value::string(
         base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
@@ -128,7 +142,8 @@ fn filebase64(ctx: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 macro_rules! file_hash {
     ($static:ident, $name:literal, $digest:ty) => {
         function!($static, $name, ["path"], Type::String, |ctx, a| {
-            let (bytes, _) = read(ctx, a, 0)?;
+            // Hashed, not kept: the only bound is reading in memory.
+            let (bytes, _) = read(ctx, a, 0, limits::MAX_FILE_BYTES)?;
             Ok(Value::string(hex_digest::<$digest>(&bytes)))
         });
     };
@@ -482,6 +497,53 @@ mod tests {
         assert_eq!(
             call_in(d, "filemd5", &[s("sub/s.txt")]),
             Ok(s("9dd4e461268c8034f5c8564e155c67a6"))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_fifos_and_oversized_files_are_refused_unread() {
+        let dir = fixture();
+        let d = dir.path();
+        let fifo = d.join("pipe.tpl");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        for name in ["file", "filebase64", "filesha256"] {
+            assert_eq!(
+                call_in(d, name, &[s("/dev/zero")]),
+                Err(FuncError::arg(
+                    0,
+                    "failed to read file \"/dev/zero\": it is a character device, not a regular file"
+                )),
+                "{name}"
+            );
+        }
+        // No writer ever opens the FIFO: a blocking open would hang here.
+        let vars = Value::object(BTreeMap::new());
+        assert_eq!(
+            call_in(d, "templatefile", &[s("pipe.tpl"), vars]),
+            Err(FuncError::arg(
+                0,
+                "failed to read file \"pipe.tpl\": it is a FIFO, not a regular file"
+            ))
+        );
+        // Sparse: nothing is stored, and nothing is read.
+        let big = std::fs::File::create(d.join("big.txt")).unwrap();
+        big.set_len(limits::MAX_FILE_BYTES + 1).unwrap();
+        assert_eq!(
+            call_in(d, "file", &[s("big.txt")]),
+            Err(FuncError::arg(
+                0,
+                "failed to read file \"big.txt\": it is larger than 64 MiB, the most stackform reads of such a file"
+            ))
+        );
+        big.set_len(limits::MAX_BASE64_FILE_BYTES + 1).unwrap();
+        assert_eq!(
+            call_in(d, "filebase64", &[s("big.txt")]),
+            Err(FuncError::arg(
+                0,
+                "failed to read file \"big.txt\": it is larger than 48 MiB, the most stackform reads of such a file"
+            ))
         );
     }
 

@@ -10,6 +10,7 @@ use super::retry::{self, Failure, Repeat, RetryPolicy};
 use super::secret::Secret;
 use super::service::Service;
 use super::settings::{AuthMethod, CloudConfig};
+use crate::regular_file;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -26,6 +27,10 @@ pub const DEFAULT_COMPUTE_MICROVERSION: &str = "2.79";
 pub const GLANCE_JSON_PATCH: &str = "application/openstack-images-v2.1-json-patch";
 
 const REQUEST_ID_HEADER: &str = "X-OpenStack-Request-Id";
+
+/// The largest `cacert_file` read: 16 MiB, a hundred times the system's
+/// whole bundle of trusted roots.
+const MAX_CACERT_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What a request carries.
 enum Payload {
@@ -202,7 +207,7 @@ impl Client {
             builder = builder.danger_accept_invalid_certs(true);
         }
         if let Some(path) = &config.cacert_file {
-            let pem = std::fs::read(path).map_err(|e| {
+            let pem = regular_file::read(path, MAX_CACERT_FILE_BYTES).map_err(|e| {
                 OpenStackError::Tls(format!("cannot read cacert_file {}: {e}", path.display()))
             })?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {

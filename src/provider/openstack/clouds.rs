@@ -8,6 +8,7 @@
 use super::error::ConfigError;
 use super::secret::Secret;
 use super::settings::{Environment, ProviderSettings, env_vars};
+use crate::regular_file;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +46,9 @@ pub fn search_paths(env: &Environment, stem: &str) -> Vec<PathBuf> {
 /// the environment leads to.
 pub fn load(name: &str, env: &Environment) -> Result<ProviderSettings, ConfigError> {
     let candidates = search_paths(env, "clouds");
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+    // Whatever exists there is read, so a FIFO or a directory in the way
+    // is refused by name rather than passed over.
+    let Some(path) = candidates.iter().find(|p| p.exists()) else {
         return Err(ConfigError::UnknownCloud {
             cloud: name.into(),
             searched: candidates,
@@ -60,10 +63,7 @@ pub fn load(name: &str, env: &Environment) -> Result<ProviderSettings, ConfigErr
             found: clouds.into_keys().collect(),
         });
     };
-    if let Some(secure_path) = search_paths(env, "secure")
-        .into_iter()
-        .find(|p| p.is_file())
-    {
+    if let Some(secure_path) = search_paths(env, "secure").into_iter().find(|p| p.exists()) {
         let mut secure = read_clouds(&secure_path)?;
         if let Some(secret_part) = secure.remove(name) {
             deep_merge(&mut entry, secret_part);
@@ -91,13 +91,18 @@ struct CloudsFile {
     clouds: BTreeMap<String, Value>,
 }
 
+/// The largest clouds.yaml or secure.yaml read: 16 MiB, thousands of
+/// times a file with dozens of clouds.
+const MAX_CLOUDS_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The `clouds:` map of a file. YAML merge keys (`<<: *base`) are
 /// applied by the parser.
 fn read_clouds(path: &Path) -> Result<BTreeMap<String, Value>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let read = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let text = regular_file::read_text(path, MAX_CLOUDS_FILE_BYTES).map_err(read)?;
     if text.trim().is_empty() {
         return Ok(BTreeMap::new());
     }

@@ -22,7 +22,7 @@ pub enum ConfigError {
     Read {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: crate::regular_file::FileError,
     },
     #[error("{path}{location}: invalid YAML: {message}", location = location_suffix(*.line, *.column))]
     InvalidYaml {

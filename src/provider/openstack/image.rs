@@ -17,6 +17,7 @@ use crate::provider::{
     ApplyFailure, AttrMode, MarkedObject, Marker, PlannedState, ProviderError, ResourceType,
     Schema, plan_by_schema,
 };
+use crate::regular_file;
 use async_trait::async_trait;
 use md5::Md5;
 use reqwest::Method;
@@ -492,7 +493,7 @@ fn compare(id: &str, what: &str, stored: &str, local: &str) -> Result<(), String
 async fn md5_of_file(path: String) -> Result<String, ProviderError> {
     tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         use std::io::Read;
-        let mut file = std::fs::File::open(&path)?;
+        let mut file = regular_file::open(Path::new(&path)).map_err(std::io::Error::other)?;
         let mut md5 = Md5::new();
         let mut chunk = vec![0u8; UPLOAD_CHUNK];
         loop {
@@ -897,22 +898,21 @@ impl ResourceType for Image {
     }
 }
 
-/// Opens `local_file_path` for the upload.
+/// Opens `local_file_path` for the upload. Anything but a regular file
+/// is refused before a byte is sent (a FIFO without opening it for good:
+/// that would wait for a writer).
 async fn open_image_file(path: &str) -> Result<tokio::fs::File, ProviderError> {
-    let cannot = |e: std::io::Error| {
-        ProviderError::new("Cannot read local_file_path", format!("{path}: {e}."))
-    };
-    let file = tokio::fs::File::open(Path::new(path))
+    let owned = path.to_string();
+    let opened = tokio::task::spawn_blocking(move || regular_file::open(Path::new(&owned)))
         .await
-        .map_err(cannot)?;
-    let meta = file.metadata().await.map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(ProviderError::new(
+        .map_err(|e| ProviderError::new("Cannot read local_file_path", format!("{path}: {e}.")))?;
+    match opened {
+        Ok(file) => Ok(tokio::fs::File::from_std(file)),
+        Err(e) => Err(ProviderError::new(
             "Cannot read local_file_path",
-            format!("{path} is not a file."),
-        ));
+            format!("{path}: {e}."),
+        )),
     }
-    Ok(file)
 }
 
 #[cfg(test)]
