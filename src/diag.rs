@@ -210,6 +210,49 @@ impl SourceFile {
         }
     }
 
+    /// A source file from the bytes read from it, which must be UTF-8;
+    /// otherwise an error at the line and column of the first byte that
+    /// is not.
+    pub fn from_bytes(
+        name: impl Into<Arc<str>>,
+        path: impl AsRef<Path>,
+        bytes: Vec<u8>,
+    ) -> Result<SourceFile, Diagnostic> {
+        let name: Arc<str> = name.into();
+        match crate::regular_file::text(bytes) {
+            Ok(text) => Ok(SourceFile::new(name, path, text)),
+            Err(crate::regular_file::FileError::NotUtf8 {
+                line,
+                column,
+                offset,
+                byte,
+                line_text,
+            }) => {
+                let at = Pos {
+                    line,
+                    column,
+                    byte: offset,
+                };
+                Err(Diagnostic::error(
+                    "Invalid character encoding",
+                    format!(
+                        "All input files must be UTF-8 encoded, and the byte 0x{byte:02x} at line {line}, column {column} of {name} is not. Ensure that UTF-8 encoding is selected in your editor."
+                    ),
+                )
+                .with_subject(Some(SourceRange {
+                    filename: name,
+                    start: at,
+                    end: at,
+                    line_text,
+                })))
+            }
+            Err(other) => Err(Diagnostic::error(
+                "Invalid character encoding",
+                format!("{name}: {other}."),
+            )),
+        }
+    }
+
     pub fn pos(&self, byte: usize) -> Pos {
         let byte = byte.min(self.text.len());
         let line_index = self
@@ -275,5 +318,28 @@ mod tests {
         assert_eq!((r.start.line, r.start.column), (2, 7));
         assert_eq!(r.line_text, "bé = var.x");
         assert_eq!(f.range_at(2, 6).start.byte, 12);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_at_their_line_and_column() {
+        let f = SourceFile::from_bytes("main.tf", "main.tf", b"a = 1\n".to_vec());
+        assert_eq!(f.map(|f| f.text.to_string()).ok(), Some("a = 1\n".into()));
+        let d = SourceFile::from_bytes(
+            "main.tf",
+            "main.tf",
+            b"a = 1\nb\xc3\xa9 = \"\xff\"\n".to_vec(),
+        )
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(d.summary, "Invalid character encoding");
+        assert_eq!(
+            d.detail,
+            "All input files must be UTF-8 encoded, and the byte 0xff at line 2, column 7 of main.tf is not. Ensure that UTF-8 encoding is selected in your editor."
+        );
+        let subject = d.subject.unwrap_or_else(|| panic!("no subject"));
+        assert_eq!(&*subject.filename, "main.tf");
+        assert_eq!((subject.start.line, subject.start.column), (2, 7));
+        assert_eq!(subject.start.byte, 13);
+        assert_eq!(subject.line_text, "b\u{e9} = \"\u{fffd}\"");
     }
 }

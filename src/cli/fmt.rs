@@ -4,7 +4,7 @@
 
 use super::args::FmtArgs;
 use super::{CliError, Settings};
-use crate::config::fmt::format_source;
+use crate::config::{self, fmt::format_source};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::ui::Output;
 use std::io::Read;
@@ -137,9 +137,13 @@ fn is_ignored(name: &str) -> bool {
 }
 
 fn file(full: &Path, shown: &str, options: &Options, outcome: &mut Outcome, output: &mut Output) {
-    let text = match std::fs::read_to_string(full) {
-        Ok(text) => text,
-        Err(e) => {
+    let source = match config::read_source(full, shown) {
+        Ok(source) => source,
+        Err(Ok(d)) => {
+            outcome.diags.push(d);
+            return;
+        }
+        Err(Err(e)) => {
             outcome.diags.push(Diagnostic::error(
                 "Failed to read file",
                 format!("Cannot read {shown}: {e}."),
@@ -147,7 +151,6 @@ fn file(full: &Path, shown: &str, options: &Options, outcome: &mut Outcome, outp
             return;
         }
     };
-    let source = SourceFile::new(shown, full, text);
     let formatted = match format_source(&source) {
         Ok(formatted) => formatted,
         Err(d) => {
@@ -178,11 +181,23 @@ fn file(full: &Path, shown: &str, options: &Options, outcome: &mut Outcome, outp
 /// Standard input to standard output: the formatted text, or its diff,
 /// or with `-check` nothing but the exit status.
 fn stdin(options: &Options, output: &mut Output) -> Result<i32, CliError> {
-    let mut text = String::new();
+    // Read as a file would be: at most as much as a configuration file
+    // may hold, so `fmt - < /dev/zero` ends.
+    let mut bytes = Vec::new();
     std::io::stdin()
-        .read_to_string(&mut text)
+        .take(config::MAX_CONFIG_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| CliError::message("Failed to read standard input", e.to_string()))?;
-    let source = SourceFile::new("<stdin>", "<stdin>", text);
+    if bytes.len() as u64 > config::MAX_CONFIG_FILE_BYTES {
+        return Err(CliError::message(
+            "Failed to read standard input",
+            format!(
+                "Standard input holds more than {}, the most a configuration file may hold.",
+                crate::regular_file::size_text(config::MAX_CONFIG_FILE_BYTES)
+            ),
+        ));
+    }
+    let source = SourceFile::from_bytes("<stdin>", "<stdin>", bytes).map_err(Diagnostics::from)?;
     let formatted = format_source(&source).map_err(Diagnostics::from)?;
     let changed = formatted != *source.text;
     if options.diff {

@@ -375,6 +375,23 @@ impl Config {
     }
 }
 
+/// The largest `.tf` or `.tfvars` file read: 16 MiB. Files generated for
+/// thousands of resources stay under a few MiB, and parsing one takes
+/// many times its size in memory.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a configuration or variables file named `name` in messages:
+/// a regular file of at most `MAX_CONFIG_FILE_BYTES` of UTF-8 text.
+/// `Err(Ok(d))` is text that is not UTF-8, with its place; `Err(Err(e))`
+/// a file that could not be read, for the caller to word.
+pub fn read_source(
+    path: &Path,
+    name: &str,
+) -> Result<SourceFile, Result<Diagnostic, crate::regular_file::FileError>> {
+    let bytes = crate::regular_file::read(path, MAX_CONFIG_FILE_BYTES).map_err(Err)?;
+    SourceFile::from_bytes(name, path, bytes).map_err(Ok)
+}
+
 /// Reads every `*.tf` file of `dir`, in name order, and the modules it
 /// calls.
 pub fn load_dir(dir: &Path) -> Result<Config, Diagnostics> {
@@ -391,10 +408,12 @@ fn read_sources(dir: &Path, prefix: &str) -> Result<Vec<SourceFile>, Diagnostics
             format!("Cannot read {}: {e}.", dir.display()),
         ))
     })?;
+    // Directories are passed over; anything else named `*.tf` is read, so
+    // that a FIFO or a device there is refused by name, not skipped.
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "tf"))
+        .filter(|p| !p.is_dir() && p.extension().is_some_and(|e| e == "tf"))
         .collect();
     paths.sort();
     let mut sources = Vec::new();
@@ -404,9 +423,10 @@ fn read_sources(dir: &Path, prefix: &str) -> Result<Vec<SourceFile>, Diagnostics
             .file_name()
             .map(|n| format!("{prefix}{}", n.to_string_lossy()))
             .unwrap_or_default();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => sources.push(SourceFile::new(name, &path, text)),
-            Err(e) => diags.push(Diagnostic::error(
+        match read_source(&path, &name) {
+            Ok(source) => sources.push(source),
+            Err(Ok(d)) => diags.push(d),
+            Err(Err(e)) => diags.push(Diagnostic::error(
                 "Failed to read file",
                 format!("The configuration file {name} could not be read: {e}."),
             )),

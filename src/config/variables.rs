@@ -6,7 +6,7 @@
 //! conversion, `nullable`, `sensitive` and `validation` rules.
 
 use super::{Config, Variable};
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::convert::Constraint;
 use crate::lang::eval::{Evaluator, Scope, ScopeError, reference_values};
 use crate::lang::refs::Reference;
@@ -103,7 +103,9 @@ pub fn resolve(
         .unwrap_or_default();
     auto_vars.sort();
     auto_files.extend(auto_vars);
-    for path in auto_files.iter().filter(|p| p.is_file()) {
+    // What exists there is read: a FIFO or a device named like a
+    // variables file is refused by name rather than passed over.
+    for path in auto_files.iter().filter(|p| p.exists()) {
         read_var_file(config, path, false, &mut raw, &mut diags);
     }
     for arg in &inputs.args {
@@ -135,7 +137,7 @@ pub fn resolve(
                 } else {
                     config.dir.join(path)
                 };
-                if !path.is_file() {
+                if !path.exists() {
                     diags.push(Diagnostic::error(
                         "Failed to read variables file",
                         format!("Given variables file {} does not exist.", path.display()),
@@ -294,9 +296,13 @@ fn read_var_file(
         .unwrap_or(path)
         .display()
         .to_string();
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
+    let source = match super::read_source(path, &display) {
+        Ok(source) => source,
+        Err(Ok(d)) => {
+            diags.push(d);
+            return;
+        }
+        Err(Err(e)) => {
             diags.push(Diagnostic::error(
                 "Failed to read variables file",
                 format!("Cannot read {display}: {e}."),
@@ -304,7 +310,7 @@ fn read_var_file(
             return;
         }
     };
-    let source = SourceFile::new(display.as_str(), path, text.as_str());
+    let text = source.text.clone();
     let mut assign = |name: String,
                       value: Value,
                       span: Option<std::ops::Range<usize>>,

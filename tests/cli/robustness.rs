@@ -215,6 +215,32 @@ fn state_files_that_are_not_regular_files_are_refused_at_once() {
 
 #[cfg(unix)]
 #[test]
+fn variable_files_that_are_not_regular_files_are_refused_at_once() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "variable \"x\" {\n  default = 1\n}\noutput \"x\" { value = var.x }\n",
+    );
+    run_bounded(&ws, &["plan", "-var-file=/dev/zero"], &[])
+        .code(1)
+        .stderr_has("Error: Failed to read variables file")
+        .stderr_has("Cannot read /dev/zero: it is a character device, not a regular file.");
+    mkfifo(&ws.path().join("terraform.tfvars"));
+    run_bounded(&ws, &["plan"], &[])
+        .code(1)
+        .stderr_has("Cannot read terraform.tfvars: it is a FIFO, not a regular file.");
+    std::fs::remove_file(ws.path().join("terraform.tfvars")).expect("remove fifo");
+    mkfifo(&ws.path().join("extra.tf"));
+    run_bounded(&ws, &["validate"], &[]).code(1).stderr_has(
+        "The configuration file extra.tf could not be read: it is a FIFO, not a regular file.",
+    );
+    run_bounded(&ws, &["fmt", "-check"], &[])
+        .code(1)
+        .stderr_has("Cannot read extra.tf: it is a FIFO, not a regular file.");
+}
+
+#[cfg(unix)]
+#[test]
 fn files_read_by_functions_and_clouds_yaml_must_be_regular_files() {
     let ws = Workspace::new();
     mkfifo(&ws.path().join("t.tpl"));
@@ -266,3 +292,35 @@ fn an_image_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
         .stderr_has("disk.raw: it is a FIFO, not a regular file.");
 }
 
+#[test]
+fn text_that_is_not_utf8_is_reported_at_its_file_line_and_column() {
+    let ws = Workspace::new();
+    let bytes = b"resource \"terraform_data\" \"a\" {\n  input = \"caf\xc3\xa9 \xff\"\n}\n";
+    std::fs::write(ws.path().join("main.tf"), bytes).expect("write main.tf");
+    let expected = "All input files must be UTF-8 encoded, and the byte 0xff at line 2, column 17 of main.tf is not. Ensure that UTF-8 encoding is selected in your editor.";
+    for args in [&["validate"][..], &["plan"], &["fmt", "-check"]] {
+        ws.run(args)
+            .code(1)
+            .stderr_has("Error: Invalid character encoding")
+            .stderr_has("on main.tf:2:17:")
+            .stderr_has(expected)
+            .stderr_has("input = \"café \u{fffd}\"")
+            .stderr_lacks("panicked");
+    }
+
+    ws.file("main.tf", "variable \"x\" {\n  default = \"\"\n}\n");
+    std::fs::write(ws.path().join("a.auto.tfvars"), b"x = \"\xe9t\xe9\"\n").expect("write");
+    ws.run(&["plan"])
+        .code(1)
+        .stderr_has("on a.auto.tfvars:1:6:")
+        .stderr_has("the byte 0xe9 at line 1, column 6 of a.auto.tfvars is not.");
+    std::fs::rename(
+        ws.path().join("a.auto.tfvars"),
+        ws.path().join("given.tfvars"),
+    )
+    .expect("rename");
+    ws.run(&["plan", "-var-file=given.tfvars"])
+        .code(1)
+        .stderr_has("on given.tfvars:1:6:")
+        .stderr_has("the byte 0xe9 at line 1, column 6 of given.tfvars is not.");
+}
