@@ -11,6 +11,20 @@ use crate::lang::value::{Type, Value};
 use hcl::edit::Span;
 use std::collections::BTreeMap;
 
+/// The most instances a resource or module block may have, from one
+/// `count` or `for_each` and in all across the instances of the module it
+/// is in. Each instance is planned, recorded and refreshed: fifty
+/// thousand servers is more than one state should hold, and a mistaken
+/// `count = 10000000` is refused before anything is built for it.
+pub const MAX_INSTANCES: usize = 50_000;
+
+/// The message for a block with more than `MAX_INSTANCES` instances.
+pub fn too_many_instances(given: &str) -> String {
+    format!(
+        "{given} gives more than {MAX_INSTANCES} instances, the most a resource or module block may have."
+    )
+}
+
 pub fn expand(
     config: &Config,
     resource: &Resource,
@@ -89,16 +103,25 @@ fn expand_repetition(
                     "The given \"count\" argument value is unsuitable: a number is required.",
                 )
             })?;
-        let n = n.to_i64().ok_or_else(|| {
-            fail("Invalid count argument", "The given \"count\" argument value is unsuitable: the value must be a whole number.")
-        })?;
-        if n < 0 {
+        if !n.is_integer() {
+            return Err(fail(
+                "Invalid count argument",
+                "The given \"count\" argument value is unsuitable: the value must be a whole number.",
+            ));
+        }
+        if n.is_negative() {
             return Err(fail(
                 "Invalid count argument",
                 "The given \"count\" argument value is unsuitable: must be greater than or equal to zero.",
             ));
         }
-        return Ok(Expansion::Count(n as usize));
+        return match n.to_u64().and_then(|n| usize::try_from(n).ok()) {
+            Some(n) if n <= MAX_INSTANCES => Ok(Expansion::Count(n)),
+            _ => Err(fail(
+                "Invalid count argument",
+                &too_many_instances(&format!("The count of {n}")),
+            )),
+        };
     }
     let Some(for_each) = for_each else {
         return Ok(Expansion::Single);
@@ -131,6 +154,15 @@ fn expand_repetition(
             "Invalid for_each argument",
             "The given \"for_each\" argument value is null. A map, or set of strings is allowed."
                 .into(),
+        ));
+    }
+    if v.length().is_some_and(|n| n > MAX_INSTANCES) {
+        return Err(fail(
+            "Invalid for_each argument",
+            too_many_instances(&format!(
+                "The for_each value of {} elements",
+                v.length().unwrap_or_default()
+            )),
         ));
     }
     match &v {

@@ -1325,21 +1325,49 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_resource(&mut self, addr: &ConfigAddr) {
+        // Blocks in modules with many instances multiply: the limit holds
+        // for all of a block's instances together.
+        let mut planned = 0;
         for module in self.run.module_instances(&addr.module) {
-            self.plan_resource_in(&module, addr);
+            if !self.plan_resource_in(&module, addr, &mut planned) {
+                return;
+            }
         }
     }
 
-    fn plan_resource_in(&mut self, module: &ModuleInstance, addr: &ConfigAddr) {
+    /// Plans the instances of a block in one module instance, counting
+    /// them into `planned`; false when that passes the limit (reported),
+    /// and no more should be planned.
+    fn plan_resource_in(
+        &mut self,
+        module: &ModuleInstance,
+        addr: &ConfigAddr,
+        planned: &mut usize,
+    ) -> bool {
         let resource = &self.config.resources[addr];
         let Some(rt) = self.providers.resource(&addr.type_name).cloned() else {
             // `validate` reported it.
             self.run.set_resource(module, addr, Value::unknown());
-            return;
+            return true;
         };
         let Some((expansion, dependencies)) = self.expand_block(module, addr) else {
-            return;
+            return true;
         };
+        *planned += expansion.instance_count();
+        if *planned > expand::MAX_INSTANCES {
+            self.diags.push(
+                Diagnostic::error(
+                    "Too many instances",
+                    expand::too_many_instances(&format!(
+                        "{}, in all the instances of its module,",
+                        resource.describe()
+                    )),
+                )
+                .with_subject(self.config.range(resource.file, resource.span.clone())),
+            );
+            self.run.set_resource(module, addr, Value::unknown());
+            return false;
+        }
         let mut instances = HashMap::new();
         for key in expansion.keys() {
             let instance = addr.instance_in(module, key.clone());
@@ -1406,6 +1434,7 @@ impl<'a> Planner<'a> {
         }
         self.run
             .set_resource(module, addr, expansion.aggregate(&instances));
+        true
     }
 
     /// Checks an instance's preconditions; false when one fails (it is

@@ -26,10 +26,29 @@ pub fn evaluate_node(config: &Config, run: &RunValues, node: &NodeId) -> Diagnos
                 return diags;
             };
             let call = &config.modules[path].call;
+            // Calls in modules with many instances multiply: the limit
+            // holds for all the instances of the module together.
+            let mut instances = 0;
             for caller in run.module_instances(parent) {
                 let scope = run.module_scope(&caller);
                 match expand::expand_call(config, call, &scope) {
-                    Ok(expansion) => run.set_call_expansion(&caller, name, expansion),
+                    Ok(expansion) => {
+                        instances += expansion.instance_count();
+                        if instances > expand::MAX_INSTANCES {
+                            diags.push(
+                                Diagnostic::error(
+                                    "Too many instances",
+                                    expand::too_many_instances(&format!(
+                                        "module \"{}\", in all the instances of its caller,",
+                                        call.name
+                                    )),
+                                )
+                                .with_subject(config.range(call.file, call.span.clone())),
+                            );
+                            return diags;
+                        }
+                        run.set_call_expansion(&caller, name, expansion)
+                    }
                     Err(d) => diags
                         .push(d.with_address(caller.child(name, Default::default()).to_string())),
                 }

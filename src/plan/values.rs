@@ -27,6 +27,15 @@ pub enum Expansion {
 }
 
 impl Expansion {
+    /// How many instances the block has.
+    pub fn instance_count(&self) -> usize {
+        match self {
+            Expansion::Single => 1,
+            Expansion::Count(n) => *n,
+            Expansion::ForEach(m) => m.len(),
+        }
+    }
+
     pub fn keys(&self) -> Vec<InstanceKey> {
         match self {
             Expansion::Single => vec![InstanceKey::None],
