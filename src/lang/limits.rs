@@ -3,10 +3,30 @@
 //! of running the machine out of memory; each limit is far beyond what a
 //! real configuration needs (README: "Limits").
 
+use super::value::Value;
+
+/// The most elements a list, set, tuple, map or object may hold: a
+/// million. A stack of ten thousand servers is ten thousand elements;
+/// `setproduct(range(1000), range(1000), range(1000))` is a billion.
+pub const MAX_ELEMENTS: usize = 1_000_000;
+
 /// The most bytes a string may hold: 64 MiB. `user_data` is capped at
 /// 64 KiB by Nova and a rendered template is rarely a MiB; a string this
 /// size copied into a thousand instances is already tens of GiB.
 pub const MAX_STRING_BYTES: usize = 64 * 1024 * 1024;
+
+/// What one expression may build in all (its function calls, `for`
+/// expressions and templates together): ten collections and four strings
+/// of the largest size. Each result may be within its limit while a `for`
+/// over a large collection builds one for every element.
+pub const MAX_BUILT_ELEMENTS: usize = 10 * MAX_ELEMENTS;
+pub const MAX_BUILT_BYTES: usize = 4 * MAX_STRING_BYTES;
+
+/// The deepest `jsondecode` and `yamldecode` nest what they decode: 50
+/// levels. The state and plan files store a value beside its type, two
+/// JSON levels for each of its own, and they must read back within the
+/// 128 levels the JSON reader allows; no real document comes close.
+pub const MAX_DECODE_DEPTH: usize = 50;
 
 /// The largest file `file()` and `templatefile()` read, the size of the
 /// string they return.
@@ -19,4 +39,112 @@ pub const MAX_BASE64_FILE_BYTES: u64 = MAX_FILE_BYTES / 4 * 3;
 /// `64 MiB`, `1 MiB`: a byte count as messages say it.
 pub fn bytes_text(bytes: usize) -> String {
     crate::regular_file::size_text(bytes as u64)
+}
+
+/// Refuses a collection of `len` elements, saying how many it would have.
+pub fn check_elements(len: usize) -> Result<(), String> {
+    if len <= MAX_ELEMENTS {
+        Ok(())
+    } else {
+        Err(format!(
+            "the result would have {len} elements, more than the {MAX_ELEMENTS} a collection may hold"
+        ))
+    }
+}
+
+/// Refuses a string of `len` bytes.
+pub fn check_string(len: usize) -> Result<(), String> {
+    if len <= MAX_STRING_BYTES {
+        Ok(())
+    } else {
+        Err(format!(
+            "the result would be longer than {}, the most a string may hold",
+            bytes_text(MAX_STRING_BYTES)
+        ))
+    }
+}
+
+/// Refuses a value too large to hold: a collection of too many elements
+/// or a string too long, at its top level (what was just built).
+pub fn check_value(v: &Value) -> Result<(), String> {
+    match v.unmark().0 {
+        Value::String(s) => check_string(s.len()),
+        other => check_elements(other.length().unwrap_or(0)),
+    }
+}
+
+/// What one evaluation has built so far, against `MAX_BUILT_ELEMENTS`
+/// and `MAX_BUILT_BYTES`. Each value is counted once, at its top level,
+/// when it is built: what it shares with existing values costs nothing.
+#[derive(Debug, Default)]
+pub struct Built {
+    elements: usize,
+    bytes: usize,
+}
+
+impl Built {
+    /// Counts a value just built, refusing it when the evaluation has
+    /// built too much in all.
+    pub fn count(&mut self, v: &Value) -> Result<(), String> {
+        match v.unmark().0 {
+            Value::String(s) => self.bytes = self.bytes.saturating_add(s.len()),
+            other => {
+                self.elements = self.elements.saturating_add(other.length().unwrap_or(0));
+            }
+        }
+        if self.elements > MAX_BUILT_ELEMENTS {
+            return Err(format!(
+                "this expression builds more than {MAX_BUILT_ELEMENTS} elements in all, the most one expression may build"
+            ));
+        }
+        if self.bytes > MAX_BUILT_BYTES {
+            return Err(format!(
+                "this expression builds more than {} of strings in all, the most one expression may build",
+                bytes_text(MAX_BUILT_BYTES)
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::value::Type;
+
+    #[test]
+    fn collections_and_strings_have_limits() {
+        assert_eq!(check_elements(MAX_ELEMENTS), Ok(()));
+        assert_eq!(
+            check_elements(1_000_000_000),
+            Err("the result would have 1000000000 elements, more than the 1000000 a collection may hold".into())
+        );
+        assert_eq!(check_string(MAX_STRING_BYTES), Ok(()));
+        assert_eq!(
+            check_string(MAX_STRING_BYTES + 1),
+            Err("the result would be longer than 64 MiB, the most a string may hold".into())
+        );
+    }
+
+    #[test]
+    fn an_evaluation_counts_what_it_builds() {
+        let mut built = Built::default();
+        let list = Value::list(Type::Number, vec![Value::from(1); 1000]);
+        for _ in 0..MAX_BUILT_ELEMENTS / 1000 {
+            assert_eq!(built.count(&list), Ok(()));
+        }
+        assert_eq!(
+            built.count(&list),
+            Err("this expression builds more than 10000000 elements in all, the most one expression may build".into())
+        );
+        let mut built = Built::default();
+        let text = Value::string("x".repeat(1024 * 1024));
+        for _ in 0..256 {
+            assert_eq!(built.count(&text), Ok(()));
+        }
+        assert_eq!(
+            built.count(&text.mark_sensitive()),
+            Err("this expression builds more than 256 MiB of strings in all, the most one expression may build".into())
+        );
+    }
 }

@@ -324,3 +324,50 @@ fn text_that_is_not_utf8_is_reported_at_its_file_line_and_column() {
         .stderr_has("on given.tfvars:1:6:")
         .stderr_has("the byte 0xe9 at line 1, column 6 of given.tfvars is not.");
 }
+
+#[test]
+fn expansions_and_collections_past_their_limits_are_refused_at_the_expression() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "output \"product\" {\n  value = length(setproduct(range(1000), range(1000), range(1000)))\n}\n",
+    );
+    run_bounded(&ws, &["plan"], &[])
+        .code(1)
+        .stderr_has("Error: Error in function call")
+        .stderr_has("on main.tf:2:18, in output \"product\":")
+        .stderr_has("Call to function \"setproduct\" failed: the result would have 1000000000 elements, more than the 1000000 a collection may hold.");
+
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"many\" {\n  count = 10000000\n}\n",
+    );
+    run_bounded(&ws, &["plan"], &[])
+        .code(1)
+        .stderr_has("Error: Invalid count argument")
+        .stderr_has("on main.tf:2:11, in resource \"terraform_data\" \"many\":")
+        .stderr_has("The count of 10000000 gives more than 50000 instances, the most a resource or module block may have.");
+
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"many\" {\n  for_each = toset(formatlist(\"k%d\", flatten([for j in range(100) : [for i in range(1000) : j * 1000 + i]])))\n}\n",
+    );
+    run_bounded(&ws, &["plan"], &[])
+        .code(1)
+        .stderr_has("Error: Invalid for_each argument")
+        .stderr_has("The for_each value of 100000 elements gives more than 50000 instances, the most a resource or module block may have.");
+
+    ws.file(
+        "main.tf",
+        "module \"m\" {\n  source = \"./m\"\n  count  = 300\n}\n",
+    );
+    ws.file(
+        "m/main.tf",
+        "resource \"terraform_data\" \"r\" {\n  count = 200\n}\n",
+    );
+    run_bounded(&ws, &["plan"], &[])
+        .code(1)
+        .stderr_has("Error: Too many instances")
+        .stderr_has("resource \"terraform_data\" \"r\", in all the instances of its module, gives more than 50000 instances, the most a resource or module block may have.");
+    assert!(ws.read("state/default.json").is_none());
+}

@@ -11,6 +11,7 @@
 
 use super::convert::{convert, unify};
 use super::functions::{self, FuncContext};
+use super::limits::{self, Built};
 use super::number::{Number, NumberError};
 use super::refs::{Reference, parse_reference};
 use super::value::{Type, Value};
@@ -69,20 +70,37 @@ pub struct Evaluator<'s> {
     /// Names bound by `for` expressions and template `for` directives,
     /// innermost last.
     bindings: Vec<(String, Value)>,
+    /// What the function calls, `for` expressions and templates evaluated
+    /// so far have built, which is bounded in all.
+    built: Built,
 }
 
 impl<'s> Evaluator<'s> {
     pub fn new(scope: &'s dyn Scope) -> Evaluator<'s> {
-        Evaluator {
-            scope,
-            bindings: Vec::new(),
-        }
+        Evaluator::with_bindings(scope, Vec::new())
     }
 
     /// An evaluator that starts with some names already bound (the
     /// variables of `templatefile`).
     pub fn with_bindings(scope: &'s dyn Scope, bindings: Vec<(String, Value)>) -> Evaluator<'s> {
-        Evaluator { scope, bindings }
+        Evaluator {
+            scope,
+            bindings,
+            built: Built::default(),
+        }
+    }
+
+    /// Counts a value this evaluation built against what one evaluation
+    /// may build in all; `span` is the expression that built it.
+    fn count_built(&mut self, v: Value, span: Option<Range<usize>>) -> Result<Value> {
+        match self.built.count(&v) {
+            Ok(()) => Ok(v),
+            Err(message) => Err(EvalError::new(
+                span,
+                "Expression builds too much",
+                format!("{}.", capitalized(&message)),
+            )),
+        }
     }
 
     /// Runs `f` with `name` bound to `value`: a `dynamic` block's
@@ -444,7 +462,7 @@ impl<'s> Evaluator<'s> {
         let ctx = FuncContext {
             base_dir: self.scope.base_dir(),
         };
-        functions::call(spec, &ctx, &args).map_err(|e| {
+        let result = functions::call(spec, &ctx, &args).map_err(|e| {
             let arg_span = e.arg.and_then(|i| f.args.get(i)).and_then(|a| a.span());
             let message = if e.message.ends_with('.') {
                 e.message
@@ -466,7 +484,8 @@ impl<'s> Evaluator<'s> {
                 ),
             };
             EvalError::new(arg_span.or(span.clone()), summary, detail)
-        })
+        })?;
+        self.count_built(result, span)
     }
 
     /// `try(a, b, ...)`: the first argument that evaluates without error.
@@ -706,7 +725,7 @@ impl<'s> Evaluator<'s> {
         } else {
             Value::tuple(tuple)
         };
-        Ok(result.marked_if(marked))
+        self.count_built(result.marked_if(marked), span)
     }
 
     fn for_step(
@@ -791,13 +810,13 @@ impl<'s> Evaluator<'s> {
             unknown: false,
             marked: false,
         };
-        self.template_parts(t, false, false, &mut out, span)?;
+        self.template_parts(t, false, false, &mut out, span.clone())?;
         let value = if out.unknown {
             Value::Unknown(Type::String)
         } else {
             Value::string(out.text)
         };
-        Ok(value.marked_if(out.marked))
+        self.count_built(value.marked_if(out.marked), span)
     }
 
     fn template_parts(
@@ -829,7 +848,7 @@ impl<'s> Evaluator<'s> {
                     if strip_end {
                         s = s.trim_end();
                     }
-                    out.text.push_str(s);
+                    out.push_str(s, span.clone())?;
                 }
                 Element::Interpolation(interp) => {
                     let v = self.eval(&interp.expr)?;
@@ -914,6 +933,21 @@ struct TemplateOutput {
 }
 
 impl TemplateOutput {
+    /// Appends text, refusing a result longer than a string may be
+    /// before it is built: a template `for` can repeat a long string
+    /// without end.
+    fn push_str(&mut self, s: &str, span: Option<Range<usize>>) -> Result<()> {
+        if let Err(message) = limits::check_string(self.text.len().saturating_add(s.len())) {
+            return Err(EvalError::new(
+                span,
+                "Template result too long",
+                format!("{}.", capitalized(&message)),
+            ));
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+
     fn push_value(&mut self, v: &Value, span: Option<Range<usize>>) -> Result<()> {
         let (v, m) = v.unmark();
         self.marked |= m;
@@ -929,10 +963,7 @@ impl TemplateOutput {
             ));
         }
         match convert(v, &Type::String) {
-            Ok(s) => {
-                self.text.push_str(s.as_str().unwrap_or_default());
-                Ok(())
-            }
+            Ok(s) => self.push_str(s.as_str().unwrap_or_default(), span),
             Err(_) => Err(EvalError::new(
                 span,
                 "Invalid template interpolation value",
@@ -1003,6 +1034,15 @@ fn iteration_pairs(collection: &Value, marked: bool) -> Option<Vec<(Value, Value
             .map(|(k, v)| (k.mark_sensitive(), v.mark_sensitive()))
             .collect(),
     )
+}
+
+/// A message as a sentence: its first letter in capitals.
+fn capitalized(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn op_symbol(op: BinaryOperator) -> &'static str {
@@ -1328,6 +1368,34 @@ pub(crate) mod tests {
             .unwrap_or_else(|e| panic!("{src}: {e}"))
             .to_json()
             .to_string()
+    }
+
+    #[test]
+    fn an_expression_that_builds_too_much_is_refused_at_its_place() {
+        // Each inner list is small, but a `for` builds one per element.
+        let src = "[for i in range(1000) : [for j in range(1000) : [for k in range(100) : k]]]";
+        let e = eval(src).unwrap_err();
+        assert_eq!(e.summary, "Expression builds too much");
+        assert_eq!(
+            e.detail,
+            "This expression builds more than 10000000 elements in all, the most one expression may build."
+        );
+        // The call that went past the limit: `range(100)`, innermost.
+        assert_eq!(e.span, Some(58..68));
+        // What stays within the limits is built.
+        let ok = eval("length(flatten([for i in range(1000) : [for j in range(1000) : j]]))");
+        assert_eq!(ok.ok(), Some(Value::from(1_000_000)));
+    }
+
+    #[test]
+    fn a_template_longer_than_a_string_may_be_is_refused_before_it_is_built() {
+        let src = "\"%{ for i in range(1000) }${format(\"%10000000s\", i)}%{ endfor }\"";
+        let e = eval(src).unwrap_err();
+        assert_eq!(e.summary, "Template result too long");
+        assert_eq!(
+            e.detail,
+            "The result would be longer than 64 MiB, the most a string may hold."
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@
 
 use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
 use crate::lang::convert::{convert, unify};
+use crate::lang::limits;
 use crate::lang::number::Number;
-use crate::lang::value::{Type, Value};
+use crate::lang::value::{Type, Value, compare_for_set};
 use std::collections::BTreeMap;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -340,6 +341,7 @@ fn merge(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     for v in a {
         if let Some(entries) = v.as_entries() {
             merged.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
+            limits::check_elements(merged.len()).map_err(FuncError::new)?;
         }
     }
     Ok(match same_type {
@@ -379,6 +381,11 @@ fn concat(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     if a.iter().any(|v| !v.is_known()) {
         return Ok(Value::Unknown(list_elem.map_or(Type::Dynamic, Type::list)));
     }
+    let total = a
+        .iter()
+        .map(|v| v.length().unwrap_or(0))
+        .fold(0, usize::saturating_add);
+    limits::check_elements(total).map_err(FuncError::new)?;
     let items: Vec<Value> = a
         .iter()
         .flat_map(|v| v.as_seq().unwrap_or_default().iter().cloned())
@@ -411,7 +418,7 @@ fn flatten(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     };
     let mut out = Vec::new();
     let mut marked = false;
-    if flatten_into(items, &mut out, &mut marked) {
+    if flatten_into(items, &mut out, &mut marked)? {
         Ok(Value::tuple(out).marked_if(marked))
     } else {
         Ok(Value::unknown().marked_if(marked))
@@ -421,29 +428,42 @@ fn flatten(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 /// Appends the flattened `items` to `out`; false when an unknown element
 /// might be a list, so the result's length is unknown. Marks on the
 /// elements stay, but a marked list among them marks the whole result
-/// (`marked`), as in Terraform.
-fn flatten_into(items: &[Value], out: &mut Vec<Value>, marked: &mut bool) -> bool {
+/// (`marked`), as in Terraform. The result is refused as soon as it
+/// grows past what a collection may hold.
+fn flatten_into(
+    items: &[Value],
+    out: &mut Vec<Value>,
+    marked: &mut bool,
+) -> Result<bool, FuncError> {
     for item in items {
         let (inner, item_marked) = item.unmark();
         match inner {
             Value::Unknown(Type::Dynamic | Type::List(_) | Type::Set(_) | Type::Tuple(_)) => {
                 *marked |= item_marked;
-                return false;
+                return Ok(false);
             }
             Value::Set(..) if !inner.is_wholly_known() => {
                 *marked |= item_marked;
-                return false;
+                return Ok(false);
             }
             Value::List(..) | Value::Set(..) | Value::Tuple(_) => {
                 *marked |= item_marked;
-                if !flatten_into(inner.as_seq().unwrap_or_default(), out, marked) {
-                    return false;
+                if !flatten_into(inner.as_seq().unwrap_or_default(), out, marked)? {
+                    return Ok(false);
                 }
             }
-            _ => out.push(item.clone()),
+            _ => {
+                out.push(item.clone());
+                if out.len() > limits::MAX_ELEMENTS {
+                    return Err(FuncError::new(format!(
+                        "the result would have more than {} elements, the most a collection may hold",
+                        limits::MAX_ELEMENTS
+                    )));
+                }
+            }
         }
     }
-    true
+    Ok(true)
 }
 
 function!(DISTINCT, "distinct", ["list"], distinct, unknown);
@@ -457,12 +477,39 @@ fn distinct(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         // Unknown elements may equal others: the length is unknown.
         return Ok(Value::Unknown(list.type_of()));
     }
-    let mut out: Vec<Value> = Vec::new();
-    for item in list.as_seq().unwrap_or_default() {
-        if !out.iter().any(|seen| seen.equals(item) == Some(true)) {
-            out.push(item.clone());
+    let items = list.as_seq().unwrap_or_default();
+    // Sorted, equal elements sit side by side: each is compared with its
+    // neighbours, not with every element before it, so a long list takes
+    // n log n comparisons rather than n squared.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&i, &j| compare_for_set(&items[i], &items[j]).then(i.cmp(&j)));
+    let mut keep = vec![false; items.len()];
+    let mut run: Vec<usize> = Vec::new();
+    for (n, &i) in order.iter().enumerate() {
+        let starts_run = n == 0
+            || order
+                .get(n - 1)
+                .is_none_or(|&p| compare_for_set(&items[p], &items[i]).is_ne());
+        if starts_run {
+            run.clear();
+        }
+        // Within a run of elements that sort alike, the first of each
+        // group of equal ones (the lowest index: the sort is stable on it)
+        // is kept.
+        if !run
+            .iter()
+            .any(|&k| items[k].equals(&items[i]) == Some(true))
+        {
+            keep[i] = true;
+            run.push(i);
         }
     }
+    let out = items
+        .iter()
+        .zip(keep)
+        .filter(|(_, kept)| *kept)
+        .map(|(item, _)| item.clone())
+        .collect();
     Ok(Value::list(element_type(&list), out))
 }
 
@@ -946,6 +993,11 @@ fn setproduct(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         columns.push(items);
         elem_types.push(ty);
     }
+    let combinations = columns
+        .iter()
+        .map(Vec::len)
+        .fold(1usize, usize::saturating_mul);
+    limits::check_elements(combinations).map_err(FuncError::new)?;
     let mut rows: Vec<Vec<Value>> = vec![Vec::new()];
     for column in &columns {
         rows = rows
@@ -1007,8 +1059,24 @@ fn known_sets(a: &[Value]) -> Result<Sets, FuncError> {
     Ok((elem, converted))
 }
 
-fn set_contains(set: &[Value], v: &Value) -> bool {
-    set.iter().any(|x| x.equals(v) == Some(true))
+/// A set's elements in set order, to look elements up in by bisection:
+/// a set of a million elements is searched in twenty steps, not a million.
+fn sorted(set: &[Value]) -> Vec<&Value> {
+    let mut sorted: Vec<&Value> = set.iter().collect();
+    sorted.sort_by(|x, y| compare_for_set(x, y));
+    sorted
+}
+
+/// Whether `sorted` (from `sorted`) holds an element equal to `v`: equal
+/// elements sort alike, so only those that do are compared.
+fn set_contains(sorted: &[&Value], v: &Value) -> bool {
+    let start = sorted.partition_point(|x| compare_for_set(x, v).is_lt());
+    sorted
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|x| compare_for_set(x, v).is_eq())
+        .any(|x| x.equals(v) == Some(true))
 }
 
 function!(
@@ -1023,6 +1091,16 @@ fn setunion(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         Ok(sets) => sets,
         Err(result) => return result,
     };
+    // The union is no larger than its parts together; those parts are
+    // gathered before repeats go, so they are held to what one
+    // expression may build.
+    let gathered = sets.iter().map(Vec::len).fold(0, usize::saturating_add);
+    if gathered > limits::MAX_BUILT_ELEMENTS {
+        return Err(FuncError::new(format!(
+            "the sets have {gathered} elements together, more than the {} one call may gather",
+            limits::MAX_BUILT_ELEMENTS
+        )));
+    }
     Ok(Value::set(elem, sets.into_iter().flatten().collect()))
 }
 
@@ -1041,6 +1119,7 @@ fn setintersection(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError>
     let Some((first, others)) = sets.split_first() else {
         return Ok(Value::set(elem, Vec::new()));
     };
+    let others: Vec<Vec<&Value>> = others.iter().map(|o| sorted(o)).collect();
     let common = first
         .iter()
         .filter(|v| others.iter().all(|o| set_contains(o, v)))
@@ -1055,9 +1134,13 @@ fn setsubtract(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         Ok(sets) => sets,
         Err(result) => return result,
     };
-    let rest = sets[0]
+    let (Some(from), Some(taken)) = (sets.first(), sets.get(1)) else {
+        return Ok(Value::set(elem, Vec::new()));
+    };
+    let taken = sorted(taken);
+    let rest = from
         .iter()
-        .filter(|v| !set_contains(&sets[1], v))
+        .filter(|v| !set_contains(&taken, v))
         .cloned()
         .collect();
     Ok(Value::set(elem, rest))
@@ -1241,6 +1324,101 @@ fn nonsensitive(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 mod tests {
     use super::super::testing::{call, err, s};
     use super::*;
+
+    fn first_numbers(n: usize) -> Value {
+        Value::list(
+            Type::Number,
+            (0..n).map(|i| Value::from(i as i64)).collect(),
+        )
+    }
+
+    #[test]
+    fn results_past_a_collections_limit_are_refused_before_they_are_built() {
+        let thousand = call("range", &[Value::from(1000)]);
+        assert_eq!(
+            err(
+                "setproduct",
+                &[thousand.clone(), thousand.clone(), thousand.clone()]
+            ),
+            FuncError::new(
+                "the result would have 1000000000 elements, more than the 1000000 a collection may hold"
+            )
+        );
+        let big = first_numbers(600_000);
+        assert_eq!(
+            err("concat", &[big.clone(), big.clone()]),
+            FuncError::new(
+                "the result would have 1200000 elements, more than the 1000000 a collection may hold"
+            )
+        );
+        assert_eq!(
+            err("flatten", &[Value::tuple(vec![big.clone(), big.clone()])]),
+            FuncError::new(
+                "the result would have more than 1000000 elements, the most a collection may hold"
+            )
+        );
+        let keys = |from: usize| {
+            Value::map(
+                Type::Number,
+                (from..from + 600_000)
+                    .map(|i| (i.to_string(), Value::from(i as i64)))
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            err("merge", &[keys(0), keys(600_000)]),
+            FuncError::new(
+                "the result would have 1200000 elements, more than the 1000000 a collection may hold"
+            )
+        );
+        // Repeated keys are not counted twice.
+        assert_eq!(
+            call("length", &[call("merge", &[keys(0), keys(0)])]),
+            Value::from(600_000)
+        );
+        assert_eq!(
+            call(
+                "length",
+                &[call("concat", &[big.clone(), first_numbers(400_000)])]
+            ),
+            Value::from(1_000_000)
+        );
+    }
+
+    #[test]
+    fn long_lists_are_deduplicated_and_intersected_in_n_log_n() {
+        // Quadratic algorithms would take hours here.
+        let n = 200_000;
+        let doubled = Value::list(
+            Type::Number,
+            (0..2 * n).map(|i| Value::from((i % n) as i64)).collect(),
+        );
+        assert_eq!(call("distinct", &[doubled]), first_numbers(n));
+        let set = |from: usize| {
+            Value::set(
+                Type::Number,
+                (from..from + n).map(|i| Value::from(i as i64)).collect(),
+            )
+        };
+        let common = call("setintersection", &[set(0), set(n / 2)]);
+        assert_eq!(common.length(), Some(n / 2));
+        let rest = call("setsubtract", &[set(0), set(n / 2)]);
+        assert_eq!(rest.length(), Some(n / 2));
+        let words = Value::list(
+            Type::String,
+            ["b", "a", "b", "c", "a"]
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+        );
+        assert_eq!(
+            call("distinct", &[words]),
+            Value::list(
+                Type::String,
+                ["b", "a", "c"].into_iter().map(Value::from).collect()
+            )
+        );
+    }
 
     fn n(text: &str) -> Value {
         Value::Number(Number::parse(text).unwrap())

@@ -127,6 +127,10 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FormatError> {
                 "unsupported value for {verb_text:?} at {start}: {m}"
             )),
         })?;
+        // Each verb is padded at most `MAX_PADDING`, but a format may
+        // hold many verbs.
+        crate::lang::limits::check_string(out.len().saturating_add(text.len()))
+            .map_err(FormatError::Call)?;
         out.push_str(&text);
     }
     out.push_str(&fmt[pos..]);

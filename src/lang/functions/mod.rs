@@ -18,6 +18,7 @@ mod numeric;
 mod strings;
 mod yaml;
 
+use super::limits;
 use super::value::{Type, Value};
 pub use message::Message;
 use std::path::Path;
@@ -235,6 +236,9 @@ pub fn call(spec: &FuncSpec, ctx: &FuncContext<'_>, args: &[Value]) -> Result<Va
             .collect(),
     };
     (spec.imp)(ctx, &plain)
+        // Every result is held to the limits, whether or not the function
+        // could check its size before building it.
+        .and_then(|v| limits::check_value(&v).map(|()| v).map_err(FuncError::new))
         .map(|v| v.marked_if(sensitive))
         .map_err(|e| {
             let marked: Vec<bool> = args.iter().map(Value::contains_sensitive).collect();

@@ -7,6 +7,7 @@
 
 use super::format::{FormatError, format};
 use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
+use crate::lang::limits;
 use crate::lang::value::{Type, Value};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -177,6 +178,9 @@ fn indent(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     if spaces > 10_000 {
         return Err(FuncError::arg(0, "must not be more than 10000"));
     }
+    let lines = s.bytes().filter(|&b| b == b'\n').count();
+    limits::check_string(s.len().saturating_add(lines.saturating_mul(spaces)))
+        .map_err(FuncError::new)?;
     let pad = format!("\n{}", " ".repeat(spaces));
     Ok(Value::string(s.replace('\n', &pad)))
 }
@@ -290,6 +294,9 @@ fn formatlist(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     }
     let n = count.map_or(1, |(_, n)| n);
     let mut out = Vec::with_capacity(n);
+    // Each string is held to a string's limit by `format`; together they
+    // are held to what one expression may build.
+    let mut text_bytes: usize = 0;
     for iteration in 0..n {
         let row: Vec<Value> = a[1..]
             .iter()
@@ -303,7 +310,16 @@ fn formatlist(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
             continue;
         }
         match format(&fmt, &row) {
-            Ok(s) => out.push(Value::string(s)),
+            Ok(s) => {
+                text_bytes = text_bytes.saturating_add(s.len());
+                if text_bytes > limits::MAX_BUILT_BYTES {
+                    return Err(FuncError::new(format!(
+                        "the results would hold more than {} of text, the most one call may build",
+                        limits::bytes_text(limits::MAX_BUILT_BYTES)
+                    )));
+                }
+                out.push(Value::string(s))
+            }
             Err(e) => {
                 let message = format!("error on format iteration {iteration}: {}", e.message());
                 return Err(match e {
@@ -329,21 +345,29 @@ fn join(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     if a.len() < 2 {
         return Err(FuncError::new("at least one list is required"));
     }
-    let mut parts = Vec::new();
+    let mut lists = Vec::with_capacity(a.len() - 1);
     for i in 1..a.len() {
-        for (n, item) in args::primitive_elements(a, i, &Type::String)?
-            .iter()
-            .enumerate()
-        {
-            if item.is_null() {
-                return Err(FuncError::arg(
-                    i,
-                    format!("element {n} of list {i} is null; cannot concatenate null values"),
-                ));
-            }
-            parts.push(item.as_str().unwrap_or_default().to_string());
+        let items = args::primitive_elements(a, i, &Type::String)?;
+        if let Some(n) = items.iter().position(Value::is_null) {
+            return Err(FuncError::arg(
+                i,
+                format!("element {n} of list {i} is null; cannot concatenate null values"),
+            ));
         }
+        lists.push(items);
     }
+    let parts: Vec<&str> = lists
+        .iter()
+        .flatten()
+        .map(|item| item.as_str().unwrap_or_default())
+        .collect();
+    // The length is known before a byte is copied.
+    let length = parts
+        .iter()
+        .map(|p| p.len())
+        .fold(0, usize::saturating_add)
+        .saturating_add(sep.len().saturating_mul(parts.len().saturating_sub(1)));
+    limits::check_string(length).map_err(FuncError::new)?;
     Ok(Value::string(parts.join(&sep)))
 }
 
@@ -361,6 +385,14 @@ fn split(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
     }
     let sep = args::string(a, 0)?;
     let s = args::string(a, 1)?;
+    // Counted before they are built: a long string split into characters
+    // is tens of millions of values.
+    let count = if sep.is_empty() {
+        s.chars().count()
+    } else {
+        s.matches(&*sep).count() + 1
+    };
+    limits::check_elements(count).map_err(FuncError::new)?;
     let parts: Vec<Value> = if sep.is_empty() {
         // An empty separator splits into characters (code points), and an
         // empty string into nothing.
@@ -390,10 +422,41 @@ fn replace(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
                     Message::text("error parsing regexp").detail(1, format!(": {e}: `{pattern}`")),
                 )
             })?;
-            Ok(Value::string(re.replace_all(&s, replacement.as_str())))
+            replace_all(&re, &s, &replacement).map(Value::string)
         }
-        None => Ok(Value::string(s.replace(&*substr, &replacement))),
+        None => {
+            // Every match grows the text by the difference: the length is
+            // known before a byte is copied.
+            let matches = if substr.is_empty() {
+                s.chars().count() + 1
+            } else {
+                s.matches(&*substr).count()
+            };
+            let grown = matches.saturating_mul(replacement.len().saturating_sub(substr.len()));
+            limits::check_string(s.len().saturating_add(grown)).map_err(FuncError::new)?;
+            Ok(Value::string(s.replace(&*substr, &replacement)))
+        }
     }
+}
+
+/// `Regex::replace_all`, refusing a result longer than a string may be
+/// as soon as it grows past that: a replacement that repeats its groups
+/// (`$1$1$1`) at every match can multiply the text.
+fn replace_all(re: &Regex, s: &str, replacement: &str) -> Result<String, FuncError> {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        let Some(whole) = caps.get(0) else {
+            continue;
+        };
+        out.push_str(s.get(last..whole.start()).unwrap_or_default());
+        caps.expand(replacement, &mut out);
+        last = whole.end();
+        limits::check_string(out.len()).map_err(FuncError::new)?;
+    }
+    out.push_str(s.get(last..).unwrap_or_default());
+    limits::check_string(out.len()).map_err(FuncError::new)?;
+    Ok(out)
 }
 
 /// Compiles a pattern with RE2's meaning of the Perl classes: `\d`, `\w`,
@@ -584,7 +647,11 @@ fn regexall(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
         Err(unknown) => return Ok(unknown),
     };
     let s = args::string(a, 1)?;
-    let matches = re.captures_iter(&s).map(|c| shape.value(&c)).collect();
+    let mut matches = Vec::new();
+    for caps in re.captures_iter(&s) {
+        matches.push(shape.value(&caps));
+        limits::check_elements(matches.len()).map_err(FuncError::new)?;
+    }
     Ok(Value::list(shape.result_type(), matches))
 }
 
@@ -595,6 +662,77 @@ mod tests {
 
     fn strings(items: &[&str]) -> Value {
         Value::list(Type::String, items.iter().map(|i| s(i)).collect())
+    }
+
+    #[test]
+    fn string_results_past_the_limit_are_refused_before_they_are_built() {
+        use super::super::testing::call_named;
+        // Compared as messages: a failure must not print 64 MiB.
+        let refusal = |name: &str, a: &[Value]| call_named(name, a).err().map(|e| e.message);
+        let too_long =
+            Some("the result would be longer than 64 MiB, the most a string may hold".to_string());
+        assert_eq!(
+            refusal("indent", &[10_000.into(), s(&"\n".repeat(10_000))]),
+            too_long
+        );
+        let mib = "x".repeat(1024 * 1024);
+        let many = Value::list(Type::String, vec![s(&mib); 65]);
+        assert_eq!(refusal("join", &[s(""), many]), too_long);
+        // A thousand matches, each replaced by 70 KiB.
+        let replacement = s(&"y".repeat(70 * 1024));
+        assert_eq!(
+            refusal(
+                "replace",
+                &[s(&"x".repeat(1000)), s("x"), replacement.clone()]
+            ),
+            too_long
+        );
+        assert_eq!(
+            refusal("replace", &[s(&"x".repeat(1000)), s("/x/"), replacement]),
+            too_long
+        );
+        // One match, its group repeated 65 times.
+        assert_eq!(
+            refusal("replace", &[s(&mib), s("/(x+)/"), s(&"$1".repeat(65))]),
+            too_long
+        );
+        let mut format_args = vec![s(&"%9000000d".repeat(8))];
+        format_args.extend((1..=8).map(Value::from));
+        assert_eq!(refusal("format", &format_args), too_long);
+        let too_many = Some(
+            "the result would have 1000001 elements, more than the 1000000 a collection may hold"
+                .to_string(),
+        );
+        assert_eq!(
+            refusal("split", &[s(""), s(&"x".repeat(1_000_001))]),
+            too_many
+        );
+        assert_eq!(
+            refusal("regexall", &[s("x"), s(&"x".repeat(1_000_001))]),
+            too_many
+        );
+        let rows = Value::list(Type::String, vec![s("row"); 300]);
+        assert_eq!(
+            refusal("formatlist", &[s("%s%1000000s"), rows, 1.into()]),
+            Some(
+                "the results would hold more than 256 MiB of text, the most one call may build"
+                    .to_string()
+            )
+        );
+        // Within the limits the same functions work as ever.
+        assert_eq!(
+            call("replace", &[s("a-b"), s("/(\\w)/"), s("$1$1")]),
+            s("aa-bb")
+        );
+        assert_eq!(call("replace", &[s("ab"), s(""), s("-")]), s("-a-b-"));
+        assert_eq!(
+            call(
+                "join",
+                &[s(", "), Value::list(Type::String, vec![s("a"), s("b")])]
+            ),
+            s("a, b")
+        );
+        assert_eq!(call("indent", &[2.into(), s("a\nb")]), s("a\n  b"));
     }
 
     #[test]
