@@ -371,3 +371,24 @@ fn expansions_and_collections_past_their_limits_are_refused_at_the_expression() 
         .stderr_has("resource \"terraform_data\" \"r\", in all the instances of its module, gives more than 50000 instances, the most a resource or module block may have.");
     assert!(ws.read("state/default.json").is_none());
 }
+
+#[test]
+fn decoding_deeply_nested_text_is_refused_at_the_nesting_limit() {
+    let ws = Workspace::new();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    ws.file(
+        "main.tf",
+        &format!(
+            "output \"json\" {{\n  value = jsondecode(\"{deep}\")\n}}\noutput \"yaml\" {{\n  value = yamldecode(\"{deep}\")\n}}\noutput \"fine\" {{\n  value = jsondecode(\"[[[1]]]\")\n}}\n"
+        ),
+    );
+    // Its output shows the whole long line: not a bounded run.
+    let run = ws.run(&["plan"]);
+    run.code(1)
+        .stderr_has("on main.tf:2:11, in output \"json\":")
+        .stderr_has("Call to function \"jsondecode\" failed: arrays and objects nest deeper than 50 levels at offset 50, the most jsondecode reads.")
+        .stderr_has("on main.tf:5:11, in output \"yaml\":")
+        .stderr_has("Call to function \"yamldecode\" failed: on line 1, column 51: sequences and mappings nest deeper than 50 levels, the most yamldecode reads.")
+        .stderr_lacks("panicked")
+        .stderr_lacks("overflow");
+}

@@ -1,8 +1,9 @@
 //! Encoding functions: JSON and YAML, base64, URL encoding, hashes and
 //! `uuid`.
 
-use super::yaml::yaml_text;
+use super::yaml::{self, yaml_text};
 use super::{FuncContext, FuncError, FuncSpec, Marks, Message, args};
+use crate::lang::limits;
 use crate::lang::number::Number;
 use crate::lang::value::{Type, Value};
 use base64::Engine;
@@ -23,6 +24,7 @@ pub(super) static FUNCTIONS: &[&FuncSpec] = &[
     &TEXTENCODEBASE64,
     &URLENCODE,
     &UUID,
+    &YAMLDECODE,
     &YAMLENCODE,
 ];
 
@@ -126,16 +128,56 @@ fn jsondecode(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 /// from Go's decoder): "invalid character 'x' looking for beginning of
 /// value", "EOF" when the text ends between values, "unexpected EOF"
 /// inside one.
+///
+/// It reads each byte once, so its time is linear in the text. Arrays and
+/// objects nest at most `MAX_DECODE_DEPTH` levels (which also bounds its
+/// recursion), and what it builds is held to the limits of collections
+/// and of one evaluation as it goes.
 struct JsonParser<'a> {
     text: &'a str,
     pos: usize,
+    /// Arrays and objects open around `pos`.
+    depth: usize,
+    /// Values built so far.
+    values: usize,
 }
 
 type ParseResult<T> = Result<T, String>;
 
 impl<'a> JsonParser<'a> {
     fn new(text: &'a str) -> JsonParser<'a> {
-        JsonParser { text, pos: 0 }
+        JsonParser {
+            text,
+            pos: 0,
+            depth: 0,
+            values: 0,
+        }
+    }
+
+    /// Enters an array or object, refusing to nest past the limit.
+    fn enter(&mut self) -> ParseResult<()> {
+        if self.depth >= limits::MAX_DECODE_DEPTH {
+            return Err(format!(
+                "arrays and objects nest deeper than {} levels at offset {}, the most jsondecode reads",
+                limits::MAX_DECODE_DEPTH,
+                self.pos
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Counts a value about to be built, refusing a document that builds
+    /// more than one evaluation may.
+    fn built(&mut self, v: Value) -> ParseResult<Value> {
+        self.values += 1;
+        if self.values > limits::MAX_BUILT_ELEMENTS {
+            return Err(format!(
+                "the document holds more than {} values, the most one expression may build",
+                limits::MAX_BUILT_ELEMENTS
+            ));
+        }
+        Ok(v)
     }
 
     fn document(&mut self) -> ParseResult<Value> {
@@ -182,10 +224,25 @@ impl<'a> JsonParser<'a> {
     }
 
     fn value(&mut self) -> ParseResult<Value> {
+        let v = self.unbuilt_value()?;
+        self.built(v)
+    }
+
+    fn unbuilt_value(&mut self) -> ParseResult<Value> {
         let b = self.next_token_byte()?;
         match b {
-            b'{' => self.object(),
-            b'[' => self.array(),
+            b'{' => {
+                self.enter()?;
+                let v = self.object();
+                self.depth -= 1;
+                v
+            }
+            b'[' => {
+                self.enter()?;
+                let v = self.array();
+                self.depth -= 1;
+                v
+            }
             b'"' => Ok(Value::string(self.string()?)),
             b't' => self.literal("true", Value::Bool(true)),
             b'f' => self.literal("false", Value::Bool(false)),
@@ -336,6 +393,7 @@ impl<'a> JsonParser<'a> {
         }
         loop {
             items.push(self.value()?);
+            limits::check_elements(items.len())?;
             match self.next_token_byte()? {
                 b',' => self.pos += 1,
                 b']' => {
@@ -366,6 +424,7 @@ impl<'a> JsonParser<'a> {
             }
             // A repeated key keeps its last value.
             attrs.insert(key, self.value()?);
+            limits::check_elements(attrs.len())?;
             match self.next_token_byte()? {
                 b',' => self.pos += 1,
                 b'}' => {
@@ -385,6 +444,21 @@ impl<'a> JsonParser<'a> {
             }
         }
     }
+}
+
+static YAMLDECODE: FuncSpec = FuncSpec {
+    name: "yamldecode",
+    params: &["src"],
+    allow_unknown: false,
+    returns: Type::Dynamic,
+    marks: Marks::Strip,
+    imp: yamldecode,
+};
+/// One YAML document as a value: mappings become objects, sequences
+/// tuples, as `jsondecode` gives them.
+fn yamldecode(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
+    let text = args::string(a, 0)?;
+    yaml::decode(&text).map_err(FuncError::new)
 }
 
 string_function!(YAMLENCODE, "yamlencode", "value", yamlencode);
@@ -703,7 +777,7 @@ fn uuid(_: &FuncContext<'_>, _: &[Value]) -> Result<Value, FuncError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{call, err, s};
+    use super::super::testing::{call, call_named, err, s};
     use super::*;
 
     fn obj(pairs: Vec<(&str, Value)>) -> Value {
@@ -747,6 +821,119 @@ mod tests {
             call("jsonencode", &[Value::unknown()]),
             Value::Unknown(Type::String)
         );
+    }
+
+    /// Arrays nested `depth` deep, closed or not.
+    fn nested(open: &str, close: &str, depth: usize, closed: bool) -> Value {
+        let tail = if closed {
+            close.repeat(depth)
+        } else {
+            String::new()
+        };
+        s(&format!("{}{}", open.repeat(depth), tail))
+    }
+
+    #[test]
+    fn jsondecode_nests_at_most_fifty_levels() {
+        let fifty = call("jsondecode", &[nested("[", "]", 50, true)]);
+        assert_eq!(
+            fifty.to_json().to_string(),
+            format!("{}{}", "[".repeat(50), "]".repeat(50))
+        );
+        let refused = FuncError::new(
+            "arrays and objects nest deeper than 50 levels at offset 50, the most jsondecode reads",
+        );
+        assert_eq!(err("jsondecode", &[nested("[", "]", 51, true)]), refused);
+        // However deep the text, the refusal comes at the limit: no
+        // recursion past it, nothing read beyond it.
+        for depth in [10_000, 100_000, 1_000_000] {
+            assert_eq!(err("jsondecode", &[nested("[", "]", depth, true)]), refused);
+            assert_eq!(err("jsondecode", &[nested("[", "", depth, false)]), refused);
+        }
+        assert_eq!(
+            err("jsondecode", &[nested("{\"a\":", "}", 60, true)]),
+            FuncError::new(
+                "arrays and objects nest deeper than 50 levels at offset 250, the most jsondecode reads"
+            )
+        );
+    }
+
+    #[test]
+    fn jsondecode_holds_collections_to_their_limit() {
+        let items = vec!["0"; 1_000_001].join(",");
+        assert_eq!(
+            err("jsondecode", &[s(&format!("[{items}]"))]),
+            FuncError::new(
+                "the result would have 1000001 elements, more than the 1000000 a collection may hold"
+            )
+        );
+    }
+
+    #[test]
+    fn yamldecode_reads_one_document_with_the_core_schema() {
+        let v = call(
+            "yamldecode",
+            &[s(
+                "a: 1\nb: [true, yes, ~, 2.5, \"x\"]\nc:\n  d: null\n  e: |\n    text\n  1: one\n",
+            )],
+        );
+        assert_eq!(
+            v.to_json(),
+            serde_json::json!({
+                "a": 1,
+                "b": [true, "yes", null, 2.5, "x"],
+                "c": {"d": null, "e": "text\n", "1": "one"}
+            })
+        );
+        assert!(matches!(v.type_of(), Type::Object(_)));
+        assert!(matches!(
+            v.get_attr("b").map(Value::type_of),
+            Some(Type::Tuple(_))
+        ));
+        assert_eq!(call("yamldecode", &[s("")]), Value::NULL);
+        assert_eq!(call("yamldecode", &[s("hello")]), s("hello"));
+        let merged = call(
+            "yamldecode",
+            &[s("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\n")],
+        );
+        assert_eq!(
+            merged.to_json(),
+            serde_json::json!({"base": {"x": 1, "y": 2}, "use": {"x": 1, "y": 3}})
+        );
+        assert_eq!(
+            err("yamldecode", &[s("a: 1\n---\nb: 2\n")]),
+            FuncError::new(
+                "on line 2, column 1: the text holds more than one document; yamldecode reads one"
+            )
+        );
+        assert_eq!(
+            err("yamldecode", &[s("a: [1, 2\n")]),
+            FuncError::new("on line 1, column 4: unclosed bracket '['")
+        );
+    }
+
+    #[test]
+    fn yamldecode_nests_at_most_fifty_levels() {
+        let fifty = call("yamldecode", &[nested("[", "]", 50, true)]);
+        assert_eq!(
+            fifty.to_json().to_string(),
+            format!("{}{}", "[".repeat(50), "]".repeat(50))
+        );
+        let refused = |at: &str| {
+            Err(FuncError::new(format!(
+                "{at}sequences and mappings nest deeper than 50 levels, the most yamldecode reads"
+            )))
+        };
+        for depth in [51, 10_000, 100_000] {
+            let e = call_named("yamldecode", &[nested("[", "]", depth, true)]);
+            assert_eq!(e, refused("on line 1, column 51: "), "{depth}");
+            let e = call_named("yamldecode", &[nested("[", "", depth, false)]);
+            assert_eq!(e, refused("on line 1, column 51: "), "{depth}");
+        }
+        // Block style nests by indentation.
+        let block: String = (0..60).map(|i| format!("{}- \n", "  ".repeat(i))).collect();
+        let e = call_named("yamldecode", &[s(&block)]);
+        assert_eq!(e, refused("on line 51, column 101: "));
     }
 
     #[test]

@@ -1,11 +1,24 @@
-//! The YAML text of `yamlencode`, written the way Terraform's encoder
-//! lays it out: block style, every string double-quoted except strings
-//! with line breaks, which become literal blocks (`|-`) when YAML allows;
-//! empty collections as `[]` and `{}`; long double-quoted strings folded
-//! at the first space past column 80; a document that is a single plain
-//! scalar ends with `...`.
+//! YAML both ways.
+//!
+//! `yamlencode` writes the way Terraform's encoder lays it out: block
+//! style, every string double-quoted except strings with line breaks,
+//! which become literal blocks (`|-`) when YAML allows; empty collections
+//! as `[]` and `{}`; long double-quoted strings folded at the first space
+//! past column 80; a document that is a single plain scalar ends with
+//! `...`.
+//!
+//! `yamldecode` reads one document with YAML 1.2's core schema, as
+//! Terraform does: mappings become objects, sequences tuples, `true` and
+//! `false` (not `yes` and `no`) bools, `~`, `null` and nothing at all null.
+//! The parser's budget bounds it: nesting, the number of nodes, alias
+//! expansion and scalar bytes, so that its time and memory stay linear in
+//! the text.
 
+use crate::lang::limits;
+use crate::lang::number::Number;
 use crate::lang::value::Value;
+use std::collections::BTreeMap;
+use std::fmt;
 
 /// The column after which a double-quoted string is folded at a space.
 const BEST_WIDTH: usize = 80;
@@ -37,6 +50,158 @@ fn plain(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         _ => "null".into(),
+    }
+}
+
+/// Decodes one YAML document; the message says what is wrong and where.
+pub(super) fn decode(text: &str) -> Result<Value, String> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = limits::MAX_DECODE_DEPTH;
+    budget.flow_nesting_limit = limits::MAX_DECODE_DEPTH;
+    budget.max_nodes = limits::MAX_BUILT_ELEMENTS;
+    budget.max_events = limits::MAX_BUILT_ELEMENTS.saturating_mul(2);
+    budget.max_total_scalar_bytes = limits::MAX_STRING_BYTES;
+    budget.max_documents = 1;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    // YAML 1.2: `yes`, `no`, `on` and `off` are strings.
+    options.strict_booleans = true;
+    serde_saphyr::from_str_with_options::<Decoded>(text, options)
+        .map(|d| d.0)
+        .map_err(|e| describe(&e))
+}
+
+/// A decoding error as `yamldecode` reports it: where, then what, with
+/// the parser's budget breaches in the user's terms.
+fn describe(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    let at = e
+        .location()
+        .map(|l| format!("on line {}, column {}: ", l.line(), l.column()))
+        .unwrap_or_default();
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    // The parser's own wording, after its "error: line L column C: ".
+    let said = first.strip_prefix("error: ").unwrap_or(first);
+    let said = match said.split_once(": ") {
+        Some((place, rest)) if place.starts_with("line ") => rest,
+        _ => said,
+    };
+    // ... or before its " at line L, column C": the place comes first here.
+    let said = said.rsplit_once(" at line ").map_or(said, |(said, _)| said);
+    let nesting = format!(
+        "sequences and mappings nest deeper than {} levels, the most yamldecode reads",
+        limits::MAX_DECODE_DEPTH
+    );
+    let what = match e.without_snippet() {
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => nesting,
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Documents { .. },
+            ..
+        } => "the text holds more than one document; yamldecode reads one".to_string(),
+        serde_saphyr::Error::Budget { .. } => format!(
+            "the document is larger than yamldecode reads: more than {} nodes, {} of text, or aliases expanded past their limit",
+            limits::MAX_BUILT_ELEMENTS,
+            limits::bytes_text(limits::MAX_STRING_BYTES)
+        ),
+        // The flow-collection nesting limit is the parser's recursion limit.
+        _ if said.contains("recursion limit") => nesting,
+        _ => said.to_string(),
+    };
+    format!("{at}{what}")
+}
+
+/// A decoded YAML node.
+struct Decoded(Value);
+
+impl<'de> serde::Deserialize<'de> for Decoded {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Decoded, D::Error> {
+        d.deserialize_any(NodeVisitor).map(Decoded)
+    }
+}
+
+/// A mapping key: scalars as their text, as Terraform converts them.
+struct Key(String);
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        use serde::de::Error;
+        match d.deserialize_any(NodeVisitor)? {
+            Value::String(s) => Ok(Key(s.to_string())),
+            Value::Number(n) => Ok(Key(n.to_string())),
+            Value::Bool(b) => Ok(Key(b.to_string())),
+            Value::Null(_) => Ok(Key("null".into())),
+            _ => Err(D::Error::custom(
+                "mapping keys must be strings, numbers or bools",
+            )),
+        }
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NodeVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a YAML node")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::NULL)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::NULL)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(Number::from_i64(n)))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(Number::from_u64(n)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Value, E> {
+        Number::from_f64(n)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom(format!("the number {n} cannot be represented")))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::string(s))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::string(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        use serde::de::Error;
+        let mut items = Vec::new();
+        while let Some(Decoded(item)) = seq.next_element()? {
+            items.push(item);
+            limits::check_elements(items.len()).map_err(A::Error::custom)?;
+        }
+        Ok(Value::tuple(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        use serde::de::Error;
+        let mut attrs = BTreeMap::new();
+        while let Some((Key(k), Decoded(v))) = map.next_entry()? {
+            attrs.insert(k, v);
+            limits::check_elements(attrs.len()).map_err(A::Error::custom)?;
+        }
+        Ok(Value::object(attrs))
     }
 }
 
