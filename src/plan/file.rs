@@ -5,6 +5,11 @@
 //! configuration files, so that applying it later refuses when either
 //! moved on. It holds variable values and planned attributes, sensitive
 //! ones included, so it is written with mode 0600 like the state.
+//!
+//! The file carries a digest of its own content, checked when it is read:
+//! a file damaged or edited after stackform wrote it is refused. A digest
+//! can be recomputed by hand, so apply also checks every change against
+//! the state and configuration (`saved`).
 
 use super::{
     Action, BlockLayout, OutputChange, Plan, PlanMode, Reason, ResourceChange, ResourceDrift,
@@ -37,6 +42,10 @@ pub enum PlanFileError {
     },
     #[error("{path} is not a stackform plan file: {reason}")]
     Invalid { path: String, reason: String },
+    #[error(
+        "plan file {path} does not match its digest: it was changed or damaged after stackform wrote it; make the plan again"
+    )]
+    Digest { path: String },
     #[error(
         "plan file {path} was made by stackform {found}; this is stackform {expected}, make the plan again"
     )]
@@ -145,6 +154,10 @@ struct PlanDocument {
     format: String,
     format_version: u32,
     tool_version: String,
+    /// `sha256:` and the hex SHA-256 of the document written with this
+    /// field empty (see `content_digest`).
+    #[serde(default)]
+    digest: String,
     mode: PlanMode,
     config_digest: String,
     state: StateRef,
@@ -165,6 +178,7 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
         tool_version: crate::VERSION.into(),
+        digest: String::new(),
         mode: plan.mode,
         targeted: plan.targeted,
         layouts: plan.layouts.clone(),
@@ -222,15 +236,33 @@ pub fn write(plan: &Plan, path: &FsPath) -> Result<(), PlanFileError> {
             .collect(),
     };
     let display = path.display().to_string();
-    let mut text = serde_json::to_string(&doc).map_err(|e| PlanFileError::Invalid {
+    let encoding_failed = |e: serde_json::Error| PlanFileError::Invalid {
         path: display.clone(),
         reason: e.to_string(),
-    })?;
+    };
+    let mut doc = doc;
+    doc.digest = content_digest(&doc).map_err(encoding_failed)?;
+    let mut text = serde_json::to_string(&doc).map_err(encoding_failed)?;
     text.push('\n');
     write_private(path, text.as_bytes()).map_err(|source| PlanFileError::Write {
         path: display,
         source,
     })
+}
+
+/// The digest of a document: SHA-256 of its JSON with the digest field
+/// empty. Reading a file back gives the same JSON for the same content
+/// (keys keep their order, numbers their digits), so the digest is of
+/// what the file says, whatever its spacing.
+fn content_digest(doc: &PlanDocument) -> Result<String, serde_json::Error> {
+    use sha2::{Digest, Sha256};
+    let mut unsigned = serde_json::to_value(doc)?;
+    if let Some(fields) = unsigned.as_object_mut() {
+        fields.insert("digest".into(), serde_json::Value::String(String::new()));
+    }
+    let digest = Sha256::digest(serde_json::to_vec(&unsigned)?);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("sha256:{hex}"))
 }
 
 /// Writes a new file created 0600 beside `path` and renames it over
@@ -285,6 +317,10 @@ pub fn read(path: &FsPath) -> Result<Plan, PlanFileError> {
             found: doc.tool_version,
             expected: crate::VERSION.into(),
         });
+    }
+    let digest_matches = content_digest(&doc).is_ok_and(|d| d == doc.digest);
+    if !digest_matches {
+        return Err(PlanFileError::Digest { path: display });
     }
     let value = |e: &EncodedValue| decode_value(e).map_err(|r| invalid(r.clone()));
     let opt = |e: &Option<EncodedValue>| {
@@ -429,6 +465,70 @@ mod tests {
         assert_eq!(back.variables["n"], Value::from(3));
         std::fs::write(&path, "{}").unwrap();
         assert!(matches!(read(&path), Err(PlanFileError::Invalid { .. })));
+    }
+
+    /// A one-change plan to save and read back.
+    fn one_create() -> Plan {
+        let mut change = ResourceChange::new(
+            "terraform_data.a".parse().unwrap(),
+            "builtin",
+            Action::Create,
+        );
+        change.after = Some(Value::object(
+            [("input".to_string(), Value::from("x"))].into(),
+        ));
+        Plan::with_changes(PlanMode::Normal, vec![change])
+    }
+
+    #[test]
+    fn a_file_changed_after_it_was_written_is_refused_by_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.plan");
+        write(&one_create(), &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"digest\":\"sha256:"), "{text}");
+
+        // Spacing is not content: the same document pretty-printed reads.
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        assert_eq!(read(&path).unwrap().changes[0].action, Action::Create);
+
+        // An action changed by hand is not.
+        let edited = text.replace("\"action\":\"create\"", "\"action\":\"delete\"");
+        assert_ne!(edited, text);
+        std::fs::write(&path, &edited).unwrap();
+        let err = read(&path).unwrap_err();
+        assert!(matches!(err, PlanFileError::Digest { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "plan file {} does not match its digest: it was changed or damaged after stackform wrote it; make the plan again",
+                path.display()
+            )
+        );
+
+        // Neither is a file without a digest, or with a damaged one.
+        let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        doc.as_object_mut().unwrap().remove("digest");
+        std::fs::write(&path, doc.to_string()).unwrap();
+        assert!(matches!(read(&path), Err(PlanFileError::Digest { .. })));
+        std::fs::write(&path, text.replace("sha256:", "sha256:0")).unwrap();
+        assert!(matches!(read(&path), Err(PlanFileError::Digest { .. })));
+    }
+
+    #[test]
+    fn a_digest_recomputed_by_hand_reads_back() {
+        // What the digest cannot stop: the checks against the state
+        // (`saved`) must.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.plan");
+        write(&one_create(), &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut doc: PlanDocument = serde_json::from_str(&text).unwrap();
+        doc.changes[0].action = Action::Delete;
+        doc.digest = content_digest(&doc).unwrap();
+        std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(read(&path).unwrap().changes[0].action, Action::Delete);
     }
 
     #[test]
