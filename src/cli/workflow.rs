@@ -491,6 +491,9 @@ pub async fn apply(
                 ),
             ));
         }
+        // The file may have been edited, its digest recomputed: each change
+        // must be one this state and configuration support.
+        plan::saved::check(&saved, &state, &p.config, &p.graph, &p.providers)?;
         return run_apply(
             settings,
             &p,

@@ -16,6 +16,7 @@ pub mod file;
 pub mod generate;
 pub mod import;
 pub mod modules;
+pub mod saved;
 pub mod stored;
 pub mod values;
 
@@ -586,7 +587,7 @@ pub fn decode_state(
 /// What is known before anything is planned: the variables, and the
 /// locals built from them (a local that refers to more is unknown here;
 /// the plan reports its errors).
-fn values_before_planning(
+pub(crate) fn values_before_planning(
     config: &Config,
     graph: &ConfigGraph,
     variables: &BTreeMap<String, Value>,
@@ -991,7 +992,7 @@ async fn adopt_strays(
 /// Moves prior instances as the `moved` blocks say. A chain (a to b, b
 /// to c) ends at its last address whatever order the blocks are written
 /// in. Returns, for each moved instance, where the state recorded it.
-fn apply_moves(
+pub(crate) fn apply_moves(
     config: &Config,
     prior: &mut BTreeMap<ResourceAddr, PriorInstance>,
 ) -> Result<BTreeMap<ResourceAddr, ResourceAddr>, Diagnostics> {

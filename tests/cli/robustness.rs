@@ -392,3 +392,156 @@ fn decoding_deeply_nested_text_is_refused_at_the_nesting_limit() {
         .stderr_lacks("panicked")
         .stderr_lacks("overflow");
 }
+
+/// A plan file's JSON with its digest recomputed, as someone editing it
+/// by hand could.
+fn with_digest_recomputed(mut doc: serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    doc["digest"] = json!("");
+    let digest = Sha256::digest(serde_json::to_vec(&doc).expect("json"));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    doc["digest"] = json!(format!("sha256:{hex}"));
+    doc.to_string()
+}
+
+fn plan_file(ws: &Workspace) -> serde_json::Value {
+    serde_json::from_slice(&ws.read("p.plan").expect("plan file")).expect("plan JSON")
+}
+
+#[test]
+fn an_edited_plan_file_is_refused_and_changes_nothing() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "variable \"n\" {\n  default = 2\n}\nresource \"terraform_data\" \"web\" {\n  count = var.n\n  input = count.index\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let state = ws.read("state/default.json").expect("state");
+
+    // A create changed into a delete by hand: the digest no longer fits.
+    ws.run(&["plan", "-var", "n=3", "-out=p.plan"]).ok();
+    let text = String::from_utf8(ws.read("p.plan").expect("plan")).expect("utf-8");
+    let edited = text.replacen("\"action\":\"create\"", "\"action\":\"delete\"", 1);
+    assert_ne!(edited, text);
+    ws.file("p.plan", &edited);
+    ws.run(&["apply", "p.plan"])
+        .code(1)
+        .stderr_has("Error: Invalid plan file")
+        .stderr_has("p.plan does not match its digest: it was changed or damaged after stackform wrote it; make the plan again.");
+    assert_eq!(ws.read("state/default.json"), Some(state.clone()));
+
+    // The same edit with the digest recomputed: the state has nothing
+    // to delete there.
+    ws.file(
+        "p.plan",
+        &with_digest_recomputed(serde_json::from_str(&edited).expect("json")),
+    );
+    ws.run(&["apply", "p.plan"])
+        .code(1)
+        .stderr_has("Error: Saved plan does not match the state and configuration")
+        .stderr_has("for terraform_data.web[2], the plan says to delete an object, but the state records none there.");
+    assert_eq!(ws.read("state/default.json"), Some(state.clone()));
+
+    // An unchanged instance turned into a delete of the object the state
+    // does record: the configuration still declares it.
+    ws.run(&["plan", "-out=p.plan"]).ok();
+    let mut doc = plan_file(&ws);
+    let changes = doc["changes"].as_array_mut().expect("changes");
+    let web1 = changes
+        .iter_mut()
+        .find(|c| c["address"] == "terraform_data.web[1]")
+        .expect("web[1]");
+    // The fields in the order stackform writes them, with the reason
+    // planning gives a delete of a count index.
+    let mut forged = serde_json::Map::new();
+    for (k, v) in web1.as_object().expect("change") {
+        match k.as_str() {
+            "action" => {
+                forged.insert(k.clone(), json!("delete"));
+                forged.insert("reason".into(), json!("count_index"));
+            }
+            "after" => {
+                forged.insert(k.clone(), serde_json::Value::Null);
+            }
+            _ => {
+                forged.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    *web1 = serde_json::Value::Object(forged);
+    ws.file("p.plan", &with_digest_recomputed(doc));
+    ws.run(&["apply", "p.plan"])
+        .code(1)
+        .stderr_has("for terraform_data.web[1], the plan deletes an object the configuration still declares.")
+        .stdout_lacks("Destroying");
+    assert_eq!(ws.read("state/default.json"), Some(state));
+
+    // Made as planning makes it, the same kind of file applies.
+    ws.run(&["plan", "-var", "n=1", "-out=p.plan"]).ok();
+    ws.run(&["apply", "p.plan"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 0 changed, 1 destroyed.");
+}
+
+#[test]
+fn saved_plans_that_move_forget_and_destroy_apply_as_planned() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"a\" {\n  input = 1\n}\nresource \"terraform_data\" \"gone\" {\n  input = 2\n}\nresource \"terraform_data\" \"kept\" {\n  input = 3\n}\n",
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    ws.file(
+        "main.tf",
+        "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.b\n}\nremoved {\n  from = terraform_data.kept\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    );
+    ws.run(&["plan", "-out=p.plan"]).ok();
+    ws.run(&["apply", "p.plan"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 0 changed, 1 destroyed.");
+    ws.run(&["plan", "-destroy", "-out=p.plan"]).ok();
+    ws.run(&["apply", "p.plan"])
+        .ok()
+        .stdout_has("Destroy complete! Resources: 1 destroyed.");
+}
+
+#[test]
+fn a_saved_plan_made_after_changes_outside_stackform_applies() {
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nresource \"openstack_networking_network_v2\" \"net\" {{\n  name = \"mine\"\n}}\n"
+        ),
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    let id = state_attrs(&ws, "openstack_networking_network_v2.net")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let rt = runtime();
+    rt.block_on(async {
+        let outside = Outside::start(&ws).await;
+        let (status, _) = outside
+            .call(
+                "PUT",
+                &format!("/network/v2.0/networks/{id}"),
+                Some(json!({"network": {"name": "renamed"}})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        outside.stop().await;
+    });
+    ws.run(&["plan", "-out=p.plan"])
+        .ok()
+        .stdout_has("Objects have changed outside of stackform");
+    let doc = plan_file(&ws);
+    assert_eq!(doc["drift"].as_array().map(Vec::len), Some(1));
+    ws.run(&["apply", "p.plan"])
+        .ok()
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    assert_eq!(
+        state_attrs(&ws, "openstack_networking_network_v2.net")["name"],
+        "mine"
+    );
+}
