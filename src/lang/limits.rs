@@ -22,11 +22,12 @@ pub const MAX_STRING_BYTES: usize = 64 * 1024 * 1024;
 pub const MAX_BUILT_ELEMENTS: usize = 10 * MAX_ELEMENTS;
 pub const MAX_BUILT_BYTES: usize = 4 * MAX_STRING_BYTES;
 
-/// The deepest `jsondecode` and `yamldecode` nest what they decode: 50
-/// levels. The state and plan files store a value beside its type, two
-/// JSON levels for each of its own, and they must read back within the
-/// 128 levels the JSON reader allows; no real document comes close.
-pub const MAX_DECODE_DEPTH: usize = 50;
+/// The deepest a resource's or output's value may nest, and what
+/// `jsondecode` and `yamldecode` read: 50 levels. The state and plan
+/// files store a value beside its type, two JSON levels for each of its
+/// own, and they must read back within the 128 levels the JSON reader
+/// allows; no real document or attribute comes close.
+pub const MAX_NESTING: usize = 50;
 
 /// The largest file `file()` and `templatefile()` read, the size of the
 /// string they return.
@@ -39,6 +40,32 @@ pub const MAX_BASE64_FILE_BYTES: u64 = MAX_FILE_BYTES / 4 * 3;
 /// `64 MiB`, `1 MiB`: a byte count as messages say it.
 pub fn bytes_text(bytes: usize) -> String {
     crate::regular_file::size_text(bytes as u64)
+}
+
+/// Whether `v` nests collections deeper than `levels` (a string or
+/// number is level 0, a list of them level 1). Looks no deeper than that.
+pub fn nests_deeper_than(v: &Value, levels: usize) -> bool {
+    let v = v.unmark().0;
+    let children: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+            Box::new(items.iter())
+        }
+        Value::Map(_, items) | Value::Object(items) => Box::new(items.values()),
+        _ => return false,
+    };
+    if levels == 0 {
+        return true;
+    }
+    children
+        .into_iter()
+        .any(|c| nests_deeper_than(c, levels - 1))
+}
+
+/// The message for a value that nests deeper than `MAX_NESTING`.
+pub fn too_deep(what: &str) -> String {
+    format!(
+        "{what} nests collections more than {MAX_NESTING} levels deep, more than the state can record"
+    )
 }
 
 /// Refuses a collection of `len` elements, saying how many it would have.
@@ -124,6 +151,21 @@ mod tests {
             check_string(MAX_STRING_BYTES + 1),
             Err("the result would be longer than 64 MiB, the most a string may hold".into())
         );
+    }
+
+    #[test]
+    fn nesting_is_counted_in_levels_of_collections() {
+        let mut v = Value::from("leaf");
+        assert!(!nests_deeper_than(&v, 0));
+        for _ in 0..3 {
+            v = Value::tuple(vec![Value::from(1), v]);
+        }
+        assert!(nests_deeper_than(&v, 2));
+        assert!(!nests_deeper_than(&v, 3));
+        assert!(!nests_deeper_than(&Value::tuple(vec![]), 1));
+        let marked = Value::object([("a".to_string(), v.mark_sensitive())].into());
+        assert!(nests_deeper_than(&marked, 3));
+        assert!(!nests_deeper_than(&marked, 4));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::config::{Config, DependsOnTarget, IgnoreChanges, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{ConfigGraph, NodeId};
 use crate::lang::eval::{Evaluator, get_attr, index};
+use crate::lang::limits;
 use crate::lang::refs::{Reference, ResourceMode, parse_reference};
 use crate::lang::value::{Path, Type, Value};
 use crate::provider::{
@@ -1737,6 +1738,20 @@ impl<'a> Planner<'a> {
                 .push(modules::sensitive_output(self.config, output));
             return;
         }
+        if limits::nests_deeper_than(&value, limits::MAX_NESTING) {
+            self.diags.push(
+                Diagnostic::error(
+                    "Value nests too deeply",
+                    format!("{}.", limits::too_deep("The output's value")),
+                )
+                .with_subject(
+                    self.config
+                        .range(output.value.file, output.value.expr.span()),
+                )
+                .with_context(format!("output \"{name}\"")),
+            );
+            return;
+        }
         let after = value.marked_if(output.sensitive);
         let before = self.prior_outputs.get(name).map(decode_output);
         // Terraform keeps no null outputs in the state: a null output is
@@ -2046,6 +2061,15 @@ pub fn plan_instance(
     marks.extend(rt.derived_sensitive_paths(&config_marks));
     marks.extend(rt.schema().sensitive_paths());
     let after = planned.planned.mark_paths(&marks);
+    // The object itself is the state record: its attributes may nest as
+    // deep as any value.
+    if limits::nests_deeper_than(&after, limits::MAX_NESTING + 1) {
+        return Err(Diagnostic::error(
+            "Value nests too deeply",
+            format!("{}.", limits::too_deep(&format!("The value of {addr}"))),
+        )
+        .with_address(addr.to_string()));
+    }
     let (action, reason) = match prior {
         None => (Action::Create, None),
         Some(_) if tainted => (replace_action(resource), Some(Reason::Tainted)),

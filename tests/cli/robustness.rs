@@ -545,3 +545,35 @@ fn a_saved_plan_made_after_changes_outside_stackform_applies() {
         "mine"
     );
 }
+
+#[test]
+fn values_nested_deeper_than_the_state_records_are_refused_before_apply() {
+    let ws = Workspace::new();
+    let deep = format!("{}{}", "[".repeat(60), "]".repeat(60));
+    ws.file(
+        "main.tf",
+        &format!("resource \"terraform_data\" \"x\" {{\n  input = {deep}\n}}\n"),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("Error: Value nests too deeply")
+        .stderr_has("The value of terraform_data.x nests collections more than 50 levels deep, more than the state can record.")
+        .stdout_lacks("Apply complete");
+    assert!(ws.read("state/default.json").is_none());
+    ws.file(
+        "main.tf",
+        &format!("output \"x\" {{\n  value = {deep}\n}}\n"),
+    );
+    ws.run(&["apply", "-auto-approve"])
+        .code(1)
+        .stderr_has("on main.tf:2:11, in output \"x\":")
+        .stderr_has("The output's value nests collections more than 50 levels deep, more than the state can record.");
+    // Fifty levels are recorded and read back.
+    let fifty = format!("{}{}", "[".repeat(50), "]".repeat(50));
+    ws.file(
+        "main.tf",
+        &format!("resource \"terraform_data\" \"x\" {{\n  input = {fifty}\n}}\noutput \"x\" {{\n  value = {fifty}\n}}\n"),
+    );
+    ws.run(&["apply", "-auto-approve"]).ok();
+    ws.run(&["plan", "-detailed-exitcode"]).code(0);
+}

@@ -130,7 +130,7 @@ fn jsondecode(_: &FuncContext<'_>, a: &[Value]) -> Result<Value, FuncError> {
 /// inside one.
 ///
 /// It reads each byte once, so its time is linear in the text. Arrays and
-/// objects nest at most `MAX_DECODE_DEPTH` levels (which also bounds its
+/// objects nest at most `MAX_NESTING` levels (which also bounds its
 /// recursion), and what it builds is held to the limits of collections
 /// and of one evaluation as it goes.
 struct JsonParser<'a> {
@@ -156,10 +156,10 @@ impl<'a> JsonParser<'a> {
 
     /// Enters an array or object, refusing to nest past the limit.
     fn enter(&mut self) -> ParseResult<()> {
-        if self.depth >= limits::MAX_DECODE_DEPTH {
+        if self.depth >= limits::MAX_NESTING {
             return Err(format!(
                 "arrays and objects nest deeper than {} levels at offset {}, the most jsondecode reads",
-                limits::MAX_DECODE_DEPTH,
+                limits::MAX_NESTING,
                 self.pos
             ));
         }

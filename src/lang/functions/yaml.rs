@@ -56,8 +56,8 @@ fn plain(v: &Value) -> String {
 /// Decodes one YAML document; the message says what is wrong and where.
 pub(super) fn decode(text: &str) -> Result<Value, String> {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = limits::MAX_DECODE_DEPTH;
-    budget.flow_nesting_limit = limits::MAX_DECODE_DEPTH;
+    budget.max_depth = limits::MAX_NESTING;
+    budget.flow_nesting_limit = limits::MAX_NESTING;
     budget.max_nodes = limits::MAX_BUILT_ELEMENTS;
     budget.max_events = limits::MAX_BUILT_ELEMENTS.saturating_mul(2);
     budget.max_total_scalar_bytes = limits::MAX_STRING_BYTES;
@@ -91,7 +91,7 @@ fn describe(e: &serde_saphyr::Error) -> String {
     let said = said.rsplit_once(" at line ").map_or(said, |(said, _)| said);
     let nesting = format!(
         "sequences and mappings nest deeper than {} levels, the most yamldecode reads",
-        limits::MAX_DECODE_DEPTH
+        limits::MAX_NESTING
     );
     let what = match e.without_snippet() {
         serde_saphyr::Error::Budget {
