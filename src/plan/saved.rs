@@ -655,4 +655,102 @@ resource "terraform_data" "keep" {
             ))
         );
     }
+
+    #[tokio::test]
+    async fn moves_imports_forgets_and_refresh_only_need_the_configuration() {
+        let s = setup(CONFIG);
+        let state = applied(&s);
+        let plan = planned(&s, &state, PlanMode::Normal, 2).await;
+
+        let mut forged = plan.clone();
+        change(&mut forged, "terraform_data.web[1]").previous_address =
+            Some("terraform_data.web[0]".parse().unwrap());
+        assert_eq!(
+            checked(&s, &forged, &state),
+            Err(refusal(
+                "terraform_data.web[1]",
+                "the plan moves the object from terraform_data.web[0], which no moved block in the configuration does"
+            ))
+        );
+
+        let mut forged = planned(&s, &state, PlanMode::Normal, 3).await;
+        change(&mut forged, "terraform_data.web[2]").importing = Some("i-1".into());
+        assert_eq!(
+            checked(&s, &forged, &state),
+            Err(refusal(
+                "terraform_data.web[2]",
+                "the plan imports an object, but no import block in the configuration does"
+            ))
+        );
+
+        let mut forged = plan.clone();
+        let c = change(&mut forged, "terraform_data.web[0]");
+        c.action = Action::Forget;
+        c.after = None;
+        assert_eq!(
+            checked(&s, &forged, &state),
+            Err(refusal(
+                "terraform_data.web[0]",
+                "the plan forgets the object, but no removed block with destroy = false says so"
+            ))
+        );
+
+        let mut forged = planned(&s, &state, PlanMode::RefreshOnly, 2).await;
+        change(&mut forged, "terraform_data.web[0]").action = Action::Update;
+        assert_eq!(
+            checked(&s, &forged, &state),
+            Err(refusal(
+                "terraform_data.web[0]",
+                "a refresh-only plan changes nothing, but this one says to update"
+            ))
+        );
+    }
+
+    #[tokio::test]
+    async fn what_moved_blocks_and_removed_blocks_say_is_supported() {
+        let s = setup(
+            r#"
+resource "terraform_data" "new" {}
+moved {
+  from = terraform_data.old
+  to   = terraform_data.new
+}
+removed {
+  from = terraform_data.kept
+  lifecycle {
+    destroy = false
+  }
+}
+"#,
+        );
+        let mut state = State::new();
+        state.serial = 1;
+        state.put_resource(record(&s, "terraform_data.old", "o"));
+        state.put_resource(record(&s, "terraform_data.kept", "k"));
+        let plan = planned(&s, &state, PlanMode::Normal, 0).await;
+        let actions: Vec<(String, Action)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.addr.to_string(), c.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("terraform_data.kept".to_string(), Action::Forget),
+                ("terraform_data.new".to_string(), Action::NoOp)
+            ]
+        );
+        assert_eq!(checked(&s, &plan, &state), Ok(()));
+        // Without the move, the object at the old address is not the
+        // plan's to keep at the new one.
+        let mut forged = plan.clone();
+        change(&mut forged, "terraform_data.new").previous_address = None;
+        assert_eq!(
+            checked(&s, &forged, &state),
+            Err(refusal(
+                "terraform_data.new",
+                "a moved block moves an object here, which the plan does not show"
+            ))
+        );
+    }
 }

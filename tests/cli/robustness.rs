@@ -369,6 +369,16 @@ fn expansions_and_collections_past_their_limits_are_refused_at_the_expression() 
         .code(1)
         .stderr_has("Error: Too many instances")
         .stderr_has("resource \"terraform_data\" \"r\", in all the instances of its module, gives more than 50000 instances, the most a resource or module block may have.");
+
+    ws.file(
+        "m/main.tf",
+        "module \"inner\" {\n  source = \"./inner\"\n  count  = 200\n}\n",
+    );
+    ws.file("m/inner/main.tf", "resource \"terraform_data\" \"r\" {}\n");
+    run_bounded(&ws, &["plan"], &[])
+        .code(1)
+        .stderr_has("Error: Too many instances")
+        .stderr_has("module \"inner\", in all the instances of its caller, gives more than 50000 instances, the most a resource or module block may have.");
     assert!(ws.read("state/default.json").is_none());
 }
 
@@ -576,4 +586,46 @@ fn values_nested_deeper_than_the_state_records_are_refused_before_apply() {
     );
     ws.run(&["apply", "-auto-approve"]).ok();
     ws.run(&["plan", "-detailed-exitcode"]).code(0);
+}
+
+/// A sparse file of `len` bytes: it takes no room, and is never read.
+fn sparse(path: &Path, len: u64) {
+    let file = std::fs::File::create(path).expect("create");
+    file.set_len(len).expect("set length");
+}
+
+#[test]
+fn files_larger_than_their_limit_are_refused_unread() {
+    let ws = Workspace::new();
+    ws.file("main.tf", "variable \"x\" {\n  default = 1\n}\n");
+    sparse(&ws.path().join("big.plan"), 256 * 1024 * 1024 + 1);
+    run_bounded(&ws, &["show", "big.plan"], &[])
+        .code(1)
+        .stderr_has(
+            "big.plan: it is larger than 256 MiB, the most stackform reads of such a file.",
+        );
+    sparse(&ws.path().join("big.tfvars"), 16 * 1024 * 1024 + 1);
+    run_bounded(&ws, &["plan", "-var-file=big.tfvars"], &[])
+        .code(1)
+        .stderr_has("Cannot read big.tfvars: it is larger than 16 MiB, the most stackform reads of such a file.");
+    sparse(&ws.path().join("big.tf"), 16 * 1024 * 1024 + 1);
+    run_bounded(&ws, &["validate"], &[])
+        .code(1)
+        .stderr_has("The configuration file big.tf could not be read: it is larger than 16 MiB, the most stackform reads of such a file.");
+
+    let ws = Workspace::new();
+    ws.file(
+        "main.tf",
+        "provider \"openstack\" {\n  cloud = \"mine\"\n}\nresource \"openstack_networking_network_v2\" \"n\" {\n  name = \"n\"\n}\n",
+    );
+    let clouds = ws.path().join("clouds.yaml");
+    sparse(&clouds, 16 * 1024 * 1024 + 1);
+    let clouds = clouds.to_str().expect("utf-8 path");
+    run_bounded(
+        &ws,
+        &["apply", "-auto-approve"],
+        &[("OS_CLIENT_CONFIG_FILE", clouds)],
+    )
+    .code(1)
+    .stderr_has("clouds.yaml: it is larger than 16 MiB, the most stackform reads of such a file");
 }
