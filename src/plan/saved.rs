@@ -242,22 +242,42 @@ impl Checker<'_> {
     }
 
     /// An imported object comes from the cloud, not the state: the state
-    /// must hold nothing there, an `import` block must name it, and the
-    /// plan must not destroy it.
+    /// must hold nothing there and the plan must not remove it. An
+    /// `import` block that names it must name this id when its id is known
+    /// before planning. Without one, the object is one planning adopted:
+    /// it carries this state's marker, which only the cloud can tell, so a
+    /// saved plan may keep or update it but not destroy it.
     fn import(&self, c: &ResourceChange, id: &str, existing: Option<Value>) -> Checked {
         if existing.is_some() {
             return Err("the plan imports an object where the state already records one".into());
-        }
-        if !self.config.imports.iter().any(|i| i.to == c.addr.resource) {
-            return Err(
-                "the plan imports an object, but no import block in the configuration does".into(),
-            );
         }
         if matches!(c.action, Action::Delete | Action::Forget) {
             return Err("the plan imports an object only to remove it".into());
         }
         if c.before.as_ref().and_then(id_of).is_some_and(|b| b != id) {
             return Err(format!("the plan imports {id:?} but shows another object"));
+        }
+        let blocks: Vec<_> = self
+            .config
+            .imports
+            .iter()
+            .filter(|i| i.to == c.addr.resource)
+            .collect();
+        if blocks.is_empty() {
+            if c.action.destroys() {
+                return Err("the plan replaces an object it adopts from the cloud, which neither the state nor the configuration vouches for; apply without a saved plan".into());
+            }
+        } else {
+            let known: Vec<String> = blocks
+                .iter()
+                .filter_map(|i| self.counted.import_id(i))
+                .collect();
+            if known.len() == blocks.len() && !known.iter().any(|k| k == id) {
+                return Err(format!(
+                    "the plan imports {id:?}, but the import block names {}",
+                    known.join(", ")
+                ));
+            }
         }
         self.declared(c)
     }
@@ -335,6 +355,19 @@ impl<'a> Expansions<'a> {
             config,
             run: super::values_before_planning(config, graph, &plan.variables),
         }
+    }
+
+    /// The id a root-module `import` block without `for_each` names, when
+    /// it is known before planning.
+    fn import_id(&self, import: &crate::config::Import) -> Option<String> {
+        if import.for_each.is_some() || !import.module_keys.is_empty() {
+            return None;
+        }
+        let scope = self.run.module_scope(&ModuleInstance::root());
+        let id = crate::lang::eval::Evaluator::new(&scope)
+            .eval(&import.id.expr)
+            .ok()?;
+        id.unmark_deep().0.as_str().map(str::to_string)
     }
 
     /// Whether the instance's block still gives its key (false when that
@@ -462,6 +495,7 @@ resource "terraform_data" "keep" {
             refresh: true,
             parallelism: 1,
             options: Default::default(),
+            strays: &[],
         })
         .await
         .unwrap()
@@ -673,13 +707,19 @@ resource "terraform_data" "keep" {
             ))
         );
 
+        // An object adopted from the cloud may be kept, not destroyed: only
+        // the cloud could tell it is this state's.
         let mut forged = planned(&s, &state, PlanMode::Normal, 3).await;
-        change(&mut forged, "terraform_data.web[2]").importing = Some("i-1".into());
+        let victim = change(&mut forged, "terraform_data.web[0]").before.clone();
+        let c = change(&mut forged, "terraform_data.web[2]");
+        c.importing = Some("w0".into());
+        c.action = Action::DeleteThenCreate;
+        c.before = victim;
         assert_eq!(
             checked(&s, &forged, &state),
             Err(refusal(
                 "terraform_data.web[2]",
-                "the plan imports an object, but no import block in the configuration does"
+                "the plan replaces an object it adopts from the cloud, which neither the state nor the configuration vouches for; apply without a saved plan"
             ))
         );
 
@@ -752,5 +792,33 @@ removed {
                 "a moved block moves an object here, which the plan does not show"
             ))
         );
+    }
+
+    #[tokio::test]
+    async fn an_import_must_be_of_the_id_its_block_names() {
+        let s = setup(
+            r#"
+resource "terraform_data" "a" {}
+import {
+  to = terraform_data.a
+  id = "i-9"
+}
+"#,
+        );
+        let state = State::new();
+        let mut plan = Plan::with_changes(PlanMode::Normal, Vec::new());
+        let mut c =
+            ResourceChange::new("terraform_data.a".parse().unwrap(), "builtin", Action::NoOp);
+        c.importing = Some("i-1".into());
+        plan.changes.push(c);
+        assert_eq!(
+            checked(&s, &plan, &state),
+            Err(refusal(
+                "terraform_data.a",
+                "the plan imports \"i-1\", but the import block names i-9"
+            ))
+        );
+        plan.changes[0].importing = Some("i-9".into());
+        assert_eq!(checked(&s, &plan, &state), Ok(()));
     }
 }

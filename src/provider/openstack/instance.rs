@@ -22,8 +22,7 @@ use super::server_actions::{
 };
 use super::types::{
     SchemaBuilder, apply_failed, check_timeouts, client, create_failed, failed, get_if_exists,
-    id_of, json_attr,
-    keep_timeouts, poll, region_of, state_value, str_attr, timeout,
+    id_of, json_attr, keep_timeouts, poll, region_of, state_value, str_attr, timeout,
 };
 use super::{Client, Request, Service};
 use crate::lang::value::{Type, Value};

@@ -15,8 +15,7 @@ use super::provider::Session;
 use super::types::region_of;
 use super::types::{
     SchemaBuilder, apply_failed, check_timeouts, client, create_failed, get_if_exists, id_of,
-    json_attr,
-    keep_timeouts, poll, state_value, str_attr, timeout,
+    json_attr, keep_timeouts, poll, state_value, str_attr, timeout,
 };
 use super::{Client, Service};
 use crate::lang::value::{Type, Value};
