@@ -269,9 +269,12 @@ async fn holds(State(app): State<Arc<App>>) -> Json<Value> {
 async fn add_hold(State(app): State<Arc<App>>, body: axum::body::Bytes) -> ApiResult<Response> {
     let mut rule: HoldRule =
         serde_json::from_slice(&body).map_err(|e| bad(format!("invalid hold rule: {e}")))?;
-    if rule.count == 0 {
-        return Err(bad("count must be at least 1"));
-    }
+    limits::whole(
+        rule.count,
+        &limits::FAULT_COUNT,
+        "a whole number of requests",
+    )
+    .map_err(|expected| bad(format!("count must be {expected}, not {}", rule.count)))?;
     rule.id = uuid::Uuid::new_v4().to_string();
     rule.held = 0;
     app.holds

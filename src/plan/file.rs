@@ -271,6 +271,17 @@ fn content_digest(doc: &PlanDocument) -> Result<String, serde_json::Error> {
 /// sees the old plan or the new one, never part of one.
 fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    // Only a plan file (or nothing) is replaced: never a FIFO, a device
+    // or a directory that happens to have the name given to -out.
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it exists and is not a regular file",
+            ));
+        }
+        _ => {}
+    }
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
@@ -583,6 +594,37 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("disruption"), "{text}");
         assert_eq!(read(&path).unwrap().changes[0].disruption, None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_directory_named_as_the_plan_file_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.plan");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let sub = dir.path().join("sub.plan");
+        std::fs::create_dir(&sub).unwrap();
+        let plan = Plan::with_changes(PlanMode::Normal, vec![]);
+        for path in [&fifo, &sub] {
+            let err = write(&plan, path).unwrap_err();
+            assert!(
+                err.to_string()
+                    .ends_with("it exists and is not a regular file"),
+                "{err}"
+            );
+        }
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(sub.is_dir());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp file stays"
+        );
     }
 
     #[cfg(unix)]

@@ -319,14 +319,27 @@ async fn a_held_response_waits_after_its_work_is_committed_until_released() {
         c.call("GET", "/devcloud/holds", None, None).await.json["holds"],
         json!([])
     );
-    c.call(
-        "POST",
-        "/devcloud/holds",
-        None,
-        Some(json!({"path": "/x", "count": 0})),
-    )
-    .await
-    .expect(400);
+    for (count, message) in [
+        (
+            0u64,
+            "count must be a whole number of requests from 1 to 1000000, not 0",
+        ),
+        (
+            u64::MAX,
+            "count must be a whole number of requests from 1 to 1000000, not 18446744073709551615",
+        ),
+    ] {
+        let r = c
+            .call(
+                "POST",
+                "/devcloud/holds",
+                None,
+                Some(json!({"path": "/x", "count": count})),
+            )
+            .await;
+        r.expect(400);
+        assert!(r.text.contains(message), "{}", r.text);
+    }
     c.stop().await;
 }
 
