@@ -509,15 +509,27 @@ async fn md5_of_file(path: String) -> Result<String, ProviderError> {
     .map_err(|e| ProviderError::new("Cannot hash the image file", e.to_string()))
 }
 
+/// Whether Glance has deleted the image (it may still show it while its
+/// data waits to be scrubbed).
+fn is_deleted(doc: &Json) -> bool {
+    matches!(
+        doc.get("status").and_then(Json::as_str),
+        Some("deleted" | "pending_delete")
+    )
+}
+
 impl Image {
+    /// The image, or `None` once it is gone or on its way out (Glance's
+    /// delayed delete shows `pending_delete` until it scrubs the data).
     async fn fetch(&self, client: &Client, id: &str) -> Result<Option<Json>, ProviderError> {
-        get_if_exists(
+        Ok(get_if_exists(
             client,
             Service::Image,
             &format!("/images/{id}"),
             "Cannot read the image",
         )
-        .await
+        .await?
+        .filter(|doc| !is_deleted(doc)))
     }
 
     fn value(&self, doc: &Json, kept: &Kept) -> Result<Value, ProviderError> {
@@ -848,7 +860,7 @@ impl ResourceType for Image {
                 let found = marker::from_entries(doc.as_object()?)?;
                 let id = doc.get("id")?.as_str()?.to_string();
                 let status = doc.get("status").and_then(Json::as_str).unwrap_or_default();
-                let gone = matches!(status, "deleted" | "pending_delete");
+                let gone = is_deleted(doc);
                 (found.lineage == lineage && !gone && seen.insert(id.clone())).then(|| {
                     MarkedObject {
                         marker: found,
@@ -889,7 +901,7 @@ impl ResourceType for Image {
         for (c, id) in current.iter().zip(&ids) {
             let kept = Kept::from_value(c, json_attr(c, "region"));
             let doc = match by_id.remove(id) {
-                Some(doc) => Some(doc),
+                Some(doc) => Some(doc).filter(|d| !is_deleted(d)),
                 None => self.fetch(&client, id).await?,
             };
             read.push(doc.map(|d| self.value(&d, &kept)).transpose()?);
@@ -921,6 +933,16 @@ mod tests {
 
     fn state(json: Json) -> Value {
         Value::from_json_dynamic(&json)
+    }
+
+    #[test]
+    fn deleted_and_pending_delete_images_are_gone() {
+        for status in ["deleted", "pending_delete"] {
+            assert!(is_deleted(&json!({"status": status})));
+        }
+        for status in ["active", "queued", "saving", "killed", "deactivated"] {
+            assert!(!is_deleted(&json!({"status": status})), "{status}");
+        }
     }
 
     #[test]
